@@ -1,0 +1,122 @@
+"""Regression tasks for linear models: exactly whitened Gaussian data, teachers with chosen spectra, diagonal tasks."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from layerwise.data.task import Task
+from layerwise.errors import LayerwiseError, check_positive_int
+
+
+def whiten(x: Array) -> Array:
+    r"""Centre the columns of ``x`` (n, d) and map them to ``x_w`` with ``x_w^T x_w / n = I_d`` exactly.
+
+    PCA whitening (as the authors' ``get_random_regression_task``): ``x_w = (x - mean) V diag(1/sqrt(ev))`` with
+    ``ev, V`` the eigen-decomposition of the centred covariance ``(x - mean)^T (x - mean) / n``. Needs ``n > d``.
+    """
+    n, d = x.shape
+    if n <= d:
+        raise LayerwiseError(f"n_samples must be > in_dim to whiten exactly; got n_samples={n}, in_dim={d}")
+    centred = x - x.mean(axis=0)
+    eigenvalues, eigenvectors = jnp.linalg.eigh(centred.T @ centred / n)
+    return centred @ eigenvectors / jnp.sqrt(eigenvalues)
+
+
+def whitened_regression(key: Array, n_samples: int, in_dim: int, out_dim: int, *, dtype=jnp.float64) -> Task:
+    """Gaussian inputs whitened exactly (``X^T X / n = I``) and independent Gaussian targets (paper.md §5.2).
+
+    Args:
+        key: PRNG key.
+        n_samples, in_dim, out_dim: ``n > d`` samples of ``d`` inputs and ``m`` outputs.
+    Returns:
+        A `Task` with ``x`` (n, d), ``y`` (n, m).
+    """
+    check_positive_int("n_samples", n_samples)
+    check_positive_int("in_dim", in_dim)
+    check_positive_int("out_dim", out_dim)
+    key_x, key_y = jax.random.split(key)
+    x = whiten(jax.random.normal(key_x, (n_samples, in_dim), dtype))
+    y = jax.random.normal(key_y, (n_samples, out_dim), dtype)
+    return Task.from_samples(x, y)
+
+
+def random_orthogonal(key: Array, dim: int, dtype=jnp.float64) -> Array:
+    """A Haar-random orthogonal matrix (dim, dim): QR of a Gaussian matrix with the signs of R's diagonal fixed."""
+    q, r = jnp.linalg.qr(jax.random.normal(key, (dim, dim), dtype))
+    return q * jnp.sign(jnp.diagonal(r))
+
+
+def teacher_task(
+    key: Array,
+    singular_values,
+    in_dim: int,
+    out_dim: int,
+    *,
+    input_variances=None,
+    n_samples: int | None = None,
+    dtype=jnp.float64,
+) -> tuple[Task, Array, Array]:
+    r"""A linear teacher ``y = W* x`` with ``W* = U diag(s) V^T`` and input covariance ``V diag(var) V^T``.
+
+    Mode ``k`` then has ``Sigma_yx = U diag(s * var) V^T``: along ``(u_k, v_k)`` a network sees target strength
+    ``s_k`` and input variance ``var_k`` (Saxe et al. 2014 with non-white input aligned to the teacher).
+
+    Args:
+        key: PRNG key (draws ``U``, ``V`` and, with ``n_samples``, the inputs).
+        singular_values: ``s`` (k,), k <= min(in_dim, out_dim).
+        input_variances: ``var`` (in_dim,), default ones (whitened input).
+        n_samples: ``None`` for the population task (moments only); else samples whose moments are exact.
+    Returns:
+        ``(task, U[:, :k], V[:, :k])``: the task and the teacher's left (out_dim, k) and right (in_dim, k) modes.
+    """
+    s = jnp.atleast_1d(jnp.asarray(singular_values, dtype))
+    k = s.shape[0]
+    if k > min(in_dim, out_dim):
+        raise LayerwiseError(f"singular_values has {k} entries; at most min(in_dim, out_dim) = {min(in_dim, out_dim)}")
+    var = jnp.ones(in_dim, dtype) if input_variances is None else jnp.asarray(input_variances, dtype)
+    if var.shape != (in_dim,) or bool(jnp.any(var <= 0)):
+        raise LayerwiseError(f"input_variances must be {in_dim} positive numbers, got shape {var.shape}")
+    key_u, key_v, key_x = jax.random.split(key, 3)
+    u = random_orthogonal(key_u, out_dim, dtype)[:, :k]
+    v = random_orthogonal(key_v, in_dim, dtype)
+    teacher = (u * s) @ v[:, :k].T
+    if n_samples is None:
+        sxx = (v * var) @ v.T
+        return Task.from_statistics(sxx, teacher @ sxx, jnp.trace(teacher @ sxx @ teacher.T)), u, v[:, :k]
+    x = whiten(jax.random.normal(key_x, (n_samples, in_dim), dtype)) * jnp.sqrt(var) @ v.T
+    return Task.from_samples(x, x @ teacher.T), u, v[:, :k]
+
+
+def diagonal_task(
+    target_weights,
+    input_variances=None,
+    *,
+    n_samples: int | None = None,
+    key: Array | None = None,
+    dtype=jnp.float64,
+) -> Task:
+    r"""Diagonal task ``y = sum_i S_i x_i`` with uncorrelated inputs, ``E[x_i x_j] = delta_ij E[x_i^2]``.
+
+    The setting of the dynamical feedback principle (Nam et al. 2025, §3.1): each coordinate is an independent mode
+    with strength ``S_i`` and input variance ``E[x_i^2]``.
+
+    Args:
+        target_weights: ``S`` (d,).
+        input_variances: ``E[x_i^2]`` (d,), default ones.
+        n_samples: ``None`` for the population task; else exactly whitened samples scaled by ``sqrt(E[x_i^2])``
+            (needs ``key``), whose moments equal the population ones to rounding.
+    Returns:
+        A `Task` with one output.
+    """
+    s = jnp.atleast_1d(jnp.asarray(target_weights, dtype))
+    var = jnp.ones_like(s) if input_variances is None else jnp.atleast_1d(jnp.asarray(input_variances, dtype))
+    if var.shape != s.shape or bool(jnp.any(var <= 0)):
+        raise LayerwiseError(f"input_variances must be {s.shape[0]} positive numbers matching target_weights")
+    if n_samples is None:
+        return Task.from_statistics(jnp.diag(var), (s * var)[None, :], jnp.sum(s * s * var))
+    if key is None:
+        raise LayerwiseError("key is required when n_samples is given")
+    x = whiten(jax.random.normal(key, (n_samples, s.shape[0]), dtype)) * jnp.sqrt(var)
+    return Task.from_samples(x, x @ s)

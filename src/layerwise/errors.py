@@ -1,0 +1,45 @@
+"""The one error type users see for bad input, and the one for diverging runs."""
+
+from __future__ import annotations
+
+
+class LayerwiseError(ValueError):
+    """Bad user input: a one-line message that names the field and the allowed values.
+
+    The CLI prints ``str(error)`` on one line and exits with status 2; it never shows a traceback for this type.
+    """
+
+
+class DivergenceError(RuntimeError):
+    """A training run produced NaN or inf. The message names the run index, the step and its hyperparameters."""
+
+    def __init__(self, message: str, run: int, step: int, hyperparameters: dict):
+        super().__init__(message)
+        self.run = run
+        self.step = step
+        self.hyperparameters = hyperparameters
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
+    """Raise `LayerwiseError` unless ``value`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
+    import math
+
+    try:
+        ok = math.isfinite(float(value)) and (float(value) >= 0 if allow_zero else float(value) > 0)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise LayerwiseError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def check_positive_int(name: str, value, *, minimum: int = 1) -> None:
+    """Raise `LayerwiseError` unless ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise LayerwiseError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_choice(name: str, value, allowed) -> None:
+    """Raise `LayerwiseError` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise LayerwiseError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")

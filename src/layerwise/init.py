@@ -1,0 +1,192 @@
+r"""Initialisations. Each returns the params of ONE run; vmap over keys (or arguments) for a batch of runs.
+
+Every random draw takes an explicit PRNG key. Conventions follow the models: ``DeepLinearNetwork`` params are
+``(W_1, ..., W_L)`` with ``W_l`` of shape ``(widths[l], widths[l-1])``; ``DiagonalLinearNetwork`` params are one array
+``(depth, dim)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from layerwise.data.regression import random_orthogonal
+from layerwise.errors import LayerwiseError, check_choice
+from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
+
+PARAMETERISATIONS = ("standard", "fan_in")
+
+
+def _require(model, kind, name):
+    if not isinstance(model, kind):
+        raise LayerwiseError(f"{name} needs a {kind.__name__}, got {type(model).__name__}")
+
+
+def _is_concrete(value) -> bool:
+    return not isinstance(value, jax.core.Tracer)
+
+
+def gaussian_init(key: Array, model, scale=1.0, *, parameterisation: str = "standard", dtype=jnp.float64):
+    r"""I.i.d. Gaussian weights: ``N(0, scale^2)`` (``"standard"``) or ``N(0, scale^2 / fan_in)`` (``"fan_in"``,
+    the NTK-style / LeCun scaling ``scale / sqrt(fan_in)`` used by the authors' Fig. 11 MLP).
+
+    For a diagonal network every entry is a separate scalar weight (fan-in 1), so both choices agree.
+    """
+    check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
+    if isinstance(model, DiagonalLinearNetwork):
+        return scale * jax.random.normal(key, model.param_shapes(), dtype)
+    _require(model, DeepLinearNetwork, "gaussian_init")
+    keys = jax.random.split(key, model.depth)
+    params = []
+    for layer_key, shape in zip(keys, model.param_shapes()):
+        std = scale / jnp.sqrt(shape[1]) if parameterisation == "fan_in" else scale
+        params.append(std * jax.random.normal(layer_key, shape, dtype))
+    return tuple(params)
+
+
+def balanced_diagonal_init(model: DiagonalLinearNetwork, mode_strengths, imbalance=0.0, *, dtype=jnp.float64):
+    r"""Deterministic diagonal-net init with end-to-end weights ``u_i = prod_l a^(l)_i`` (before ``output_scale``).
+
+    Balanced (``imbalance = 0``): every layer ``a^(l)_i = u_i^(1/L)`` (needs ``u_i > 0``).
+    Depth 2 with imbalance ``C_i = a_i^2 - b_i^2`` (the conserved quantity of Nam et al. 2025, §3.1):
+    ``a_i^2 = (C_i + sqrt(C_i^2 + 4 u_i^2)) / 2``, ``b_i = u_i / a_i``.
+
+    Args:
+        mode_strengths: ``u`` (dim,) or a scalar.
+        imbalance: ``C`` (dim,) or a scalar; only depth 2 supports ``C != 0``.
+    Returns:
+        params (depth, dim).
+    """
+    _require(model, DiagonalLinearNetwork, "balanced_diagonal_init")
+    u = jnp.broadcast_to(jnp.asarray(mode_strengths, dtype), (model.dim,))
+    c = jnp.broadcast_to(jnp.asarray(imbalance, dtype), (model.dim,))
+    if model.depth == 2:
+        a = jnp.sqrt((c + jnp.sqrt(c * c + 4 * u * u)) / 2)
+        return jnp.stack([a, u / a])
+    if _is_concrete(c) and bool(jnp.any(c != 0)):
+        raise LayerwiseError(f"imbalance must be 0 for depth {model.depth}; only depth 2 takes an imbalance")
+    return jnp.broadcast_to(u ** (1.0 / model.depth), (model.depth, model.dim))
+
+
+def _rectangular_diagonal(values: Array, rows: int, cols: int) -> Array:
+    k = values.shape[0]
+    return jnp.zeros((rows, cols), values.dtype).at[jnp.arange(k), jnp.arange(k)].set(values)
+
+
+def balanced_aligned_init(key: Array, model: DeepLinearNetwork, mode_strengths, left_modes: Array, right_modes: Array):
+    r"""Small balanced init aligned with a task's SVD (Saxe et al. 2014): ``u_a^T W_L...W_1 v_a = u0_a``.
+
+    ``W_1 = R_1 D V^T``, ``W_l = R_l D R_{l-1}^T``, ``W_L = U D R_{L-1}^T`` with ``D = diag(u0^(1/L))`` on the first
+    ``k`` modes (zero elsewhere) and Haar-random orthogonal ``R_l``: every mode starts decoupled and balanced, so it
+    follows ``saxe_mode`` exactly.
+
+    Args:
+        key: PRNG key for the hidden rotations ``R_l``.
+        mode_strengths: ``u0`` (k,) or scalar, all > 0.
+        left_modes: ``U`` (d_out, k) orthonormal columns; right_modes: ``V`` (d_in, k).
+    """
+    _require(model, DeepLinearNetwork, "balanced_aligned_init")
+    k = left_modes.shape[1]
+    if k > min(model.widths) or right_modes.shape != (model.in_dim, k) or left_modes.shape[0] != model.out_dim:
+        raise LayerwiseError(
+            f"left_modes must be ({model.out_dim}, k) and right_modes ({model.in_dim}, k) with k <= min(widths) = "
+            f"{min(model.widths)}; got {left_modes.shape} and {right_modes.shape}"
+        )
+    dtype = left_modes.dtype
+    per_layer = jnp.broadcast_to(jnp.asarray(mode_strengths, dtype), (k,)) ** (1.0 / model.depth)
+    hidden = model.widths[1:-1]
+    rotations = [random_orthogonal(sub, h, dtype) for sub, h in zip(jax.random.split(key, len(hidden)), hidden)]
+    # Bases of each layer's input and output space: V, R_1, ..., R_{L-1}, U (only their first k columns matter).
+    bases = [right_modes] + rotations + [left_modes]
+    return tuple(
+        bases[l + 1][:, :k] * per_layer @ bases[l][:, :k].T for l in range(model.depth)
+    )
+
+
+def lambda_balanced_init(
+    key: Array,
+    model: DeepLinearNetwork,
+    imbalance,
+    singular_values,
+    *,
+    left_modes: Array | None = None,
+    right_modes: Array | None = None,
+):
+    r"""Two-layer λ-balanced init: ``W_2^T W_2 - W_1 W_1^T = λ I_h`` exactly, with end-to-end singular values σ.
+
+    ``W_1 = R A V^T``, ``W_2 = U B R^T`` with per-mode ``a^2 = (sqrt(λ^2 + 4σ^2) - λ)/2``,
+    ``b^2 = (sqrt(λ^2 + 4σ^2) + λ)/2`` (so ``b^2 - a^2 = λ`` and ``ab = σ``), Dominé et al. 2025. Hidden directions
+    beyond ``k = min(d_in, h, d_out)`` get ``b^2 = λ`` (λ > 0, needs ``h <= d_out``) or ``a^2 = -λ`` (λ < 0, needs
+    ``h <= d_in``). ``U``, ``V`` default to Haar-random orthogonal (as the SVD of the authors' random product);
+    ``R`` is Haar-random.
+
+    The authors' ``get_lambda_balanced(λ, ..., scale=s)`` (paper.md §5.2) is ``singular_values = sqrt(s)``.
+
+    Args:
+        key: PRNG key.
+        imbalance: λ (scalar).
+        singular_values: σ, scalar or (k,), > 0.
+        left_modes, right_modes: optional ``U`` (d_out, d_out), ``V`` (d_in, d_in) orthogonal, to align the init
+            with a task.
+    Returns:
+        ``(W_1, W_2)``.
+    """
+    _require(model, DeepLinearNetwork, "lambda_balanced_init")
+    if model.depth != 2:
+        raise LayerwiseError(f"lambda_balanced_init needs depth 2 (widths of length 3), got widths={model.widths}")
+    d, h, m = model.widths
+    k = min(d, h, m)
+    if _is_concrete(imbalance):
+        lam = float(imbalance)
+        if lam > 0 and h > m:
+            raise LayerwiseError(f"imbalance > 0 needs hidden width <= d_out; got widths={model.widths}")
+        if lam < 0 and h > d:
+            raise LayerwiseError(f"imbalance < 0 needs hidden width <= d_in; got widths={model.widths}")
+    key_u, key_v, key_r = jax.random.split(key, 3)
+    dtype = jnp.float64 if left_modes is None else left_modes.dtype
+    u = random_orthogonal(key_u, m, dtype) if left_modes is None else left_modes
+    v = random_orthogonal(key_v, d, dtype) if right_modes is None else right_modes
+    r = random_orthogonal(key_r, h, dtype)
+    lam = jnp.asarray(imbalance, dtype)
+    sigma = jnp.broadcast_to(jnp.asarray(singular_values, dtype), (k,))
+    root = jnp.sqrt(lam * lam + 4 * sigma * sigma)
+    a = jnp.concatenate([jnp.sqrt((root - lam) / 2), jnp.full(min(h, d) - k, jnp.sqrt(jnp.maximum(-lam, 0)))])
+    b = jnp.concatenate([jnp.sqrt((root + lam) / 2), jnp.full(min(h, m) - k, jnp.sqrt(jnp.maximum(lam, 0)))])
+    w1 = r @ _rectangular_diagonal(a, h, d) @ v.T
+    w2 = u @ _rectangular_diagonal(b, m, h) @ r.T
+    return w1, w2
+
+
+def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dtype=jnp.float64):
+    r"""Zero-output init with a layer-scale imbalance (the authors' ``get_lambda_unbalanced``, paper.md §5.2).
+
+    ``W_1 = (σ + max(λ, 0)) [A; A]``, ``W_2 = (σ + max(-λ, 0)) [B, -B]`` with ``A`` (h/2, d_in), ``B`` (d_out, h/2)
+    standard Gaussian: the mirrored halves cancel, so ``W_2 W_1 = 0`` at init, and the layer scales differ by
+    ``σ_1 - σ_2 = λ``.
+    """
+    _require(model, DeepLinearNetwork, "mirrored_init")
+    if model.depth != 2 or model.widths[1] % 2:
+        raise LayerwiseError(f"mirrored_init needs depth 2 and an even hidden width; got widths={model.widths}")
+    d, h, m = model.widths
+    key_a, key_b = jax.random.split(key)
+    a = jax.random.normal(key_a, (h // 2, d), dtype)
+    b = jax.random.normal(key_b, (m, h // 2), dtype)
+    w1 = (scale + jnp.maximum(imbalance, 0)) * jnp.concatenate([a, a], axis=0)
+    w2 = (scale + jnp.maximum(-imbalance, 0)) * jnp.concatenate([b, -b], axis=1)
+    return w1, w2
+
+
+def scale_layers(params, factors):
+    r"""Multiply layer ``l`` by ``factors[l]``: upstream (first layers larger) or downstream imbalance.
+
+    For a diagonal network, row ``l`` of the ``(depth, dim)`` array is layer ``l``.
+    """
+    if isinstance(params, (tuple, list)):
+        if len(factors) != len(params):
+            raise LayerwiseError(f"factors must have one entry per layer ({len(params)}), got {len(factors)}")
+        return tuple(f * w for f, w in zip(factors, params))
+    factors = jnp.asarray(factors, params.dtype)
+    if factors.shape != (params.shape[0],):
+        raise LayerwiseError(f"factors must have one entry per layer ({params.shape[0]}), got shape {factors.shape}")
+    return params * factors[:, None]
