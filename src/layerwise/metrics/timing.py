@@ -1,0 +1,33 @@
+"""When does a learning curve cross a level? (learning times, emergence times, grokking epochs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def crossing_time(times, values, level) -> np.ndarray:
+    r"""First time each curve reaches ``level``, linearly interpolated between recorded points.
+
+    Args:
+        times: (T,) increasing, or (..., T) per curve.
+        values: (..., T) curves (e.g. ``u(t)/s``).
+        level: scalar or broadcastable to ``values.shape[:-1]``.
+    Returns:
+        (...,) crossing times; NaN where a curve never reaches ``level`` (so a missing crossing is never silent).
+    """
+    values = np.asarray(values, dtype=float)
+    times = np.broadcast_to(np.asarray(times, dtype=float), values.shape)
+    level = np.broadcast_to(np.asarray(level, dtype=float), values.shape[:-1])
+    flat_v, flat_t, flat_l = values.reshape(-1, values.shape[-1]), times.reshape(-1, values.shape[-1]), level.ravel()
+    out = np.full(flat_v.shape[0], np.nan)
+    for i, (v, t, target) in enumerate(zip(flat_v, flat_t, flat_l)):
+        above = np.flatnonzero(v >= target)
+        if above.size == 0:
+            continue
+        j = above[0]
+        if j == 0:
+            out[i] = t[0]
+            continue
+        fraction = (target - v[j - 1]) / (v[j] - v[j - 1])
+        out[i] = t[j - 1] + fraction * (t[j] - t[j - 1])
+    return out.reshape(values.shape[:-1])

@@ -1,0 +1,103 @@
+"""Writing and reading an experiment's results directory, atomically.
+
+Layout of ``OUT/NAME/``: ``data.nc`` (netCDF4 via h5netcdf; opens with plain ``xarray.open_dataset``),
+``summary.json`` (top-level ``checks`` list of {name, claim, value, expected, passed}, plus config and provenance),
+and one PNG per figure. Everything is written into a hidden temporary directory beside the target, which is then
+renamed into place, so an interrupted run never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from layerwise.report.checks import Check, _jsonable  # noqa: E402
+
+SUMMARY = "summary.json"
+DATA = "data.nc"
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    names = ("layerwise", "jax", "jaxlib", "optax", "diffrax", "equinox", "numpy", "xarray")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def _netcdf_safe(dataset: xr.Dataset) -> xr.Dataset:
+    """Attributes as netCDF accepts them (numbers and strings; None and bools as strings/ints)."""
+    dataset = dataset.copy()
+    for target in [dataset, *dataset.variables.values()]:
+        target.attrs = {
+            key: (int(value) if isinstance(value, bool) else ("" if value is None else value))
+            for key, value in target.attrs.items()
+        }
+    return dataset
+
+
+def write_results(directory, name: str, outcome, config, *, wall_time: float, quick: bool) -> Path:
+    """Write ``outcome`` (an `Outcome`) to ``directory/name`` atomically; returns the final path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / name
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=directory))
+    try:
+        _netcdf_safe(outcome.dataset).to_netcdf(staging / DATA, engine="h5netcdf")
+        figures = []
+        for stem, figure in outcome.figures.items():
+            figure.savefig(staging / f"{stem}.png", dpi=120, bbox_inches="tight")
+            plt.close(figure)
+            figures.append(f"{stem}.png")
+        summary = {
+            "experiment": name,
+            "checks": [check.to_json() for check in outcome.checks],
+            "passed": sum(check.passed for check in outcome.checks),
+            "failed": sum(not check.passed for check in outcome.checks),
+            "config": _jsonable(dataclasses.asdict(config)),
+            "quick": quick,
+            "wall_time_s": round(wall_time, 3),
+            "figures": figures,
+            "data": DATA,
+            "versions": _versions(),
+            "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        }
+        (staging / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=directory))
+            os.replace(target, old / name)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def read_summary(path) -> dict:
+    """The summary of a finished experiment directory."""
+    return json.loads((Path(path) / SUMMARY).read_text())
+
+
+def read_checks(path) -> list[Check]:
+    """The checks of a finished experiment directory, as `Check` objects."""
+    return [Check(**entry) for entry in read_summary(path)["checks"]]

@@ -1,0 +1,21 @@
+"""The no-hidden-layer baseline: a linear model has no feedback between layers, so it saturates exponentially."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+
+def linear_mode(t, s, theta0=0.0, variance=1.0):
+    r"""Weight of the plain linear model ``f(x) = sum_i theta_i x_i`` on a diagonal task, under gradient flow.
+
+    ``d(theta)/dt = -E[x^2] (theta - s)`` gives ``theta(t) = s + (theta0 - s) exp(-E[x^2] t)``: exponential
+    saturation at rate ``E[x^2]``, independent of the target ``s`` and with no plateau (Nam et al. 2025, §3.1; the
+    contrast to the sigmoid of `saxe_mode`).
+
+    Args:
+        t: times (any shape, broadcasts with the other arguments).
+        s: target weight ``S_i``.
+        theta0: initial weight.
+        variance: input variance ``E[x_i^2]``.
+    """
+    return s + (theta0 - s) * jnp.exp(-variance * jnp.asarray(t))

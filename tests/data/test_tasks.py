@@ -1,0 +1,55 @@
+"""Tasks: exact whitening, sufficient statistics, population vs sample moments, teacher spectra."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from layerwise import data
+from layerwise.errors import LayerwiseError
+
+
+def test_whitened_regression_is_exactly_white(key):
+    task = data.whitened_regression(key, 50, 5, 3)
+    np.testing.assert_allclose(task.x.T @ task.x / 50, np.eye(5), atol=1e-12)
+    np.testing.assert_allclose(task.input_covariance, np.eye(5), atol=1e-12)
+    np.testing.assert_allclose(task.cross_covariance, task.y.T @ task.x / 50, atol=1e-14)
+    assert float(task.output_second_moment) == pytest.approx(float(jnp.sum(task.y**2) / 50))
+
+
+def test_whitening_needs_more_samples_than_inputs(key):
+    with pytest.raises(LayerwiseError, match="n_samples"):
+        data.whitened_regression(key, 5, 5, 1)
+
+
+def test_diagonal_task_samples_match_population(key):
+    s, var = [3.0, 1.0, 0.5], [1.0, 2.0, 0.25]
+    population = data.diagonal_task(s, var)
+    sampled = data.diagonal_task(s, var, n_samples=200, key=key)
+    for field in ("input_covariance", "cross_covariance", "output_second_moment"):
+        np.testing.assert_allclose(getattr(sampled, field), getattr(population, field), atol=1e-12)
+
+
+def test_teacher_task_modes_and_spectrum(key):
+    s, var = np.array([3.0, 1.5]), np.array([2.0, 0.5, 1.0, 1.0])
+    task, u, v = data.teacher_task(key, s, in_dim=4, out_dim=3, input_variances=var)
+    # Sigma_yx = U diag(s * var_k) V^T along the teacher's modes.
+    np.testing.assert_allclose(u.T @ task.cross_covariance @ v, np.diag(s * var[:2]), atol=1e-12)
+    sampled, u2, v2 = data.teacher_task(key, s, in_dim=4, out_dim=3, input_variances=var, n_samples=100)
+    np.testing.assert_allclose(sampled.cross_covariance, task.cross_covariance, atol=1e-12)
+    np.testing.assert_allclose(sampled.output_second_moment, task.output_second_moment, rtol=1e-12)
+
+
+def test_scale_targets_rescales_moments(key):
+    task = data.whitened_regression(key, 30, 3, 2)
+    scaled = task.scale_targets(0.5)
+    rebuilt = data.Task.from_samples(task.x, 0.5 * task.y)
+    np.testing.assert_allclose(scaled.cross_covariance, rebuilt.cross_covariance, atol=1e-14)
+    np.testing.assert_allclose(scaled.output_second_moment, rebuilt.output_second_moment, rtol=1e-14)
+
+
+def test_same_key_same_task():
+    a = data.whitened_regression(jax.random.PRNGKey(3), 20, 2, 2)
+    b = data.whitened_regression(jax.random.PRNGKey(3), 20, 2, 2)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.y, b.y)
