@@ -9,7 +9,6 @@ import typing
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +24,11 @@ app = typer.Typer(
     "nonlinear networks side by side.",
 )
 console = Console()
-error_console = Console(stderr=True)
+
+
+def _print_error(message: str) -> None:
+    """One unwrapped line on stderr (rich would wrap long messages to the terminal width)."""
+    sys.stderr.write(" ".join(message.split()) + "\n")
 
 
 def _parse_value(key: str, text: str, annotation):
@@ -129,22 +132,26 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes print one line on stderr and exit 2; divergence exits 1."""
     try:
-        app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as stop:
+        code = app(args=argv, standalone_mode=False)
+    except typer.Exit as stop:
         return stop.exit_code
-    except click.exceptions.Abort:
-        error_console.print("aborted")
+    except typer.Abort:
+        _print_error("aborted")
         return 130
-    except click.UsageError as error:
-        error_console.print(f"error: {error.format_message()}", markup=False, highlight=False)
-        return 2
     except LayerwiseError as error:
-        error_console.print(f"error: {error}", markup=False, highlight=False)
+        _print_error(f"error: {error}")
         return 2
     except DivergenceError as error:
-        error_console.print(f"diverged: {error}", markup=False, highlight=False)
+        _print_error(f"diverged: {error}")
         return 1
-    return 0
+    except Exception as error:
+        # Command-line usage errors (click's UsageError, vendored by recent typer): duck-typed, one line.
+        if hasattr(error, "format_message") and getattr(error, "exit_code", None) == 2:
+            message = " ".join(error.format_message().split())
+            _print_error(f"error: {message}")
+            return 2
+        raise
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -189,6 +189,9 @@ def _history(records, index_name, index, coords, diverged_step, observable_dims,
             raise LayerwiseError(f"observable {name!r} has {values.ndim - 2} extra dims but {len(dims)} dim names")
         data_vars[name] = (("run", index_name, *dims), values)
     data_vars["diverged_step"] = (("run",), diverged_step)
+    clash = set(coords) & set(data_vars)
+    if clash:
+        raise LayerwiseError(f"coords and observables share the names {sorted(clash)}; rename one of them")
     run_coords = {key: ("run", np.asarray(value)) for key, value in coords.items()}
     return xr.Dataset(data_vars, coords={"run": np.arange(len(diverged_step)), index_name: index, **run_coords}, attrs=attrs)
 
@@ -206,6 +209,16 @@ def _divergence_report(diverged_step, coords, policy, index_name):
             int(diverged_step[run]),
             hyper,
         )
+
+
+def _shard_runs(tree, runs: int):
+    """Split the runs axis over all local devices (host CPUs given ``--xla_force_host_platform_device_count``, or
+    GPUs) when it divides evenly; XLA then runs each device's share in parallel (engine.md: 2x on 2 cores)."""
+    devices = jax.local_devices()
+    if len(devices) == 1 or runs % len(devices):
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
 
 
 def _all_finite(tree):
@@ -359,8 +372,12 @@ def train(
     keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, runs)
     segments = np.stack([np.concatenate([[0], record_steps[:-1]]), record_steps], axis=1)
     dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    hyper_arrays = {k: jnp.asarray(v, dtype) for k, v in hyper.items()}
+    params, hyper_arrays, keys = _shard_runs((params, hyper_arrays, keys), runs)
+    if task_batched:
+        task = _shard_runs(task, runs)
     final, diverged, records = _train_compiled(
-        params, task, {k: jnp.asarray(v, dtype) for k, v in hyper.items()}, keys, jnp.asarray(segments),
+        params, task, hyper_arrays, keys, jnp.asarray(segments),
         model=model, optimizer=optimizer, loss=loss, observables=tuple((n, fn) for n, (fn, _) in specs.items()),
         batch_size=batch_size, statistics=statistics, task_batched=task_batched,
     )

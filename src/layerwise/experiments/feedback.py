@@ -45,7 +45,7 @@ class FeedbackConfig:
     """Initial end-to-end weight u0 = a_i b_i (balanced, a_i = b_i)."""
     learning_rate: float = 1e-3
     """GD learning rate for panels 1-3 (gradient-flow time t = lr * step)."""
-    duration: float = 12.0
+    duration: float = 14.0
     """Gradient-flow time simulated in panels 1-2."""
     n_samples: int = 1000
     """Samples of the panel-1 task (the engine trains from their sufficient statistics)."""
@@ -55,12 +55,12 @@ class FeedbackConfig:
     """Depths of the balanced diagonal nets of panel 3."""
     depth_init: float = 1e-2
     """Initial end-to-end weight of the depth panel."""
-    depth_duration: float = 16.0
+    depth_duration: float = 10.0
     imbalances: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
     """Conserved imbalances C = a^2 - b^2 of panel 4 (target S = 1, E[x^2] = 1, b0 = imbalance_b0)."""
     imbalance_b0: float = 0.01
     imbalance_learning_rate: float = 1e-4
-    imbalance_duration: float = 6.0
+    imbalance_duration: float = 8.0
 
     def __post_init__(self):
         check_positive_int("seed", self.seed, minimum=0)
@@ -106,7 +106,7 @@ def _sigmoid_panel(config: FeedbackConfig):
                    record_steps=record, observables={"weights": (_end_to_end_weights, ("mode",))})
     # The exact flow of the default init, for a tight closed-form check independent of the learning rate.
     times = np.linspace(0.0, config.duration, 61)
-    flow = gradient_flow(deep, params[inits == config.init], task, times,
+    flow = gradient_flow(deep, params[inits == config.init], task, times, rtol=1e-12, atol=1e-14,
                          observables={"weights": (_end_to_end_weights, ("mode",))})
     return task, rich.history, linear.history, flow.history
 
@@ -135,7 +135,7 @@ def _imbalance_panel(config: FeedbackConfig):
     params = jnp.asarray(np.stack([a0, np.full_like(a0, b0)], axis=1)[:, :, None])
     task = data.diagonal_task([1.0])
     observables = {"weights": (_end_to_end_weights, ("mode",)),
-                   "imbalance": (lambda m, p, t: metrics.layer_imbalance(m, p)[0], ("mode",))}
+                   "layer_imbalance": (lambda m, p, t: metrics.layer_imbalance(m, p)[0], ("mode",))}
     histories = []
     for lr in (config.imbalance_learning_rate, 2 * config.imbalance_learning_rate):
         steps = _steps(config.imbalance_duration, lr)
@@ -143,7 +143,7 @@ def _imbalance_panel(config: FeedbackConfig):
         record = np.concatenate([[0], record])
         histories.append(train(model, params, task, steps=steps, learning_rate=lr, record_steps=record,
                                observables=observables, coords={"imbalance": c}).history)
-    flow = gradient_flow(model, params, task, np.geomspace(1e-4, config.imbalance_duration, 60) - 1e-4,
+    flow = gradient_flow(model, params, task, np.geomspace(1e-4, config.imbalance_duration, 60) - 1e-4, rtol=1e-12, atol=1e-14,
                          observables=observables, coords={"imbalance": c})
     return a0 * b0, histories, flow.history
 
@@ -242,12 +242,12 @@ def run(config: FeedbackConfig, progress: Progress) -> Outcome:
     checks.append(check_below(
         "lazy_rate", f"at C = {c[largest]:g} the mode saturates exponentially at rate |C| E[x^2] "
         "(relative error of the fitted rate)", abs(rate / c[largest] - 1), 0.02))
-    flow_drift = np.max(np.abs(imb_flow.imbalance.values - imb_flow.imbalance.isel(time=0).values))
+    flow_drift = np.max(np.abs(imb_flow.layer_imbalance - imb_flow.layer_imbalance.isel(time=0)).values)
     checks.append(check_below(
         "imbalance_conserved_under_flow", "C = a^2 - b^2 is conserved by gradient flow (max abs drift)",
         flow_drift, 1e-8))
-    drift_fine = np.abs(imb_fine.imbalance.isel(step=-1) - imb_fine.imbalance.isel(step=0)).values
-    drift_coarse = np.abs(imb_coarse.imbalance.isel(step=-1) - imb_coarse.imbalance.isel(step=0)).values
+    drift_fine = np.abs(imb_fine.layer_imbalance.isel(step=-1, mode=0) - imb_fine.layer_imbalance.isel(step=0, mode=0)).values
+    drift_coarse = np.abs(imb_coarse.layer_imbalance.isel(step=-1, mode=0) - imb_coarse.layer_imbalance.isel(step=0, mode=0)).values
     nonzero = c > 0
     order_measured = np.log2(drift_coarse[nonzero] / drift_fine[nonzero])
     checks.append(check_below(
@@ -257,18 +257,25 @@ def run(config: FeedbackConfig, progress: Progress) -> Outcome:
     figure = _figure(config, t, default, linear, sigmoid, exponential, rich, all_half, half_theory, order, log_inv,
                      depth_curves, depth_theory, width, imb_fine, imb_theory, drift_fine)
     dataset = xr.Dataset({
-        "sigmoid_weights": default.weights.rename(step="sigmoid_step").drop_vars(["run", "init", "learning_rate"]),
-        "linear_weights": linear.weights.isel(run=0).rename(step="sigmoid_step").drop_vars(["run", "learning_rate"]),
+        "sigmoid_weights": _panel(default.weights, "sigmoid"),
+        "linear_weights": _panel(linear.weights.isel(run=0), "sigmoid"),
         "stage_half_time": (("init", "mode"), all_half),
         "stage_half_time_theory": (("init", "mode"), np.log(s / rich.init.values[:, None] - 1) / (2 * s * var)),
-        "depth_weights": depth_curves.rename(step="depth_step"),
-        "imbalance_weights": imb_fine.weights.isel(mode=0).rename(step="imbalance_step", run="imbalance_run"),
-        "imbalance_drift": (("imbalance_run",), drift_fine),
+        "depth_weights": _panel(depth_curves, "depth"),
+        "imbalance_weights": _panel(imb_fine.weights.isel(mode=0), "imbalance").rename(run="imbalance"),
+        "imbalance_drift": (("imbalance",), drift_fine),
     }, coords={"init": rich.init.values, "mode": np.arange(len(s)), "target_weight": ("mode", s),
-               "input_variance": ("mode", var)})
-    dataset = dataset.drop_vars([v for v in ("learning_rate", "imbalance") if v in dataset.coords])
+               "input_variance": ("mode", var), "imbalance": c})
     dataset.attrs["description"] = "Dynamical feedback principle: diagonal linear network (Nam et al. 2025, §3.1-3.2)"
     return Outcome(dataset, checks, {"feedback": figure})
+
+
+def _panel(array: xr.DataArray, prefix: str) -> xr.DataArray:
+    """One panel's curve with its own step/time axes (panels use different learning rates and grids)."""
+    array = array.drop_vars([name for name in ("run", "init", "learning_rate", "imbalance") if name in array.coords])
+    if "time" in array.coords and array.time.ndim > 1:
+        array = array.assign_coords(time=("step", array.time.values[0]))
+    return array.rename(step=f"{prefix}_step", time=f"{prefix}_time")
 
 
 def _figure(config, t, default, linear, sigmoid, exponential, rich, all_half, half_theory, order, log_inv,

@@ -6,5 +6,6 @@ from sufficient statistics alone.
 
 from layerwise.models.deep_linear import DeepLinearNetwork
 from layerwise.models.diagonal import DiagonalLinearNetwork
+from layerwise.models.mlp import MLP, mlp_init
 
-__all__ = ["DeepLinearNetwork", "DiagonalLinearNetwork"]
+__all__ = ["DeepLinearNetwork", "DiagonalLinearNetwork", "MLP", "mlp_init"]

@@ -1,0 +1,73 @@
+"""The command line: listing, one-line errors with exit status 2, and a full quick run of `feedback`."""
+
+import json
+
+import pytest
+import xarray as xr
+
+from layerwise.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_list_shows_feedback(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0 and "feedback" in out
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["run", "no-such-experiment"], ["unknown experiment", "feedback"]),
+        (["run", "feedback", "--set", "learning_rate=0"], ["learning_rate", "> 0"]),
+        (["run", "feedback", "--set", "learning_rate=-1"], ["learning_rate"]),
+        (["run", "feedback", "--set", "depths=0"], ["depths", ">= 2"]),
+        (["run", "feedback", "--set", "duration=-3"], ["duration"]),
+        (["run", "feedback", "--set", "n_samples=-10"], ["n_samples"]),
+        (["run", "feedback", "--set", "colour=red"], ["unknown config key", "allowed"]),
+        (["run", "feedback", "--set", "learning_rate=fast"], ["learning_rate", "float"]),
+        (["run", "feedback", "--set", "learning_rate"], ["key=value"]),
+        (["run", "feedback", "--seed", "-1"], ["seed"]),
+        (["run", "feedback", "--no-such-flag"], ["no-such-flag"]),
+        (["frobnicate"], ["frobnicate"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in err
+
+
+def test_help_everywhere(capsys):
+    for argv in (["--help"], ["run", "--help"], ["list", "--help"]):
+        code, out, _ = run_cli(capsys, *argv)
+        assert code == 0 and "Usage" in out
+
+
+def test_run_feedback_quick_writes_results(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "run", "feedback", "--quick", "--out", str(tmp_path), "--seed", "3")
+    assert code == 0
+    folder = tmp_path / "feedback"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["config"]["seed"] == 3
+    checks = summary["checks"]
+    assert len(checks) >= 10
+    for check in checks:
+        assert set(check) == {"name", "claim", "value", "expected", "passed"}
+    failed = [c["name"] for c in checks if not c["passed"]]
+    assert not failed, failed
+    assert (folder / "feedback.png").stat().st_size > 10_000
+    with xr.open_dataset(folder / "data.nc") as dataset:
+        assert "sigmoid_weights" in dataset and "imbalance_weights" in dataset
+    assert "checks passed" in out
+    # No staging directories are left behind.
+    assert [p.name for p in tmp_path.iterdir()] == ["feedback"]
