@@ -1,0 +1,123 @@
+"""Image classification data: scikit-learn's bundled digits, and real MNIST from IDX files when present.
+
+No download ever happens: MNIST is read from a directory given by the caller or by the ``LAYERWISE_MNIST``
+environment variable; without it the experiments fall back to digits and say so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from layerwise.data.task import Task
+from layerwise.errors import LayerwiseError
+
+MNIST_ENVIRONMENT_VARIABLE = "LAYERWISE_MNIST"
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"),
+              0x0E: np.dtype(">f8")}
+_MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (LeCun's MNIST format; ``.gz`` compressed or not) into a numpy array.
+
+    Format: two zero bytes, a type byte (0x08 uint8 ... 0x0E float64), a byte with the number of dimensions, one
+    big-endian uint32 per dimension, then the data in C order.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise LayerwiseError(f"{path} is not an IDX file (bad magic number)")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    body = raw[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise LayerwiseError(f"{path}: IDX header promises {expected} bytes of data, found {len(body)}")
+    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    """Write ``array`` as an IDX file (used to make small test files; ``.gz`` suffix compresses)."""
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder("=").str: k for k, v in _IDX_TYPES.items()}
+    key = array.dtype.newbyteorder("=").str
+    if key not in codes:
+        raise LayerwiseError(f"IDX cannot store dtype {array.dtype}")
+    code = codes[key]
+    header = bytes([0, 0, code, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = header + array.astype(_IDX_TYPES[code]).tobytes()
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as handle:
+        handle.write(payload)
+
+
+def mnist_directory(path=None) -> Path | None:
+    """The MNIST directory: ``path`` if given, else ``$LAYERWISE_MNIST``, else None (use digits instead)."""
+    path = path or os.environ.get(MNIST_ENVIRONMENT_VARIABLE)
+    return Path(path) if path else None
+
+
+def load_mnist(directory) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Real MNIST from IDX files in ``directory`` (names as distributed, optionally ``.gz``).
+
+    Returns:
+        ``(x_train (60000, 784), y_train (60000,), x_test (10000, 784), y_test (10000,))``; pixels scaled to
+        [0, 1] (as torchvision's ``ToTensor``), labels int.
+    """
+    directory = Path(directory)
+    arrays = {}
+    for key, stem in _MNIST_FILES.items():
+        candidates = [directory / stem, directory / f"{stem}.gz", directory / stem.replace("-idx", ".idx")]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise LayerwiseError(f"MNIST file {stem}(.gz) not found in {directory}")
+        arrays[key] = read_idx(found)
+    flat = lambda images: images.reshape(images.shape[0], -1).astype(np.float64) / 255.0  # noqa: E731
+    return (flat(arrays["train_images"]), arrays["train_labels"].astype(int),
+            flat(arrays["test_images"]), arrays["test_labels"].astype(int))
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes): ``x`` (1797, 64) in [0, 1], labels (1797,)."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    return bunch.data.astype(np.float64) / 16.0, bunch.target.astype(int)
+
+
+def train_test_split(x, labels, n_train: int, seed: int, n_test: int | None = None):
+    """A seeded random split: ``n_train`` training samples, the rest (or ``n_test`` of them) for testing."""
+    if not 0 < n_train < len(x):
+        raise LayerwiseError(f"n_train must be in 1..{len(x) - 1}, got {n_train}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    train, test = order[:n_train], order[n_train:] if n_test is None else order[n_train : n_train + n_test]
+    return x[train], labels[train], x[test], labels[test]
+
+
+def one_hot(labels, num_classes: int, scale: float = 1.0) -> np.ndarray:
+    """``scale * one_hot(labels)``, shape (n, num_classes)."""
+    return scale * np.eye(num_classes)[np.asarray(labels)]
+
+
+def classification_task(x, labels, num_classes: int, target_scale: float = 1.0, dtype=jnp.float64) -> Task:
+    """A `Task` with inputs ``x`` and targets ``target_scale * one_hot(labels)`` (MSE classification)."""
+    return Task.from_samples(jnp.asarray(x, dtype), jnp.asarray(one_hot(labels, num_classes, target_scale), dtype))
+
+
+def accuracy(outputs, labels) -> jnp.ndarray:
+    """Fraction of rows whose argmax equals the label."""
+    return jnp.mean(jnp.argmax(outputs, axis=-1) == jnp.asarray(labels))
