@@ -1,11 +1,10 @@
-"""The ``layerwise`` command: list and run registered experiments."""
+"""The ``layerwise`` command: list, run, reproduce and show experiments."""
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import sys
 import time
-import typing
 from pathlib import Path
 from typing import Optional
 
@@ -21,9 +20,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="layerwise: solve the layerwise linear model first. Run experiments that put theory, linear networks and "
-    "nonlinear networks side by side.",
+    "nonlinear networks side by side, and reproduce the paper's claims.",
 )
 console = Console()
+DEFAULT_OUT = Path("layerwise-results")
 
 
 def _print_error(message: str) -> None:
@@ -31,102 +31,139 @@ def _print_error(message: str) -> None:
     sys.stderr.write(" ".join(message.split()) + "\n")
 
 
-def _parse_value(key: str, text: str, annotation):
-    """Convert ``text`` to the config field's type; a `LayerwiseError` naming the key and the expected type."""
-    origin = typing.get_origin(annotation)
-    try:
-        if annotation is bool:
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return text.lower() in ("true", "1", "yes")
-        if annotation in (int, float, str):
-            return annotation(text)
-        if origin is tuple:
-            element = typing.get_args(annotation)[0]
-            return tuple(element(part) for part in text.split(",") if part.strip())
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-            if text.lower() == "none":
-                return None
-            inner = [a for a in typing.get_args(annotation) if a is not type(None)][0]
-            return _parse_value(key, text, inner)
-    except ValueError:
-        pass
-    else:
-        return text
-    name = getattr(annotation, "__name__", str(annotation))
-    raise LayerwiseError(f"--set {key}: expected {name}, got {text!r}")
+def _registry():
+    from layerwise.experiments import REGISTRY, load_plugins
+
+    load_plugins()
+    return REGISTRY
 
 
-def _overrides(experiment, assignments: list[str]) -> dict:
-    hints = typing.get_type_hints(experiment.config_type)
-    fields = [f.name for f in dataclasses.fields(experiment.config_type)]
-    values = {}
-    for assignment in assignments:
-        key, sep, text = assignment.partition("=")
-        key = key.strip()
-        if not sep:
-            raise LayerwiseError(f"--set expects key=value, got {assignment!r}")
-        if key not in fields:
-            raise LayerwiseError(f"unknown config key {key!r} for {experiment.name}; allowed: {', '.join(fields)}")
-        values[key] = _parse_value(key, text.strip(), hints[key])
-    return values
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.fields[experiment]}"), BarColumn(), TextColumn("{task.description}"),
+                    TimeElapsedColumn(), console=console)
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
+
+
+def _checks_table(name: str, checks: list[dict]) -> Table:
+    table = Table("check", "value", "expected", "passed", title=f"{name}: checks")
+    for check in checks:
+        table.add_row(check["name"], _short(check["value"]), _short(check["expected"]),
+                      "[green]yes" if check["passed"] else "[red]NO")
+    return table
 
 
 @app.command("list")
 def list_experiments() -> None:
     """List the registered experiments."""
-    from layerwise.experiments import REGISTRY
-
     table = Table("experiment", "description")
-    for name, experiment in sorted(REGISTRY.items()):
+    for name, experiment in sorted(_registry().items()):
         table.add_row(name, experiment.description)
     console.print(table)
 
 
 @app.command()
 def run(
-    name: str = typer.Argument(..., help="Experiment name (see `layerwise list`)."),
+    name: str = typer.Argument(..., help="Experiment name (see `layerwise list`) or a CONFIG.toml file."),
     quick: bool = typer.Option(False, "--quick", help="Smaller, faster setting (minutes on 2 cores)."),
-    out: Path = typer.Option(Path("layerwise-results"), "--out", help="Results directory; writes OUT/NAME/."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results directory; writes OUT/NAME/."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the config's seed)."),
-    assignments: list[str] = typer.Option([], "--set", help="Override a config field: --set key=value (repeatable)."),
+    assignments: list[str] = typer.Option([], "--set", help="Override a config field: --set key=value (TOML value)."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the config as TOML and exit."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails."),
 ) -> None:
     """Run one experiment and write data.nc, summary.json and figures to OUT/NAME/."""
-    from layerwise.experiments import get_experiment
-    from layerwise.report.results import write_results
+    from layerwise.experiments.config import build_config, config_to_toml, parse_assignments, read_config_file
+    from layerwise.runner import run_one
 
-    experiment = get_experiment(name)
-    overrides = _overrides(experiment, assignments)
+    registry = _registry()
+    values = {}
+    if name.endswith(".toml"):
+        name, values = read_config_file(name)
+    if name not in registry:
+        raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted(registry))}")
+    experiment = registry[name]
+    values.update(parse_assignments(assignments))
     if seed is not None:
         if seed < 0:
             raise LayerwiseError(f"--seed must be an integer >= 0, got {seed}")
-        overrides["seed"] = seed
-    config = experiment.make_config(quick=quick, **overrides)
-    start = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]{task.fields[experiment]}"), BarColumn(), TextColumn("{task.description}"),
-        TimeElapsedColumn(), console=console, transient=False,
-    ) as progress:
+        values["seed"] = seed
+    config = build_config(experiment, values, quick=quick)
+    if print_config:
+        sys.stdout.write(config_to_toml(name, config))
+        return
+    with _progress() as progress:
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
-
-        def advance(description: str) -> None:
-            progress.update(task, advance=1, description=description)
-
-        outcome = experiment.run(config, advance)
+        record = run_one(experiment, config, out, quick=quick,
+                         progress=lambda text: progress.update(task, advance=1, description=text))
         progress.update(task, completed=experiment.units(config), description="done")
-    wall = time.perf_counter() - start
-    path = write_results(out, name, outcome, config, wall_time=wall, quick=quick)
-    table = Table("check", "value", "expected", "passed", title=f"{name}: checks")
-    for check in outcome.checks:
-        value = check.value if isinstance(check.value, str) else f"{check.value:.4g}" if isinstance(check.value, float) else str(check.value)
-        expected = check.expected if isinstance(check.expected, str) else f"{check.expected:.4g}" if isinstance(check.expected, float) else str(check.expected)
-        table.add_row(check.name, value, expected, "[green]yes" if check.passed else "[red]NO")
-    console.print(table)
-    passed = sum(c.passed for c in outcome.checks)
-    console.print(f"{passed}/{len(outcome.checks)} checks passed in {wall:.1f} s; results in {path}")
-    if strict and passed < len(outcome.checks):
+    summary = json.loads((record.path / "summary.json").read_text())
+    console.print(_checks_table(name, summary["checks"]))
+    console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}")
+    if strict and record.passed < record.total:
         raise typer.Exit(1)
+
+
+@app.command()
+def reproduce(
+    quick: bool = typer.Option(False, "--quick", help="Every experiment's quick setting (about 10 minutes)."),
+    full: bool = typer.Option(False, "--full", help="Every experiment's full (paper) setting (the default)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated experiment names to run."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results directory; writes OUT/index.html."),
+    force: bool = typer.Option(False, "--force", help="Re-run experiments that already finished."),
+) -> None:
+    """Run every experiment (finished ones are skipped) and write the HTML report with a verdict per claim."""
+    from layerwise.runner import reproduce as run_all
+
+    if quick and full:
+        raise LayerwiseError("--quick and --full exclude each other; choose one")
+    registry = _registry()
+    names = sorted(registry)
+    if only is not None:
+        names = [n.strip() for n in only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in registry]
+        if unknown or not names:
+            raise LayerwiseError(f"--only: unknown experiment {', '.join(unknown) or '(none given)'}; allowed: "
+                                 f"{', '.join(sorted(registry))}")
+    with _progress() as progress:
+        def progress_factory(name: str, total: int):
+            task = progress.add_task("starting", total=total, experiment=name)
+            return lambda text: progress.update(task, advance=1, description=text)
+
+        def announce(record) -> None:
+            state = "skipped (already finished)" if record.skipped else f"{record.wall_time:.1f} s"
+            progress.console.print(f"{record.name}: {record.passed}/{record.total} checks passed, {state}")
+
+        records, report = run_all(out, names, quick=quick, force=force, progress_factory=progress_factory,
+                                  on_record=announce)
+    table = Table("experiment", "checks passed", "wall time (s)", "status", title="layerwise reproduce")
+    for record in records:
+        table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",
+                      "skipped (finished before)" if record.skipped else "ran")
+    console.print(table)
+    console.print(f"report: {report}")
+
+
+@app.command()
+def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them).")) -> None:
+    """Print the summary of finished results."""
+    from layerwise.report.results import SUMMARY
+
+    folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
+    if not folders:
+        raise LayerwiseError(f"no results in {str(path)!r} (expected {SUMMARY} there or in its subdirectories)")
+    for folder in folders:
+        summary = json.loads((folder / SUMMARY).read_text())
+        console.print(_checks_table(summary["experiment"], summary["checks"]))
+        console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
+                      f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
+                      f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         # Command-line usage errors (click's UsageError, vendored by recent typer): duck-typed, one line.
         if hasattr(error, "format_message") and getattr(error, "exit_code", None) == 2:
-            message = " ".join(error.format_message().split())
-            _print_error(f"error: {message}")
+            _print_error(f"error: {error.format_message()}")
             return 2
         raise
     return code if isinstance(code, int) else 0

@@ -1,6 +1,14 @@
 """Experiments: each module registers one `Experiment`; the CLI and report discover them in ``REGISTRY``."""
 
 from layerwise.experiments import feedback  # noqa: F401  (registers itself)
-from layerwise.experiments.base import REGISTRY, Experiment, Outcome, get_experiment, no_progress, register
+from layerwise.experiments.base import (
+    REGISTRY,
+    Experiment,
+    Outcome,
+    get_experiment,
+    load_plugins,
+    no_progress,
+    register,
+)
 
-__all__ = ["REGISTRY", "Experiment", "Outcome", "get_experiment", "no_progress", "register"]
+__all__ = ["REGISTRY", "Experiment", "Outcome", "get_experiment", "load_plugins", "no_progress", "register"]

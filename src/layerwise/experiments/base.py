@@ -79,3 +79,18 @@ def get_experiment(name: str) -> Experiment:
     if name not in REGISTRY:
         raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
+
+
+PLUGINS_ENVIRONMENT_VARIABLE = "LAYERWISE_PLUGINS"
+
+
+def load_plugins() -> None:
+    """Import the modules named in ``$LAYERWISE_PLUGINS`` (comma-separated); each registers its experiments."""
+    import importlib
+    import os
+
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENVIRONMENT_VARIABLE, "").split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise LayerwiseError(f"{PLUGINS_ENVIRONMENT_VARIABLE}: cannot import {module!r} ({error})") from None

@@ -39,6 +39,8 @@ def _jsonable(value):
     """Numbers (numpy or JAX scalars, arrays) as plain JSON; non-finite floats as strings ("nan", "inf")."""
     if hasattr(value, "tolist"):
         value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):

@@ -53,8 +53,13 @@ def _netcdf_safe(dataset: xr.Dataset) -> xr.Dataset:
     return dataset
 
 
-def write_results(directory, name: str, outcome, config, *, wall_time: float, quick: bool) -> Path:
-    """Write ``outcome`` (an `Outcome`) to ``directory/name`` atomically; returns the final path."""
+def write_results(
+    directory, name: str, outcome, config, *, wall_time: float, quick: bool, config_key: str = ""
+) -> Path:
+    """Write ``outcome`` (an `Outcome`) to ``directory/name`` atomically; returns the final path.
+
+    ``config_key`` (see `layerwise.experiments.config.config_key`) lets a later run recognise a finished result.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / name
@@ -72,6 +77,8 @@ def write_results(directory, name: str, outcome, config, *, wall_time: float, qu
             "passed": sum(check.passed for check in outcome.checks),
             "failed": sum(not check.passed for check in outcome.checks),
             "config": _jsonable(dataclasses.asdict(config)),
+            "config_key": config_key,
+            "data_source": str(outcome.dataset.attrs.get("data_source", "generated")),
             "quick": quick,
             "wall_time_s": round(wall_time, 3),
             "figures": figures,
@@ -91,6 +98,23 @@ def write_results(directory, name: str, outcome, config, *, wall_time: float, qu
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def clean_partial(directory) -> None:
+    """Remove staging directories left by a run that was killed (they are never read as results)."""
+    directory = Path(directory)
+    if directory.is_dir():
+        for leftover in list(directory.glob(".*.partial-*")) + list(directory.glob(".*.old-*")):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def is_finished(directory, name: str, config_key: str) -> bool:
+    """Whether ``directory/name`` holds a complete result for the config with ``config_key``."""
+    path = Path(directory) / name / SUMMARY
+    try:
+        return json.loads(path.read_text()).get("config_key") == config_key
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
 
 
 def read_summary(path) -> dict:

@@ -1,0 +1,135 @@
+"""Experiment configs from defaults, ``--quick``, TOML files and ``--set key=value``, validated at the boundary.
+
+Values are TOML literals everywhere (``--set learning_rate=1e-3``, ``--set depths=[2,3]``, ``--set name="x"``; a bare
+word is read as a string), so a TOML file and the command line are checked by the same code: unknown keys and
+wrong types are one `LayerwiseError` line naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from layerwise.errors import LayerwiseError
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(annotation)[0])}"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    return "none" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
+
+
+def coerce(key: str, value: Any, annotation) -> Any:
+    """``value`` (a TOML value) as the field's type; a `LayerwiseError` naming ``key`` and the expected type."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            if type(None) in typing.get_args(annotation):
+                return None
+        for option in typing.get_args(annotation):
+            if option is type(None):
+                continue
+            try:
+                return coerce(key, value, option)
+            except LayerwiseError:
+                continue
+    elif origin is tuple:
+        element = typing.get_args(annotation)[0]
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(coerce(key, item, element) for item in items)
+    elif annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    raise LayerwiseError(f"config key {key!r} expects {_type_name(annotation)}, got {value!r}")
+
+
+def parse_literal(text: str) -> Any:
+    """A ``--set`` value as a TOML literal (``1e-3``, ``true``, ``[2, 3]``, ``"s"``); a bare word stays a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` from ``--set`` as a dict of TOML values."""
+    values = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key.strip():
+            raise LayerwiseError(f"--set expects key=value, got {assignment!r}")
+        values[key.strip()] = parse_literal(text.strip())
+    return values
+
+
+def build_config(experiment, values: dict[str, Any], *, quick: bool = False):
+    """The experiment's config: defaults, then quick overrides, then ``values`` (type-checked, validated)."""
+    hints = typing.get_type_hints(experiment.config_type)
+    fields = [f.name for f in dataclasses.fields(experiment.config_type)]
+    checked = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise LayerwiseError(f"unknown config key {key!r} for {experiment.name}; allowed: {', '.join(fields)}")
+        checked[key] = coerce(key, value, hints[key])
+    return experiment.make_config(quick=quick, **checked)
+
+
+def read_config_file(path) -> tuple[str, dict[str, Any]]:
+    """A TOML config file: ``experiment = "NAME"`` plus config fields. Returns ``(name, fields)``."""
+    path = Path(path)
+    try:
+        content = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise LayerwiseError(f"config file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LayerwiseError(f"config file {str(path)!r} is not valid TOML: {error}") from None
+    name = content.pop("experiment", None)
+    if not isinstance(name, str):
+        raise LayerwiseError(f"config file {str(path)!r} must set experiment = \"NAME\"")
+    return name, content
+
+
+def config_to_toml(name: str, config) -> str:
+    """The config as a TOML file that `read_config_file` reads back."""
+    lines = [f'experiment = "{name}"']
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if value is None:
+            lines.append(f"# {field.name} = (unset)")
+            continue
+        lines.append(f"{field.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def config_key(name: str, config) -> str:
+    """A stable hash of the experiment name and its config: finished results with the same key are reused."""
+    payload = json.dumps({"experiment": name, "config": dataclasses.asdict(config)}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -1,0 +1,66 @@
+"""Running experiments for the CLI: one at a time (``run``) or all of them with a report (``reproduce``).
+
+Results are keyed by their config: a finished experiment whose ``summary.json`` carries the same config key is
+skipped on a re-run (unless ``force``), and a run killed at any moment leaves only hidden staging directories, which
+the next run removes, so an interrupted ``reproduce`` finishes the rest and never reads a partial file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable
+
+from layerwise.experiments.base import REGISTRY, Experiment
+from layerwise.experiments.config import build_config, config_key
+from layerwise.report.html import write_report
+from layerwise.report.results import clean_partial, is_finished, read_summary, write_results
+
+
+@dataclasses.dataclass
+class RunRecord:
+    name: str
+    path: Path
+    wall_time: float
+    skipped: bool
+    passed: int
+    total: int
+
+
+ProgressFactory = Callable[[str, int], Callable[[str], None]]
+
+
+def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Callable[[str], None]) -> RunRecord:
+    """Run ``experiment`` with ``config`` and write ``out/NAME`` atomically."""
+    start = time.perf_counter()
+    outcome = experiment.run(config, progress)
+    wall = time.perf_counter() - start
+    path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
+                         config_key=config_key(experiment.name, config))
+    passed = sum(check.passed for check in outcome.checks)
+    return RunRecord(experiment.name, path, wall, False, passed, len(outcome.checks))
+
+
+def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_factory: ProgressFactory,
+              on_record: Callable[[RunRecord], None] = lambda record: None) -> tuple[list[RunRecord], Path]:
+    """Run every experiment in ``names`` (skipping finished ones unless ``force``), then write ``out/index.html``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    clean_partial(out)
+    records = []
+    for name in names:
+        experiment = REGISTRY[name]
+        config = build_config(experiment, {}, quick=quick)
+        if not force and is_finished(out, name, config_key(name, config)):
+            summary = read_summary(out / name)
+            record = RunRecord(name, out / name, summary.get("wall_time_s", 0.0), True, summary["passed"],
+                               summary["passed"] + summary["failed"])
+        else:
+            record = run_one(experiment, config, out, quick=quick,
+                             progress=progress_factory(name, experiment.units(config)))
+        records.append(record)
+        on_record(record)
+    report = write_report(out, names, {n: REGISTRY[n].description for n in names},
+                          {r.name: r.wall_time for r in records})
+    return records, report

@@ -1,0 +1,47 @@
+"""Two tiny experiments registered through LAYERWISE_PLUGINS, for the reproduce/resume tests.
+
+``beta`` sleeps ``$TINY_SLEEP`` seconds mid-run, so a test can kill the process while it runs.
+"""
+
+import dataclasses
+import os
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from layerwise.errors import check_positive
+from layerwise.experiments.base import REGISTRY, Experiment, Outcome, register
+from layerwise.report.checks import check_below
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyConfig:
+    seed: int = 0
+    scale: float = 1.0
+    label: str = "tiny"
+
+    def __post_init__(self):
+        check_positive("scale", self.scale)
+
+
+def _run(name):
+    def run(config, progress):
+        progress("half")
+        if name == "beta":
+            time.sleep(float(os.environ.get("TINY_SLEEP", "0")))
+        figure = plt.figure()
+        plt.plot([0, 1], [0, config.scale])
+        progress("done")
+        dataset = xr.Dataset({"value": (("i",), np.arange(3.0) * config.scale)})
+        return Outcome(dataset, [check_below(f"{name}_small", "scale is at most 2", config.scale, 2.0)],
+                       {f"{name}_figure": figure})
+
+    return run
+
+
+for _name in ("alpha", "beta"):
+    if _name not in REGISTRY:
+        register(Experiment(_name, f"tiny test experiment {_name}", TinyConfig, {"scale": 0.5}, _run(_name),
+                            units=lambda config: 2))
