@@ -43,6 +43,13 @@ def test_lambda_balanced_rejects_impossible_widths(key):
         init.lambda_balanced_init(key, DeepLinearNetwork(widths=(4, 3, 2)), 1.0, 1.0)
 
 
+def test_infeasible_traced_lambda_gives_nan_not_a_wrong_init(key):
+    model = DeepLinearNetwork(widths=(3, 3, 2))  # λ > 0 needs hidden width <= d_out = 2
+    w1, w2 = jax.vmap(lambda lam: init.lambda_balanced_init(key, model, lam, 0.1))(jnp.array([-1.0, 1.0]))
+    assert np.all(np.isfinite(w1[0])) and np.all(np.isnan(w1[1])) and np.all(np.isnan(w2[1]))
+    np.testing.assert_allclose(w2[0].T @ w2[0] - w1[0] @ w1[0].T, -np.eye(3), atol=1e-12)
+
+
 def test_mirrored_init_zero_output_and_layer_scales(key):
     model = DeepLinearNetwork(widths=(20, 20, 2))
     w1, w2 = init.mirrored_init(key, model, 0.1, 0.3)

@@ -155,6 +155,10 @@ def lambda_balanced_init(
     b = jnp.concatenate([jnp.sqrt((root + lam) / 2), jnp.full(min(h, m) - k, jnp.sqrt(jnp.maximum(lam, 0)))])
     w1 = r @ _rectangular_diagonal(a, h, d) @ v.T
     w2 = u @ _rectangular_diagonal(b, m, h) @ r.T
+    if not _is_concrete(imbalance):
+        # Under vmap/jit the sign of λ is unknown here: an infeasible λ gives NaN weights, never a silent wrong init.
+        feasible = ((lam <= 0) | (h <= m)) & ((lam >= 0) | (h <= d))
+        w1, w2 = (jnp.where(feasible, w, jnp.nan) for w in (w1, w2))
     return w1, w2
 
 
