@@ -57,3 +57,13 @@ def safe_divide(numerator: Array, denominator: Array, fallback) -> Array:
     """``numerator / denominator`` where the denominator is non-zero, ``fallback`` elsewhere (NaN-free both ways)."""
     zero = denominator == 0
     return jnp.where(zero, fallback, numerator / jnp.where(zero, 1.0, denominator))
+
+
+def broadcast_batch(arrays, core_ndims) -> list[Array]:
+    """Broadcast the leading (batch) axes of ``arrays`` explicitly; array ``i`` keeps its last ``core_ndims[i]`` axes.
+
+    Explicit, so that batched linear algebra also works under ``jax_numpy_rank_promotion="raise"``.
+    """
+    arrays = [jnp.asarray(a) for a in arrays]
+    batch = jnp.broadcast_shapes(*(a.shape[: a.ndim - k] for a, k in zip(arrays, core_ndims)))
+    return [jnp.broadcast_to(a, batch + a.shape[a.ndim - k :]) for a, k in zip(arrays, core_ndims)]

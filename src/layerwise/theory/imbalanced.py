@@ -13,13 +13,15 @@ moves).
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from layerwise.theory._numerics import broadcast
+from layerwise.theory._numerics import broadcast, one_minus_exp_over
 
 
+@jax.jit
 def imbalanced_mode(
     t: ArrayLike,
     s: ArrayLike,
@@ -39,11 +41,13 @@ def imbalanced_mode(
     .. math::  G(t) = \frac{G_0\,(G_+ + |G_-|E) + C^2(1-E)}{G_0(1-E) + G_+E + |G_-|},\qquad
                u = \frac{g\,(g + 2|C|)}{4\,(g + |C|)},\quad g = G - |C|.
 
-    ``g`` is evaluated from a rearranged numerator in which, for ``u0 >= 0`` and ``s >= 0``, every term is
-    non-negative, so ``u`` keeps full relative accuracy on the plateau (``u << s``), near convergence and for any
-    ``C`` (including ``C = 0``, where it reduces to the balanced sigmoid, and ``|C| >> u``). Negative ``u0`` uses the
-    symmetry ``(a, b) -> (a, -b)``: ``u -> -u``, ``s -> -s``, ``C`` unchanged. The same solution, written through
-    ``nu = s b / a``, is theory.md §1 "Unbalanced scalar" and the 1-D case of Kunin et al. (2024).
+    Both ``G`` and ``g`` are evaluated as ratios whose terms (for ``s >= 0``) are all non-negative except in the
+    numerator of ``g`` when ``u0 < 0``, where they cancel only as ``u`` crosses zero. ``u`` is taken from ``g`` while
+    ``G >= |C|/2`` and from ``(G - C^2/G)/4`` below, so it keeps full relative accuracy on the plateau (``u << s``),
+    near convergence, for any ``C`` (``C = 0`` gives the balanced sigmoid, ``|C| >> |u|`` linear regression) and for
+    negative starts (``a ≈ -b``). Negative ``s`` uses the symmetry ``(a, b) -> (a, -b)``: ``u -> -u``,
+    ``s -> -s``, ``C`` unchanged. The same solution, written through ``nu = s b / a``, is theory.md §1
+    "Unbalanced scalar" and the 1-D case of Kunin et al. (2024).
 
     Assumptions: one decoupled mode (scalar network, a diagonal-network coordinate, or an aligned mode of a
     two-layer linear net with whitened input), any ``u0``, ``s``, ``C``; the pair ``(a, b)`` is determined by
@@ -68,32 +72,42 @@ def imbalanced_mode(
         (conserved imbalance, exact solution); Nam et al. (2025) §3.1 (mode equation); theory.md §1.
     """
     t, s, u0, c, v, tau = broadcast(t, s, u0, imbalance, variance, tau)
-    flip = jnp.where(u0 < 0, -1.0, 1.0)
-    u = flip * _nonnegative_start(t * v / tau, flip * s, flip * u0, jnp.abs(c))
-    # s = C = 0 has no restoring force: tau u' = -2 v u |u|, solved directly.
-    degenerate = (s == 0) & (c == 0)
-    return jnp.where(degenerate, u0 / (1.0 + 2.0 * jnp.abs(u0) * v * t / tau), u)
+    x = t * v / tau
+    flip = jnp.where(s < 0, -1.0, 1.0)
+    u = flip * _nonnegative_target(x, flip * s, flip * u0, jnp.abs(c))
+    # C = 0 with u0 s < 0 (e.g. a = -b for s > 0): the growing combination of a and b is exactly 0, and
+    # tau |u|' = -2 v |u| (|s| + |u|): the mode decays into the saddle u = 0 (theory.md §1 gotchas). s = C = 0 is the
+    # same law. Solution: |u| = |u0| e^{-r} / (1 + |u0| (1 - e^{-r}) / |s|), r = 2|s| v t / tau.
+    rate = 2.0 * jnp.abs(s) * x
+    saddle = u0 * jnp.exp(-rate) / (1.0 + 2.0 * jnp.abs(u0) * x * one_minus_exp_over(rate))
+    degenerate = (c == 0) & ((u0 * s < 0) | (s == 0))
+    return jnp.where(degenerate, saddle, u)
 
 
-def _nonnegative_start(t: Array, s: Array, u0: Array, c: Array) -> Array:
-    """The solution for ``u0 >= 0``, ``c = |C|``, unit variance and tau (``t`` already rescaled)."""
+def _nonnegative_target(x: Array, s: Array, u0: Array, c: Array) -> Array:
+    """The solution for ``s >= 0``, any ``u0``, ``c = |C|``, at rescaled time ``x = v t / tau``."""
     d = jnp.sqrt(4.0 * s * s + c * c)
-    positive = s >= 0
-    # G_+ = 2s + D and |G_-| = D - 2s, each written without cancellation for either sign of s (G_+ |G_-| = C^2).
-    g_plus = jnp.where(positive, 2.0 * s + d, c * c / jnp.where(positive, 1.0, d - 2.0 * s))
-    g_minus = jnp.where(positive, c * c / jnp.where(positive, 2.0 * s + d, 1.0), d - 2.0 * s)
-    # G_+ - |C|: positive for s > 0, negative for s < 0 (then u must cross zero, so no relative accuracy is lost).
-    excess = 2.0 * jnp.abs(s) + 4.0 * s * s / (d + c)
-    delta_plus = jnp.where(positive, excess, -c * excess / jnp.where(positive, 1.0, d - 2.0 * s))
-    # G_0 = (a0 + b0)^2 = sqrt(C^2 + 4u0^2) + 2u0 and G_0 - |C|, without cancellation for u0 >= 0.
-    q0 = jnp.sqrt(c * c + 4.0 * u0 * u0)
-    delta0 = 2.0 * u0 + 4.0 * u0 * u0 / jnp.where(q0 + c > 0, q0 + c, 1.0)
-    g0 = c + delta0
-    decay = jnp.exp(-d * t)
-    growth = -jnp.expm1(-d * t)
+    g_plus = 2.0 * s + d  # G_+
+    g_minus = c * c / jnp.where(g_plus > 0, g_plus, 1.0)  # |G_-| = D - 2s, without cancellation
+    delta_plus = 2.0 * s + 4.0 * s * s / jnp.where(d + c > 0, d + c, 1.0)  # G_+ - |C| >= 0
+    q0 = jnp.sqrt(c * c + 4.0 * u0 * u0)  # a0^2 + b0^2
+    positive = u0 >= 0
+    shrink = 4.0 * u0 * u0 / jnp.where(q0 + c > 0, q0 + c, 1.0)  # q0 - |C|
+    across = q0 + 2.0 * jnp.abs(u0)  # (a0 - b0)^2 when u0 < 0
+    safe_across = jnp.where(across > 0, across, 1.0)
+    # G_0 = (a0 + b0)^2 and G_0 - |C|, each without cancellation for either sign of u0
+    g0 = jnp.where(positive, q0 + 2.0 * u0, c * c / safe_across)
+    delta0 = jnp.where(positive, 2.0 * u0 + shrink, -c * (shrink + 2.0 * jnp.abs(u0)) / safe_across)
+    decay = jnp.exp(-d * x)
+    growth = -jnp.expm1(-d * x)
     heavy = c + g_minus  # |C| (|C| + G_+) / G_+
     denominator = g0 * growth + g_plus * decay + g_minus
-    # (G - |C|) * denominator, rearranged so that each term is >= 0 when u0 >= 0 and s >= 0.
-    numerator = delta0 * (delta_plus + decay * heavy) + heavy * delta_plus * growth
-    g = numerator / jnp.where(denominator > 0, denominator, 1.0)
-    return g * (g + 2.0 * c) / (4.0 * jnp.where(g + c > 0, g + c, 1.0))
+    safe_denominator = jnp.where(denominator > 0, denominator, 1.0)
+    big = (g0 * (g_plus + g_minus * decay) + c * c * growth) / safe_denominator  # G
+    # (G - |C|) * denominator rearranged: non-negative terms for u0 >= 0; for u0 < 0 they cancel only near u = 0
+    g = (delta0 * (delta_plus + decay * heavy) + heavy * delta_plus * growth) / safe_denominator
+    near = g >= -0.5 * c  # G >= |C|/2: g + |C| is not a cancellation
+    from_g = g * (g + 2.0 * c) / (4.0 * jnp.where(near & (g + c > 0), g + c, 1.0))
+    safe_big = jnp.where(near | (big <= 0), 1.0, big)
+    from_big = (safe_big - c * c / safe_big) / 4.0  # G < |C|/2: c^2/G dominates, no cancellation
+    return jnp.where(near, from_g, from_big)

@@ -17,6 +17,7 @@ iteration in a variable in which it is nearly linear (see `_deep_time_map`).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -24,11 +25,13 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise.errors import LayerwiseError
 from layerwise.theory._numerics import broadcast, log_expm1, one_minus_exp_over
 
-_NEWTON_ITERATIONS = 40
+_NEWTON_ITERATIONS = 24  # 12 suffice over u0 in [1e-300, 1e10], depths 3-10 (measured); twice that for margin
 
 
+@functools.partial(jax.jit, static_argnames=("depth",))
 def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: ArrayLike = 1.0) -> Array:
     r"""Strength ``u(t)`` of one balanced mode of a depth-``L`` linear network under gradient flow.
 
@@ -76,6 +79,7 @@ def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: Ar
     return _deep_mode(t, s, u0, depth, tau)
 
 
+@functools.partial(jax.jit, static_argnames=("depth",))
 def learning_time(
     s: ArrayLike, u0: ArrayLike, fraction: ArrayLike = 0.5, depth: int = 2, tau: ArrayLike = 1.0
 ) -> Array:
@@ -119,30 +123,45 @@ def learning_time(
         xf = jnp.abs(jnp.expm1(-k * jnp.log(fraction)))
         sign = jnp.sign(1.0 - r0)
         kappa = depth * s ** (2.0 - 2.0 / depth) / tau
-        time = _deep_time_map(xf, x0, sign, depth) / kappa
+        time = _deep_time_map(xf, jnp.log(xf), x0, sign, depth) / kappa
     return jnp.where(reachable, time, jnp.nan)
 
 
 # ------------------------------------------------------------------------------------------------ depth >= 3
 def _check_depth(depth) -> None:
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be a Python int >= 1, got {depth!r}")
+        raise LayerwiseError(f"depth must be a Python int >= 1, got {depth!r}")
 
 
-def _log_terms(x: Array, sign: Array, depth: int) -> Array:
+def _log_x(eta: Array) -> Array:
+    r"""``log(softplus(-eta))`` without underflow: ``-eta + log(log1p(z)/z)``, ``z = e^{-eta}``, for ``eta >= 0``."""
+    positive = eta >= 0
+    z = jnp.exp(-jnp.where(positive, eta, 0.0))
+    ratio = jnp.where(z < 1e-8, 1.0 - 0.5 * z, jnp.log1p(z) / jnp.where(z < 1e-8, 1.0, z))
+    return jnp.where(positive, -eta + jnp.log(ratio), jnp.log(jax.nn.softplus(-jnp.where(positive, 0.0, eta))))
+
+
+def _gap_ratio(x: Array, sign: Array, depth: int) -> Array:
+    r"""``|1 - r| / x`` with ``r = (1 + sign*x)^{-L/(L-2)}``; tends to ``L/(L-2)`` as ``x -> 0`` (series there)."""
+    m = depth / (depth - 2)
+    small = x < 1e-8
+    safe = jnp.where(small, 1.0, x)
+    exact = jnp.abs(jnp.expm1(-m * jnp.log1p(sign * safe))) / safe
+    return jnp.where(small, m * (1.0 - 0.5 * sign * (m + 1.0) * x), exact)
+
+
+def _log_terms(x: Array, log_x: Array, sign: Array, depth: int) -> Array:
     r"""``Lambda(a) = sum_k Re[omega_k^2 log(a - omega_k)]`` at ``a = w^{-1/(L-2)}``, ``w = 1 + sign * x``.
 
-    The root ``omega_0 = 1`` gives ``log|a - 1|``, which diverges as ``u -> s``; it is computed from
-    ``|1 - r| = |1 - w^{-L/(L-2)}|`` (an ``expm1``) and ``log|1 - a| = log|1 - r| - log(sum_j a^j)``, so it keeps full
-    relative accuracy arbitrarily close to convergence. The other roots are bounded away from ``a``; their arguments
-    ``atan2(-sin th, a - cos th)`` never cross the branch cut (``a`` is real and positive).
+    The root ``omega_0 = 1`` gives ``log|a - 1|``, which diverges as ``u -> s``; it is computed as
+    ``log|1 - a| = log x + log(|1 - r| / x) - log(sum_j a^j)`` from ``log x`` (never from a difference), so it keeps
+    full accuracy arbitrarily close to convergence, even after ``x`` itself underflows. The other roots are bounded
+    away from ``a``; their arguments ``atan2(-sin th, a - cos th)`` never cross the branch cut (``a > 0``).
     """
-    log_w = jnp.log1p(sign * x)
-    log_a = -log_w / (depth - 2)
+    log_a = -jnp.log1p(sign * x) / (depth - 2)
     a = jnp.exp(log_a)
-    log_one_minus_r = jnp.log(jnp.abs(jnp.expm1(-log_w * depth / (depth - 2))))
     geometric = sum(jnp.exp(j * log_a) for j in range(depth))
-    total = log_one_minus_r - jnp.log(geometric)
+    total = log_x + jnp.log(_gap_ratio(x, sign, depth)) - jnp.log(geometric)
     for k in range(1, depth):
         theta = 2.0 * math.pi * k / depth
         cos_t, sin_t = math.cos(theta), math.sin(theta)
@@ -151,15 +170,17 @@ def _log_terms(x: Array, sign: Array, depth: int) -> Array:
     return total
 
 
-def _deep_time_map(x: Array, x0: Array, sign: Array, depth: int) -> Array:
+def _deep_time_map(x: Array, log_x: Array, x0: Array, sign: Array, depth: int, terms0: Array | None = None) -> Array:
     r"""``kappa * t`` to go from ``x0`` to ``x``, where ``x = |w - 1|``, ``w = r^{-(L-2)/L}`` (``r = u/s``).
 
     ``kappa t = F(a) - F(a_0) = L/(L-2) * (w_0 - w) - [Lambda(a) - Lambda(a_0)]`` with ``w_0 - w = sign*(x0 - x)``.
     The variable ``w`` makes the flow simple: ``dw/dt = -(L-2)/L * kappa * (1 - r)``, i.e. ``w`` falls linearly on
     the plateau (``r << 1``) and ``x = |w - 1|`` decays exponentially near convergence.
     """
+    if terms0 is None:
+        terms0 = _log_terms(x0, jnp.log(x0), sign, depth)
     lead = depth / (depth - 2) * sign * (x0 - x)
-    return lead - (_log_terms(x, sign, depth) - _log_terms(x0, sign, depth))
+    return lead - (_log_terms(x, log_x, sign, depth) - terms0)
 
 
 def _deep_mode(t: Array, s: Array, u0: Array, depth: int, tau: Array) -> Array:
@@ -180,9 +201,10 @@ def _deep_mode(t: Array, s: Array, u0: Array, depth: int, tau: Array) -> Array:
     kappa = depth * s ** (2.0 - 2.0 / depth) / tau
     target = kappa * t
     eta0 = -log_expm1(x0)
+    terms0 = _log_terms(x0, jnp.log(x0), sign, depth)  # constant along the iteration
 
     def slope(x):
-        return -jnp.expm1(-x) / (k * jnp.abs(jnp.expm1(-m * jnp.log1p(sign * x))))
+        return one_minus_exp_over(x) / (k * _gap_ratio(x, sign, depth))
 
     below = sign > 0
     slope0 = slope(x0)
@@ -193,7 +215,7 @@ def _deep_mode(t: Array, s: Array, u0: Array, depth: int, tau: Array) -> Array:
     def newton(_, state):
         eta, lo, hi = state
         x = jax.nn.softplus(-eta)
-        residual = _deep_time_map(x, x0, sign, depth) - target
+        residual = _deep_time_map(x, _log_x(eta), x0, sign, depth, terms0) - target
         lo = jnp.where(residual < 0, eta, lo)
         hi = jnp.where(residual > 0, eta, hi)
         step = eta - residual / slope(x)

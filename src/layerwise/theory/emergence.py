@@ -1,0 +1,176 @@
+r"""Emergence and scaling laws in the skill-basis model of Nam et al. (2024): sigmoidal skills + power-law frequencies.
+
+Skills ``g_k`` are orthogonal with ``E[g_k^2] = p_k`` (the frequency of task ``k``), the target is
+``f* = S sum_k g_k`` and the model is ``f = sum_{k <= N} a_k b_k g_k`` (a two-layer diagonal linear network in the skill
+basis: ``DiagonalLinearNetwork`` on ``diagonal_task(S * ones, input_variances=p)``), with loss
+
+.. math::  \mathcal L = \tfrac12\sum_k p_k\,(S - R_k)^2,\qquad R_k = a_k b_k .
+
+With learning rate ``eta`` and balanced init ``a_k = b_k``, each skill strength is a Saxe sigmoid with time constant
+``1 / (eta p_k)``: :math:`\dot R_k = 2\eta p_k R_k (S - R_k)`. Skills emerge one after another at
+``t_k ~ ln(S/R_0) / (2 eta S p_k)``; with Zipf frequencies ``p_k ∝ k^{-(alpha+1)}`` the sum of these sigmoids gives
+power-law loss curves in time, data and parameters.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+from jax import Array
+from jax.typing import ArrayLike
+
+from layerwise.errors import LayerwiseError
+from layerwise.theory.saxe import saxe_mode
+
+BOTTLENECKS = ("time", "data", "parameters", "compute")
+
+
+def skill_frequencies(n_skills: int, alpha: float) -> Array:
+    r"""Zipf task frequencies ``p_k = k^{-(alpha+1)} / Z``, ``Z = sum_{j <= n_skills} j^{-(alpha+1)}``, (n_skills,)."""
+    k = jnp.arange(1, n_skills + 1, dtype=jnp.result_type(float))
+    weights = k ** (-(alpha + 1.0))
+    return weights / jnp.sum(weights)
+
+
+@jax.jit
+def skill_strength(
+    t: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0
+) -> Array:
+    r"""Skill strengths ``R_k(t)`` (sigmoidal emergence of each skill).
+
+    .. math::  \frac{R_k(t)}{S} = \frac{1}{1 + (S/R_0 - 1)\,e^{-2\eta p_k S t}}
+               \qquad(\text{half-time } t_{1/2,k} = \ln(S/R_0 - 1)/(2\eta p_k S)).
+
+    Assumptions: orthogonal skills, balanced init ``a_k(0) = b_k(0) = sqrt(R_0)``, gradient flow at learning rate
+    ``eta`` on ``1/2 sum_k p_k (S - a_k b_k)^2`` (evaluated by `saxe_mode` with ``tau = 1 / (eta p_k)``).
+
+    Args:
+        t: times, shape (...).
+        p: skill frequencies, (K,).
+        S: target skill strength; R0: initial strength ``a_k b_k``; eta: learning rate (scalars).
+    Returns:
+        ``R``, shape (..., K).
+
+    Example:
+        >>> p = skill_frequencies(200_000, 0.5)
+        >>> round(float(1.0 / p[0]), 7)  # Z (theory.md §7)
+        2.6079032
+        >>> round(float(skill_strength(18.015, p[:1])[0]), 3)  # skill 1 is half learned at t = 18.015
+        0.5
+
+    References:
+        Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
+        multitask sparse parity problem", NeurIPS; Nam et al. (2025) §4 (paper.md §3.2); theory.md §7.
+    """
+    t, p = jnp.asarray(t), jnp.asarray(p)
+    times = t[..., None]
+    rates = p.reshape((1,) * t.ndim + p.shape)
+    return saxe_mode(times, S, R0, depth=2, tau=1.0 / (eta * rates))
+
+
+@jax.jit
+def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0) -> Array:
+    r"""Loss after training time ``T`` (unlimited data and parameters): ``1/2 sum_k p_k (S - R_k(T))^2``.
+
+    Asymptotically ``∝ T^{-alpha/(alpha+1)}`` for ``p_k ∝ k^{-(alpha+1)}`` (see `asymptotic_loss`).
+    Args as in `skill_strength`; returns the shape of ``T``.
+    """
+    T, p = jnp.asarray(T), jnp.asarray(p)
+    gap = S - skill_strength(T, p, S, R0, eta)
+    return 0.5 * jnp.sum(p.reshape((1,) * T.ndim + p.shape) * gap * gap, axis=-1)
+
+
+@jax.jit
+def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
+    r"""Loss with ``D`` training samples (unlimited time and parameters): ``1/2 S^2 sum_k p_k (1 - p_k)^D``.
+
+    A skill is learned iff its task occurs at least once among ``D`` samples (one-shot), which happens with
+    probability ``1 - (1 - p_k)^D``. Asymptotically ``∝ D^{-alpha/(alpha+1)}``.
+
+    Args:
+        D: numbers of samples, shape (...).
+        p: skill frequencies (K,); S: target strength.
+    Returns:
+        Shape of ``D``.
+    """
+    D, p = jnp.asarray(D), jnp.asarray(p)
+    p = p.reshape((1,) * D.ndim + p.shape)
+    unseen = jnp.exp(D[..., None] * jnp.log1p(-p))
+    return 0.5 * S * S * jnp.sum(p * unseen, axis=-1)
+
+
+def loss_vs_parameters(N: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
+    r"""Loss of a model holding the ``N`` most frequent skills (unlimited time and data):
+    ``1/2 S^2 sum_{k > N} p_k``. Asymptotically ``∝ N^{-alpha}``.
+
+    Args:
+        N: numbers of skills the model can hold (non-negative integers), shape (...).
+        p: skill frequencies sorted in decreasing order (K,); S: target strength.
+    Returns:
+        Shape of ``N``.
+    """
+    p = jnp.asarray(p)
+    # tail[n] = sum_{k > n} p_k, summed from the small end so the long tail keeps its relative accuracy.
+    tail = jnp.concatenate([jnp.cumsum(p[::-1])[::-1], jnp.zeros(1, p.dtype)])
+    index = jnp.clip(jnp.asarray(N).astype(jnp.int32), 0, p.shape[0])
+    return 0.5 * S * S * tail[index]
+
+
+def scaling_exponents(alpha: float) -> dict[str, float]:
+    r"""Asymptotic exponents of ``L ∝ x^{exponent}`` for ``p_k ∝ k^{-(alpha+1)}`` (Nam et al. 2024, Table 2).
+
+    time ``-alpha/(alpha+1)``, data ``-alpha/(alpha+1)``, parameters ``-alpha``, compute (``C = N T`` at the optimal
+    allocation ``T ~ N^{alpha+1}``) ``-alpha/(alpha+2)``.
+    """
+    return {
+        "time": -alpha / (alpha + 1.0),
+        "data": -alpha / (alpha + 1.0),
+        "parameters": -alpha,
+        "compute": -alpha / (alpha + 2.0),
+    }
+
+
+def asymptotic_loss(
+    x: ArrayLike,
+    bottleneck: str,
+    alpha: float,
+    S: float = 1.0,
+    R0: float = 1e-6,
+    eta: float = 1.0,
+    normalizer: float | None = None,
+) -> Array:
+    r"""Leading-order power law of the loss in one bottleneck (theory.md §7, derived prefactors).
+
+    With ``Z`` the Zipf normaliser (``zeta(alpha + 1)`` for infinitely many skills):
+
+    * time: :math:`\frac{S^2}{2\alpha Z}k_*^{-\alpha}`,
+      :math:`k_* = \big(\frac{2\eta S T}{Z\ln(S/R_0)}\big)^{1/(\alpha+1)}`
+      (skills with ``t_k < T`` learned, the rest not: a step approximation, so the prefactor is rough);
+    * data: :math:`\frac{S^2\,\Gamma(\frac{\alpha}{\alpha+1})}{2Z(\alpha+1)}\big(\frac{Z}{D}\big)^{\alpha/(\alpha+1)}`;
+    * parameters: :math:`\frac{S^2}{2\alpha Z}N^{-\alpha}`.
+
+    Args:
+        x: ``T``, ``D`` or ``N`` values.
+        bottleneck: ``"time"``, ``"data"`` or ``"parameters"``.
+        alpha: Zipf exponent (``p_k ∝ k^{-(alpha+1)}``), ``> 0``.
+        S, R0, eta: target strength, initial strength, learning rate (``R0``, ``eta`` matter for time only).
+        normalizer: ``Z``; default ``zeta(alpha + 1)``.
+    Returns:
+        The asymptotic loss, shape of ``x``.
+
+    Example:
+        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # theory.md §7
+        0.012126
+    """
+    if bottleneck not in BOTTLENECKS[:3]:
+        raise LayerwiseError(f"bottleneck must be one of time, data, parameters; got {bottleneck!r}")
+    x = jnp.asarray(x, dtype=jnp.result_type(float))
+    z = jsp.zeta(alpha + 1.0, 1.0) if normalizer is None else normalizer
+    if bottleneck == "parameters":
+        return S * S / (2.0 * alpha * z) * x ** (-alpha)
+    if bottleneck == "data":
+        exponent = alpha / (alpha + 1.0)
+        return S * S * jnp.exp(jsp.gammaln(exponent)) / (2.0 * z * (alpha + 1.0)) * (z / x) ** exponent
+    k_star = (2.0 * eta * S * x / (z * jnp.log(S / R0))) ** (1.0 / (alpha + 1.0))
+    return S * S / (2.0 * alpha * z) * k_star ** (-alpha)

@@ -1,0 +1,102 @@
+r"""Neural collapse in the unconstrained-features model (UFM) with MSE and weight decay: the global minimiser.
+
+Features ``H`` (N, d) (one row per sample, free parameters), classifier ``W`` (C, d), optional bias ``b`` (C,),
+one-hot targets ``Y`` (N, C) for ``n`` samples per class (``N = C n``, class-major order: sample ``i`` is in class
+``i // n``):
+
+.. math::  \mathcal L = \frac1{2N}\|HW^\top + \mathbf 1 b^\top - Y\|_F^2 + \frac{\lambda_W}2\|W\|_F^2
+           + \frac{\lambda_H}2\|H\|_F^2 .
+
+Because
+:math:`\min_{HW^\top = Z}\tfrac{\lambda_W}2\|W\|^2 + \tfrac{\lambda_H}2\|H\|^2 = \sqrt{\lambda_W\lambda_H}\|Z\|_*`,
+the problem is singular-value soft-thresholding of the (centred, with a bias) targets, whose non-zero singular values
+all equal ``sqrt(n)``: every one shrinks by the same factor
+
+.. math::  \rho = \big(1 - C\sqrt{n\lambda_W\lambda_H}\big)_+ .
+
+Without bias the classifier rows form an orthogonal frame (OF, ``W W^T ∝ I``), with an unregularised bias a simplex
+equiangular tight frame (ETF, ``W W^T ∝ I - 11^T/C``); features collapse to their class means (NC1) and are
+proportional to the classifier (NC3, self-duality).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from layerwise.errors import LayerwiseError
+
+
+class UFMMinimizer(NamedTuple):
+    """A global minimiser of the MSE-UFM: classifier ``W`` (C, d), features ``H`` (N, d), bias ``b`` (C,), and the
+    shrinkage ``rho`` of each target mode (see `ufm_mse_minimizer`)."""
+
+    W: Array
+    H: Array
+    b: Array
+    rho: Array
+
+
+def ufm_collapse_factor(n_per_class: int, n_classes: int, lambda_W, lambda_H) -> Array:
+    r"""``rho = (1 - C sqrt(n lambda_W lambda_H))_+``: the fitted fraction of each target mode at the minimiser."""
+    return jnp.maximum(0.0, 1.0 - n_classes * jnp.sqrt(n_per_class * jnp.asarray(lambda_W) * jnp.asarray(lambda_H)))
+
+
+def ufm_mse_minimizer(
+    n_per_class: int, n_classes: int, feature_dim: int, lambda_W, lambda_H, *, bias: bool = False
+) -> UFMMinimizer:
+    r"""One global minimiser of the MSE unconstrained-features model with weight decay (closed form).
+
+    * no bias: :math:`HW^\top = \rho Y`, :math:`WW^\top = \sqrt{\lambda_H/\lambda_W}\,\rho\sqrt n\,I_C` (OF);
+    * unregularised bias: :math:`b = \mathbf 1/C`, :math:`HW^\top = \rho(Y - \mathbf 1\mathbf 1^\top/C)`,
+      :math:`WW^\top = \sqrt{\lambda_H/\lambda_W}\,\rho\sqrt n\,(I_C - \mathbf 1\mathbf 1^\top/C)` (simplex ETF).
+
+    With a frame ``F`` (C, d) (``[I_C, 0]`` without bias; an orthonormal basis of ``1^⊥`` padded with zeros with
+    bias), ``W = kappa_W F`` and ``H = kappa_H Y F`` with ``kappa_W^2 = sqrt(lambda_H / lambda_W) rho sqrt(n)`` and
+    ``kappa_H^2 = sqrt(lambda_W / lambda_H) rho / sqrt(n)``: the balanced factorisation that attains the nuclear-norm
+    bound (``lambda_W ||W||^2 = lambda_H ||H||^2``). Every other global minimiser differs by a rotation of the
+    feature space (``W -> W O``, ``H -> H O``).
+
+    Assumptions: balanced classes, ``feature_dim >= C`` (``>= C - 1`` with bias), the objective of the module
+    docstring (mean over samples; a sum instead rescales ``lambda``).
+
+    Args:
+        n_per_class: ``n``; n_classes: ``C``; feature_dim: ``d``.
+        lambda_W, lambda_H: weight decays ``> 0``.
+        bias: include an unregularised bias.
+    Returns:
+        `UFMMinimizer` ``(W, H, b, rho)``.
+
+    Example:
+        >>> m = ufm_mse_minimizer(25, 4, 8, 5e-3, 5e-3)  # theory.md §8.6 oracle: rho = 0.9, W W^T = 4.5 I
+        >>> round(float(m.rho), 12), round(float((m.W @ m.W.T)[0, 0]), 12)
+        (0.9, 4.5)
+
+    References:
+        Tirer & Bruna (2022), "Extended unconstrained features model for exploring deep neural collapse", ICML;
+        Zhou, Li, Ding, You, Qu & Zhu (2022), "On the optimization landscape of neural collapse under MSE loss",
+        ICML; Mixon, Parshall & Pi (2020) (no weight decay); theory.md §8.6.
+    """
+    minimum_dim = n_classes - 1 if bias else n_classes
+    if feature_dim < minimum_dim:
+        raise LayerwiseError(
+            f"feature_dim must be >= {minimum_dim} for {n_classes} classes (bias={bias}); got {feature_dim}"
+        )
+    dtype = jnp.result_type(float)
+    rho = ufm_collapse_factor(n_per_class, n_classes, lambda_W, lambda_H).astype(dtype)
+    if bias:
+        # Orthonormal basis of the complement of 1: QR of [1, I] puts 1 in the first column, 1^⊥ in the next C - 1.
+        q, _ = np.linalg.qr(np.concatenate([np.ones((n_classes, 1)), np.eye(n_classes)], axis=1))
+        basis = q[:, 1:n_classes]
+    else:
+        basis = np.eye(n_classes)
+    frame = jnp.asarray(np.pad(basis, ((0, 0), (0, feature_dim - basis.shape[1]))), dtype)
+    labels = jnp.repeat(jnp.eye(n_classes, dtype=dtype), n_per_class, axis=0)  # Y (N, C), class-major
+    ratio = jnp.sqrt(jnp.asarray(lambda_H, dtype) / jnp.asarray(lambda_W, dtype))
+    kappa_W = jnp.sqrt(ratio * rho * np.sqrt(n_per_class))
+    kappa_H = jnp.sqrt(rho / (ratio * np.sqrt(n_per_class)))
+    b = jnp.full(n_classes, 1.0 / n_classes if bias else 0.0, dtype)
+    return UFMMinimizer(W=kappa_W * frame, H=kappa_H * (labels @ frame), b=b, rho=rho)

@@ -1,0 +1,152 @@
+"""λ-balanced two-layer linear nets: theory.md §3-4 oracles, invariants, long times, and the engine's flow."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from layerwise.compare import compare
+from layerwise.data import Task, random_orthogonal
+from layerwise.models import DeepLinearNetwork
+from layerwise.theory import balance, kernel_distance, lambda_balanced_solution, ntk_two_layer
+
+SIGMA = jnp.diag(jnp.array([2.0, 1.0]))
+ORACLE_TIMES = jnp.array([0.0, 1.0, 2.0, 3.0, 4.0, 200.0])  # one grid for all 2x2 oracles (compiled once)
+IN_DIM, HIDDEN, OUT_DIM = 3, 2, 3  # one shape for every test of the tracked hidden basis (compiled once)
+GRID = 41
+
+
+def rotation(theta):
+    return jnp.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def sweep_init(lam):
+    """theory.md §3-4 (b): W1 = R_0.4 diag(a) R_0.3^T, W2 = R_0.1 diag(b) R_0.4^T, lambda-balanced, not aligned."""
+    if lam >= 0:
+        a = jnp.full(2, 0.1)
+        b = jnp.sqrt(a**2 + lam)
+    else:
+        b = jnp.full(2, 0.1)
+        a = jnp.sqrt(b**2 - lam)
+    return rotation(0.4) @ jnp.diag(a) @ rotation(0.3).T, rotation(0.1) @ jnp.diag(b) @ rotation(0.4).T
+
+
+def random_balanced_init(key, in_dim, hidden, out_dim, lam, scale):
+    """A λ-balanced init in general position: W2^T W2 - W1 W1^T = lam I, no alignment with anything."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    if lam >= 0:  # needs hidden <= out_dim
+        w1 = scale * jax.random.normal(k1, (hidden, in_dim))
+        evals, evecs = jnp.linalg.eigh(w1 @ w1.T + lam * jnp.eye(hidden))
+        w2 = random_orthogonal(k2, out_dim)[:, :hidden] @ (evecs * jnp.sqrt(evals)) @ evecs.T
+    else:  # needs hidden <= in_dim
+        w2 = scale * jax.random.normal(k1, (out_dim, hidden))
+        evals, evecs = jnp.linalg.eigh(w2.T @ w2 - lam * jnp.eye(hidden))
+        w1 = (evecs * jnp.sqrt(evals)) @ evecs.T @ random_orthogonal(k3, in_dim)[:hidden]
+    return w1, w2
+
+
+# ------------------------------------------------------------------------------------------------ theory.md oracles
+def test_non_aligned_zero_balanced_oracle():
+    # theory.md §3-4 (a): W2 = R_0.7 W1^T, Sigma = diag(2, 1); W2 W1(t) to 6 decimals
+    w1 = 0.1 * jnp.array([[1.0, 0.5], [0.0, 1.0]])
+    w2 = rotation(0.7) @ w1.T
+    w1t, w2t = lambda_balanced_solution(ORACLE_TIMES, w1, w2, SIGMA, hidden_basis="symmetric")  # gauge-invariant
+    w1t, w2t = w1t[1:5], w2t[1:5]
+    expected = [
+        [[0.290035, 0.035233], [0.049100, 0.091347]],
+        [[1.799888, 0.060277], [0.064276, 0.410157]],
+        [[1.995781, 0.006916], [0.007171, 0.835890]],
+        [[1.999922, 0.000403], [0.000416, 0.974113]],
+    ]
+    np.testing.assert_allclose(w2t @ w1t, expected, rtol=0, atol=5e-7)
+    np.testing.assert_allclose(w1t[1].T @ w1t[1], [[1.800001, 0.061019], [0.061019, 0.410048]], rtol=0, atol=5e-7)
+
+
+@pytest.mark.parametrize("lam, distance", [(0.0, 0.026671), (1.0, 0.021313), (-1.0, 0.021313), (9.0, 0.000272),
+                                           (-9.0, 0.000272)])
+def test_kernel_distance_sweep_oracle(lam, distance):
+    # theory.md §3-4 (b): S(0, inf) of the NTK on whitened inputs (X = I); lazy (large |lambda|) kernels barely move
+    w1, w2 = sweep_init(lam)
+    w1t, w2t = lambda_balanced_solution(ORACLE_TIMES, w1, w2, SIGMA, hidden_basis="symmetric")
+    w1t, w2t = w1t[jnp.array([0, 3, 5])], w2t[jnp.array([0, 3, 5])]  # t = 0, 3, 200
+    kernels = ntk_two_layer(w1t, w2t, jnp.eye(2))
+    assert float(kernel_distance(kernels[0], kernels[-1])) == pytest.approx(distance, abs=5e-7)
+    function = {0.0: [[1.997533, 3.5e-5], [-3.5e-5, 0.801343]], 1.0: [[1.999954, 6e-6], [-6e-6, 0.997013]]}
+    expected = function.get(abs(lam), SIGMA)
+    np.testing.assert_allclose(w2t[1] @ w1t[1], expected, rtol=0, atol=5e-7 if abs(lam) < 9 else 1e-6)
+    if lam == 9.0:  # converged representations: W1^T W1 = diag(0.4244, 0.1098), W2 W2^T = diag(9.4244, 9.1098)
+        np.testing.assert_allclose(w1t[-1].T @ w1t[-1], jnp.diag(jnp.array([0.4244, 0.1098])), atol=5e-5)
+        np.testing.assert_allclose(w2t[-1] @ w2t[-1].T, jnp.diag(jnp.array([9.4244, 9.1098])), atol=5e-5)
+
+
+# ---------------------------------------------------------------------------------------------- invariants, limits
+def test_balance_is_conserved_and_long_times_converge():
+    # the flow conserves W2^T W2 - W1 W1^T = lam I; the semigroup stepping stays exact up to t = 1000
+    w1, w2 = random_balanced_init(jax.random.PRNGKey(0), IN_DIM, HIDDEN, OUT_DIM, 0.7, 0.3)
+    sigma = jax.random.normal(jax.random.PRNGKey(1), (OUT_DIM, IN_DIM))
+    times = jnp.concatenate([jnp.linspace(0.0, 20.0, GRID - 2), jnp.array([100.0, 1000.0])])
+    w1t, w2t = lambda_balanced_solution(times, w1, w2, sigma)
+    np.testing.assert_allclose(balance(w1t, w2t), jnp.broadcast_to(0.7 * jnp.eye(HIDDEN), (GRID, HIDDEN, HIDDEN)),
+                               atol=1e-12)
+    # a rank-2 network converges to the best rank-2 approximation of Sigma_yx (Eckart-Young)
+    u, s, vt = jnp.linalg.svd(sigma, full_matrices=False)
+    np.testing.assert_allclose(w2t[-1] @ w1t[-1], (u[:, :HIDDEN] * s[:HIDDEN]) @ vt[:HIDDEN], atol=1e-12)
+    assert np.all(np.isfinite(np.asarray(w1t))) and np.all(np.isfinite(np.asarray(w2t)))
+
+
+def test_symmetric_basis_differs_only_by_a_hidden_rotation():
+    # same function, representations and NTK; the weights differ by an orthogonal R: W1 -> R^T W1, W2 -> W2 R
+    w1, w2 = random_balanced_init(jax.random.PRNGKey(2), IN_DIM, HIDDEN, OUT_DIM, 0.0, 0.5)
+    sigma = jax.random.normal(jax.random.PRNGKey(3), (OUT_DIM, IN_DIM))
+    times = jnp.linspace(0.0, 6.0, GRID)
+    flow = lambda_balanced_solution(times, w1, w2, sigma)
+    symmetric = lambda_balanced_solution(times, w1, w2, sigma, hidden_basis="symmetric")
+    np.testing.assert_allclose(flow[1] @ flow[0], symmetric[1] @ symmetric[0], atol=1e-12)
+    np.testing.assert_allclose(jnp.swapaxes(flow[0], 1, 2) @ flow[0], jnp.swapaxes(symmetric[0], 1, 2) @ symmetric[0],
+                               atol=1e-12)
+    hidden_rotation = jnp.linalg.lstsq(symmetric[1][-1], flow[1][-1])[0]  # W2_flow = W2_symmetric R
+    np.testing.assert_allclose(hidden_rotation.T @ hidden_rotation, jnp.eye(HIDDEN), atol=1e-10)
+    np.testing.assert_allclose(hidden_rotation.T @ symmetric[0][-1], flow[0][-1], atol=1e-10)
+    # the rotation is real: for this non-aligned init the symmetric basis is not the flow's
+    assert float(jnp.max(jnp.abs(flow[0][-1] - symmetric[0][-1]))) > 1e-3
+
+
+def test_aligned_init_needs_no_hidden_rotation():
+    # W1 = R diag(a) V^T, W2 = U diag(b) R^T with Sigma = U S V^T: A(t) commutes with A'(t), so M = A^{-1/2} exactly
+    keys = jax.random.split(jax.random.PRNGKey(4), 3)
+    u, v = random_orthogonal(keys[0], OUT_DIM), random_orthogonal(keys[1], IN_DIM)
+    r = random_orthogonal(keys[2], HIDDEN)
+    sigma = (u * jnp.array([3.0, 2.0, 0.5])) @ v.T
+    a = jnp.array([0.3, 0.1])
+    b = jnp.sqrt(a**2 + 0.4)
+    w1, w2 = r @ jnp.diag(a) @ v[:, :HIDDEN].T, u[:, :HIDDEN] @ jnp.diag(b) @ r.T
+    times = jnp.linspace(0.0, 5.0, GRID)
+    flow = lambda_balanced_solution(times, w1, w2, sigma)
+    symmetric = lambda_balanced_solution(times, w1, w2, sigma, hidden_basis="symmetric")
+    np.testing.assert_allclose(flow[0], symmetric[0], atol=1e-11)
+
+
+# ---------------------------------------------------------------------------------------- against the engine's flow
+
+@settings(max_examples=4, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), lam=st.floats(-2.0, 2.0), scale=st.floats(0.03, 1.0),
+       target_scale=st.floats(0.3, 3.0))
+def test_weights_match_gradient_flow(engine, seed, lam, scale, target_scale):
+    """W1(t) and W2(t) (not only W2 W1) of non-aligned λ-balanced inits match the flow to 1e-8 (Frobenius, relative)."""
+    keys = jax.random.split(jax.random.PRNGKey(seed), engine.runs + 1)
+    sigma = target_scale * jax.random.normal(keys[0], (OUT_DIM, IN_DIM))
+    inits = [random_balanced_init(k, IN_DIM, HIDDEN, OUT_DIM, lam, scale) for k in keys[1:]]
+    params = tuple(jnp.stack(layer) for layer in zip(*inits))
+    task = Task.from_statistics(jnp.eye(IN_DIM), sigma, jnp.sum(sigma**2))
+    singular = jnp.linalg.svd(sigma, compute_uv=False)
+    horizon = 2.0 * np.log(1e3 / scale**2) / float(singular[HIDDEN - 1])  # through every mode's transition
+    times = np.linspace(0.0, horizon, engine.times)
+    history = engine.flow(DeepLinearNetwork((IN_DIM, HIDDEN, OUT_DIM)), params, task, times, engine.layers)
+    # one run at a time: the same compiled solver as the other tests (engine.times == GRID)
+    w1t, w2t = (jnp.stack(layer) for layer in zip(*(lambda_balanced_solution(times, *init, sigma) for init in inits)))
+    for name, theory in (("W1", w1t), ("W2", w2t)):
+        dims = history[name].dims[2:]
+        result = compare(theory, history[name], rtol=1e-8, norm_dims=dims, name=name)
+        assert result.passed, str(result)
