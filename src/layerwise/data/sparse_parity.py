@@ -1,0 +1,217 @@
+r"""Multitask sparse parity (Michaud et al. 2023), the data of Nam et al. (2024)'s skill-basis model.
+
+An input is ``x = (c, z)``: ``n_s`` one-hot *control bits* ``c`` choosing a skill ``k`` with probability
+
+.. math::  p_k = k^{-(\alpha+1)} \Big/ \sum_{j=1}^{n_s} j^{-(\alpha+1)},
+
+and ``n_b`` uniform *task bits* ``z in {0, 1}``. Skill ``k`` owns a random set ``B_k`` of ``m`` task bits (the sets are
+disjoint); its *skill function* is
+
+.. math::  g_k(x) = c_k\,\chi_k(z),\qquad \chi_k(z) = 2\Big(\sum_{i\in B_k} z_i \bmod 2\Big) - 1 \in \{\pm 1\},
+
+and the label is ``y = S sum_k g_k(x)`` (``= S chi_k(z)`` for the active skill). The skill functions are orthogonal,
+``E[g_k g_l] = delta_kl p_k`` (one-hot control), so the skill-basis model ``f = sum_k a_k b_k g_k`` is a diagonal
+linear network on the features ``g(x)`` (`layerwise.models.DiagonalLinearNetwork` trained on `skill_features`).
+
+Conventions follow the authors' code (``yoonsoonam119/Skill_Eigenmode``, ``data_generator.py``): bits are 0/1,
+control bits come first, odd parity is ``+S``.
+
+References:
+    Michaud, Liu, Girit & Tegmark (2023), "The quantization model of neural scaling", NeurIPS.
+    Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
+    multitask sparse parity problem", NeurIPS; theory.md §7; paper.md §5.5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from layerwise.data.task import Task
+from layerwise.errors import LayerwiseError, check_choice, check_positive, check_positive_int
+
+
+@dataclasses.dataclass(frozen=True)
+class MultitaskSparseParity:
+    r"""One multitask sparse parity problem: its sizes and each skill's bits (a hashable, frozen value).
+
+    The bound methods `sample` and `sample_features` are pure, jittable ``(key, batch_size) -> (x, y)`` samplers (the
+    engine calls ``task.sampler(fold_in(run_key, step), batch_size)`` inside jit); since the problem is a frozen
+    dataclass they hash by value, so equal problems share compiled code. The same key gives the same draw in both,
+    so an MLP (on ``x``) and the skill-basis model (on ``g(x)``) trained with the same ``key`` see the same samples.
+
+    Attributes:
+        skill_bits: ``(n_s, m)`` task-bit indices of each skill (disjoint); make it with `sparse_parity_problem`.
+        n_bits: number of task bits ``n_b``.
+        alpha: Zipf exponent, ``p_k ∝ k^{-(alpha+1)}``.
+        target_scale: ``S``, the label magnitude.
+        dtype: ``"float64"`` or ``"float32"`` (inputs and labels).
+
+    Example:
+        >>> problem = sparse_parity_problem(0)                     # n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
+        >>> x, y = problem.sample(jax.random.PRNGKey(1), 4)        # x (4, 37), y (4, 1) in {-5, 5}
+        >>> g = problem.skill_features(x)                          # (4, 5); y == 5 * g.sum(1, keepdims=True)
+    """
+
+    skill_bits: tuple[tuple[int, ...], ...]
+    n_bits: int = 32
+    alpha: float = 0.6
+    target_scale: float = 5.0
+    dtype: str = "float64"
+
+    @property
+    def n_skills(self) -> int:
+        return len(self.skill_bits)
+
+    @property
+    def bits_per_skill(self) -> int:
+        return len(self.skill_bits[0])
+
+    @property
+    def in_dim(self) -> int:
+        """``n_s + n_b``: the MLP's input size."""
+        return self.n_skills + self.n_bits
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """``p_k``, shape (n_s,)."""
+        # numpy (not layerwise.theory.skill_frequencies, a jnp function): a constant even inside jit.
+        weights = np.arange(1, self.n_skills + 1, dtype=float) ** -(self.alpha + 1.0)
+        return weights / weights.sum()
+
+    def skill_mask(self) -> Array:
+        """``(n_s, n_b)`` 0/1 matrix, row ``k`` marks the bits ``B_k``."""
+        mask = np.zeros((self.n_skills, self.n_bits))
+        for k, bits in enumerate(self.skill_bits):
+            mask[k, list(bits)] = 1.0
+        return jnp.asarray(mask, dtype=self.dtype)
+
+    def skill_features(self, x: Array) -> Array:
+        r"""The skill functions ``g_k(x) = c_k chi_k(z)`` for inputs ``x`` (n, n_s + n_b); returns (n, n_s)."""
+        control, bits = x[:, : self.n_skills], x[:, self.n_skills:]
+        parity = jnp.mod(bits @ self.skill_mask().T, 2.0)  # exact: small integer sums
+        return control * (2.0 * parity - 1.0)
+
+    def labels(self, x: Array) -> Array:
+        r"""``y = S sum_k g_k(x)``, shape (n, 1)."""
+        return self.target_scale * jnp.sum(self.skill_features(x), axis=1, keepdims=True)
+
+    def inputs_from_words(self, words: Array, skill: int | None = None) -> Array:
+        """Inputs (n, n_s + n_b) from random 32-bit words (n, n_b + 1): word 0 picks the skill by inverse CDF of
+        ``p_k`` (or ``skill``, 0-indexed), the lowest bit of words 1..n_b are the task bits. One threefry call per
+        batch keeps the sampler cheap to compile."""
+        if skill is None:
+            uniform = words[:, 0].astype(jnp.float64) * 2.0**-32
+            edges = jnp.asarray(np.cumsum(self.frequencies)[:-1])
+            skills = jnp.searchsorted(edges, uniform, side="right")
+        else:
+            skills = jnp.full(words.shape[:1], skill)
+        bits = (words[:, 1:] & 1).astype(self.dtype)
+        return jnp.concatenate([jax.nn.one_hot(skills, self.n_skills, dtype=self.dtype), bits], axis=1)
+
+    def inputs(self, key: Array, size: int, skill: int | None = None) -> Array:
+        """``size`` fresh inputs (size, n_s + n_b): skills drawn from ``p_k`` (or all ``skill``, 0-indexed)."""
+        return self.inputs_from_words(jax.random.bits(key, (size, self.n_bits + 1), jnp.uint32), skill)
+
+    def inputs_from_keys(self, keys: Array) -> Array:
+        """One input per key (keys (n, 2)) -> (n, n_s + n_b): every sample is a function of its own key, so a fixed
+        data set can be re-drawn by index."""
+        words = jax.vmap(lambda key: jax.random.bits(key, (self.n_bits + 1,), jnp.uint32))(keys)
+        return self.inputs_from_words(words)
+
+    def sample(self, key: Array, batch_size: int) -> tuple[Array, Array]:
+        """Fresh samples ``(x, y)``: x (batch_size, n_s + n_b), y (batch_size, 1). Pure and jittable."""
+        x = self.inputs(key, batch_size)
+        return x, self.labels(x)
+
+    def sample_features(self, key: Array, batch_size: int) -> tuple[Array, Array]:
+        """The same draw as `sample` (same key) in the skill basis: ``(g(x), y)``, g (batch_size, n_s)."""
+        x = self.inputs(key, batch_size)
+        return self.skill_features(x), self.labels(x)
+
+    def dataset(self, seed: int, size: int) -> tuple[Array, Array]:
+        """The fixed training set ``(x, y)`` of ``size`` samples (the ``D`` of data emergence) numbered ``seed``:
+        sample ``i`` is drawn from ``fold_in(PRNGKey(seed), i)``, so `dataset_sampler` re-draws the same set."""
+        check_positive_int("size", size)
+        x = self.inputs_from_keys(_index_keys(seed, jnp.arange(size)))
+        return x, self.labels(x)
+
+    def dataset_skills(self, seed: int, size: int) -> Array:
+        """The skill (0-indexed) of each sample of ``dataset(seed, size)``, shape (size,). Data sets with one seed
+        are nested: ``dataset(seed, D)`` is the first ``D`` samples of any larger one."""
+        x = self.inputs_from_keys(_index_keys(seed, jnp.arange(size)))
+        return jnp.argmax(x[:, : self.n_skills], axis=1)
+
+    def dataset_sampler(self, seed: int, size: int, features: bool = False) -> "FixedDatasetSampler":
+        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(seed, size)``."""
+        check_positive_int("size", size)
+        return FixedDatasetSampler(self, int(seed), int(size), bool(features))
+
+    def evaluation_sets(self, key: Array, size: int) -> tuple[Array, Array]:
+        """Held-out per-skill sets: x (n_s, size, n_s + n_b), y (n_s, size, 1); set ``k`` has only skill ``k``."""
+        check_positive_int("size", size)
+        keys = jax.random.split(key, self.n_skills)
+        x = jnp.stack([self.inputs(k, size, skill=i) for i, k in enumerate(keys)])
+        return x, jax.vmap(self.labels)(x)
+
+    def online_task(self, key: Array, evaluation_size: int = 1000, features: bool = False) -> Task:
+        """A `Task` drawing fresh samples each step (``sampler``), with ``evaluation_size`` held-out samples as
+        ``x, y``; ``features=True`` gives the skill-basis view (inputs ``g(x)``)."""
+        sampler = self.sample_features if features else self.sample
+        x, y = sampler(key, evaluation_size)
+        return Task.from_samples(x, y, sampler=sampler)
+
+
+def _index_keys(seed: int, index: Array) -> Array:
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(jax.random.PRNGKey(seed), index)
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedDatasetSampler:
+    r"""``sampler(key, batch_size) -> (x, y)``: ``batch_size`` samples drawn uniformly with replacement from the fixed
+    set ``problem.dataset(seed, size)`` (re-drawn by index, never stored: a mini-batch costs the same for any ``size``).
+    With ``features=True`` it returns ``(g(x), y)`` for the skill-basis model. Frozen, so it hashes by value."""
+
+    problem: MultitaskSparseParity
+    seed: int
+    size: int
+    features: bool = False
+
+    def __call__(self, key: Array, batch_size: int) -> tuple[Array, Array]:
+        index = jax.random.randint(key, (batch_size,), 0, self.size)
+        x = self.problem.inputs_from_keys(_index_keys(self.seed, index))
+        y = self.problem.labels(x)
+        return (self.problem.skill_features(x) if self.features else x), y
+
+
+def sparse_parity_problem(
+    seed: int | Array,
+    n_skills: int = 5,
+    n_bits: int = 32,
+    bits_per_skill: int = 3,
+    alpha: float = 0.6,
+    target_scale: float = 5.0,
+    dtype: str = "float64",
+) -> MultitaskSparseParity:
+    """A multitask sparse parity problem whose disjoint skill bit sets ``B_k`` are drawn from ``seed`` (int or key).
+
+    Defaults are the authors' (Nam et al. 2024; paper.md §5.5): n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5.
+    """
+    check_positive_int("n_skills", n_skills)
+    check_positive_int("n_bits", n_bits)
+    check_positive_int("bits_per_skill", bits_per_skill)
+    check_positive("alpha", alpha, allow_zero=True)
+    check_positive("target_scale", target_scale)
+    check_choice("dtype", dtype, ("float32", "float64"))
+    if n_skills * bits_per_skill > n_bits:
+        raise LayerwiseError(
+            f"n_bits must be >= n_skills * bits_per_skill = {n_skills * bits_per_skill} (disjoint skills); got {n_bits}"
+        )
+    key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
+    chosen = np.asarray(jax.random.permutation(key, n_bits))[: n_skills * bits_per_skill]
+    skill_bits = tuple(tuple(sorted(int(i) for i in row)) for row in chosen.reshape(n_skills, bits_per_skill))
+    return MultitaskSparseParity(skill_bits, n_bits, float(alpha), float(target_scale), dtype)

@@ -1,0 +1,126 @@
+"""Multitask sparse parity: frequencies, parity labels, skill functions, fixed data sets, reproducibility."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from layerwise.data import Task
+from layerwise.data.sparse_parity import MultitaskSparseParity, sparse_parity_problem
+from layerwise.errors import LayerwiseError
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return sparse_parity_problem(0)  # the authors' defaults: n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
+
+
+def _parity_oracle(problem, x):
+    """Plain-numpy labels: S * (2 * (sum of the active skill's bits mod 2) - 1)."""
+    x = np.asarray(x)
+    skill = np.argmax(x[:, : problem.n_skills], axis=1)
+    bits = x[:, problem.n_skills:]
+    parity = np.array([bits[i, list(problem.skill_bits[k])].sum() % 2 for i, k in enumerate(skill)])
+    return problem.target_scale * (2 * parity - 1)
+
+
+def test_defaults_and_disjoint_skill_bits(problem):
+    assert (problem.n_skills, problem.n_bits, problem.bits_per_skill, problem.alpha, problem.target_scale) == (
+        5, 32, 3, 0.6, 5.0)
+    used = [i for bits in problem.skill_bits for i in bits]
+    assert len(used) == len(set(used)) == 15 and all(0 <= i < 32 for i in used)
+    assert problem.in_dim == 37
+
+
+def test_skill_frequencies_follow_zipf(problem):
+    p = problem.frequencies
+    k = np.arange(1, 6)
+    np.testing.assert_allclose(p, k**-1.6 / np.sum(k**-1.6), rtol=1e-14)
+    n = 200_000
+    x, _ = problem.sample(jax.random.PRNGKey(1), n)
+    observed = np.asarray(x[:, :5]).mean(0)
+    standard_error = np.sqrt(p * (1 - p) / n)
+    assert np.all(np.abs(observed - p) < 5 * standard_error)  # 5 sigma: deterministic seed, never flaky
+    assert np.all(np.asarray(x[:, :5]).sum(1) == 1)  # one-hot control
+    assert abs(float(np.asarray(x[:, 5:]).mean()) - 0.5) < 5 * np.sqrt(0.25 / (n * 32))
+
+
+def test_labels_are_parities_of_the_skill_bits(problem):
+    x, y = problem.sample(jax.random.PRNGKey(2), 500)
+    np.testing.assert_array_equal(np.asarray(y[:, 0]), _parity_oracle(problem, x))
+    # Flipping one of the active skill's bits flips the label; flipping any other task bit leaves it unchanged.
+    x = np.asarray(x)
+    skill = np.argmax(x[:, :5], axis=1)
+    for i in range(20):
+        inside = problem.skill_bits[skill[i]][0]
+        outside = next(j for j in range(32) if j not in problem.skill_bits[skill[i]])
+        for bit, sign in ((inside, -1), (outside, 1)):
+            flipped = x[i:i + 1].copy()
+            flipped[0, 5 + bit] = 1 - flipped[0, 5 + bit]
+            assert float(problem.labels(jnp.asarray(flipped))[0, 0]) == sign * float(y[i, 0])
+
+
+def test_skill_functions_orthogonal_with_norm_p(problem):
+    """E[g_k g_l] = delta_kl p_k, and y = S sum_k g_k."""
+    key = jax.random.PRNGKey(3)
+    x, y = problem.sample(key, 100_000)
+    g = np.asarray(problem.skill_features(x))
+    np.testing.assert_array_equal(problem.target_scale * g.sum(1), np.asarray(y[:, 0]))
+    gram = g.T @ g / g.shape[0]
+    np.testing.assert_allclose(np.diag(gram), problem.frequencies, atol=5e-3)
+    assert np.max(np.abs(gram - np.diag(np.diag(gram)))) == 0.0  # disjoint supports: exactly zero
+    # sample_features is the same draw in the skill basis.
+    g2, y2 = problem.sample_features(key, 100_000)
+    np.testing.assert_array_equal(np.asarray(g2), g)
+    np.testing.assert_array_equal(np.asarray(y2), np.asarray(y))
+
+
+def test_reproducible_from_seeds():
+    a, b, c = sparse_parity_problem(7), sparse_parity_problem(7), sparse_parity_problem(8)
+    assert a == b and hash(a) == hash(b) and a.skill_bits != c.skill_bits
+    x1, _ = a.sample(jax.random.PRNGKey(0), 64)
+    x2, _ = b.sample(jax.random.PRNGKey(0), 64)
+    x3, _ = a.sample(jax.random.PRNGKey(1), 64)
+    np.testing.assert_array_equal(np.asarray(x1), np.asarray(x2))
+    assert not np.array_equal(np.asarray(x1), np.asarray(x3))
+
+
+def test_fixed_dataset_sampler_draws_from_the_dataset(problem):
+    x, y = problem.dataset(11, 40)
+    sampler = problem.dataset_sampler(11, 40)
+    assert sampler == problem.dataset_sampler(11, 40) and hash(sampler) == hash(problem.dataset_sampler(11, 40))
+    xb, yb = jax.jit(sampler, static_argnums=1)(jax.random.PRNGKey(0), 200)
+    rows = {tuple(r) for r in np.asarray(x)}
+    assert all(tuple(r) in rows for r in np.asarray(xb))
+    assert len({tuple(r) for r in np.asarray(xb)}) > 30  # uniform over 40 samples: 200 draws hit most of them
+    np.testing.assert_array_equal(np.asarray(yb[:, 0]), _parity_oracle(problem, xb))
+    # Nested: a smaller data set with the same seed is a prefix; skills agree with dataset_skills.
+    np.testing.assert_array_equal(np.asarray(problem.dataset(11, 10)[0]), np.asarray(x[:10]))
+    np.testing.assert_array_equal(np.asarray(problem.dataset_skills(11, 40)), np.argmax(np.asarray(x[:, :5]), 1))
+    gb, _ = problem.dataset_sampler(11, 40, features=True)(jax.random.PRNGKey(0), 200)
+    np.testing.assert_array_equal(np.asarray(gb), np.asarray(problem.skill_features(xb)))
+
+
+def test_evaluation_sets_hold_one_skill_each(problem):
+    x, y = problem.evaluation_sets(jax.random.PRNGKey(4), 300)
+    assert x.shape == (5, 300, 37) and y.shape == (5, 300, 1)
+    for k in range(5):
+        assert np.all(np.argmax(np.asarray(x[k, :, :5]), 1) == k)
+        labels = np.asarray(y[k, :, 0])
+        assert set(np.unique(labels)) == {-5.0, 5.0}
+
+
+def test_online_task_trains_with_the_engine_sampler(problem):
+    task = problem.online_task(jax.random.PRNGKey(0), 50, features=True)
+    assert isinstance(task, Task) and task.x.shape == (50, 5) and task.sampler == problem.sample_features
+
+
+def test_float32_dtype_and_bad_arguments():
+    problem = sparse_parity_problem(0, dtype="float32")
+    x, y = problem.sample(jax.random.PRNGKey(0), 8)
+    assert x.dtype == jnp.float32 and y.dtype == jnp.float32
+    with pytest.raises(LayerwiseError, match="n_bits"):
+        sparse_parity_problem(0, n_skills=12, n_bits=32, bits_per_skill=3)
+    with pytest.raises(LayerwiseError, match="dtype"):
+        sparse_parity_problem(0, dtype="int8")
+    assert isinstance(problem, MultitaskSparseParity)
