@@ -6,6 +6,7 @@ from sufficient statistics alone.
 
 from layerwise.models.deep_linear import DeepLinearNetwork
 from layerwise.models.diagonal import DiagonalLinearNetwork
+from layerwise.models.embedding_mlp import EmbeddingMLP, embedding_mlp_init
 from layerwise.models.mlp import MLP, mlp_init
 
-__all__ = ["DeepLinearNetwork", "DiagonalLinearNetwork", "MLP", "mlp_init"]
+__all__ = ["EmbeddingMLP", "embedding_mlp_init", "DeepLinearNetwork", "DiagonalLinearNetwork", "MLP", "mlp_init"]

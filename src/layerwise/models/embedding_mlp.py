@@ -1,0 +1,93 @@
+r"""Two-layer MLP on token embeddings: the cheap grokking model for modular arithmetic (Gromov 2023).
+
+.. math::
+    f(x) = \text{output\_scale}\cdot W\,\phi\Big(\sum_{k=1}^{K} E_k[x_k]\Big),
+
+with one embedding table ``E_k`` (vocab, width) per input position (equivalently a first layer acting on the
+concatenated one-hot tokens) and a readout ``W`` (out, width). With ``phi(z) = z^2`` this is the model Gromov (2023)
+solves for ``(a + b) mod p``; the readout and embeddings are the "downstream" and "upstream" layers of Kunin et al.
+(2024).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from layerwise.errors import LayerwiseError, check_choice, check_positive
+
+ACTIVATIONS = {"relu": jax.nn.relu, "square": jnp.square, "tanh": jnp.tanh, "gelu": jax.nn.gelu}
+HOMOGENEITY = {"relu": 1, "square": 2}
+"""Degree ``k`` with ``phi(c z) = c^k phi(z)`` for ``c > 0``, where the activation is positively homogeneous."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingMLP:
+    r"""``f(x) = output_scale * W phi(sum_k E_k[x_k])`` for integer tokens ``x`` (n, context).
+
+    Params are ``(embeddings (context, vocab_size, width), readout (out_dim, width))``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> model = EmbeddingMLP(vocab_size=5, context=2, width=8, out_dim=5)
+        >>> params = embedding_mlp_init(jax.random.PRNGKey(0), model)
+        >>> model.apply(params, jnp.array([[1, 2], [4, 4]])).shape
+        (2, 5)
+    """
+
+    vocab_size: int
+    context: int
+    width: int
+    out_dim: int
+    activation: str = "square"
+    output_scale: float = 1.0
+
+    def __post_init__(self):
+        for name in ("vocab_size", "context", "width", "out_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise LayerwiseError(f"{name} must be a positive integer, got {value!r}")
+        check_choice("activation", self.activation, tuple(ACTIVATIONS))
+        check_positive("output_scale", self.output_scale)
+
+    def features(self, params, x: Array) -> Array:
+        """Hidden activations ``phi(sum_k E_k[x_k])``, shape (n, width)."""
+        embeddings, _ = params
+        summed = sum(embeddings[k][x[:, k]] for k in range(self.context))
+        return ACTIVATIONS[self.activation](summed)
+
+    def apply(self, params, x: Array) -> Array:
+        """Outputs for integer tokens ``x`` (n, context); returns (n, out_dim)."""
+        return self.output_scale * self.features(params, x) @ params[1].T
+
+
+def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbalance=1.0, *, dtype=jnp.float64):
+    r"""Gaussian init with a layer imbalance that leaves the initial function's scale unchanged.
+
+    ``E_k ~ N(0, (weight_scale * r)^2)`` and ``W ~ N(0, (weight_scale * r^(-h) / sqrt(width))^2)`` with ``r =
+    imbalance`` and ``h`` the activation's homogeneity degree (1 for ReLU, 2 for the square), so ``f`` at init has the
+    same distribution for every ``r`` and only the ratio of the layers moves: ``r > 1`` is an *upstream* (embedding-
+    heavy) init, ``r < 1`` *downstream* (readout-heavy), as in Kunin et al. (2024). One-hot inputs have fan-in 1, so
+    the embedding entries are the first layer's weights at the fan-in scale.
+
+    Args:
+        key: PRNG key.
+        model: the `EmbeddingMLP`.
+        weight_scale: overall scale ``w`` (the weight-to-target ratio's numerator).
+        imbalance: ``r > 0``; needs a homogeneous activation (relu or square) unless ``r = 1``.
+    Returns:
+        ``(embeddings (context, vocab_size, width), readout (out_dim, width))``.
+    """
+    if model.activation not in HOMOGENEITY and imbalance != 1.0:
+        raise LayerwiseError(f"imbalance needs a homogeneous activation ({', '.join(HOMOGENEITY)}); got "
+                             f"{model.activation!r}")
+    degree = HOMOGENEITY.get(model.activation, 1)
+    key_embed, key_out = jax.random.split(key)
+    embeddings = weight_scale * imbalance * jax.random.normal(
+        key_embed, (model.context, model.vocab_size, model.width), dtype)
+    readout = weight_scale * imbalance ** (-degree) / jnp.sqrt(model.width) * jax.random.normal(
+        key_out, (model.out_dim, model.width), dtype)
+    return embeddings, readout
