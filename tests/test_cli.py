@@ -6,6 +6,7 @@ import pytest
 import xarray as xr
 
 from layerwise.cli import main
+from layerwise.report.claims import claim_checks
 
 
 def run_cli(capsys, *argv):
@@ -65,6 +66,7 @@ def test_run_feedback_quick_writes_results(capsys, tmp_path):
         assert set(check) == {"name", "claim", "value", "expected", "passed"}
     failed = [c["name"] for c in checks if not c["passed"]]
     assert not failed, failed
+    assert claim_checks("feedback") <= {c["name"] for c in checks}
     assert (folder / "feedback.png").stat().st_size > 10_000
     with xr.open_dataset(folder / "data.nc") as dataset:
         assert "sigmoid_weights" in dataset and "imbalance_weights" in dataset

@@ -124,7 +124,7 @@ def reproduce(
     if quick and full:
         raise LayerwiseError("--quick and --full exclude each other; choose one")
     registry = _registry()
-    names = sorted(registry)
+    names = list(registry)  # registration order: the report's narrative order (feedback first)
     if only is not None:
         names = [n.strip() for n in only.split(",") if n.strip()]
         unknown = [n for n in names if n not in registry]

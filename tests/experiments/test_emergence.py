@@ -15,6 +15,7 @@ from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.emergence import EmergenceConfig, _converged_strengths, _one_skill_task
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
 from layerwise.train import gradient_flow, train
+from layerwise.report.claims import claim_checks
 
 S, ALPHA, R0 = 5.0, 0.6, 1e-4
 
@@ -112,6 +113,7 @@ def test_tiny_run_structure_and_exact_checks():
     outcome = experiment.run(config, lambda d: calls.append(d))
     assert len(calls) == experiment.units(config)
     checks = {c.name: c for c in outcome.checks}
+    assert claim_checks("emergence") <= set(checks)  # every check a claim relies on exists
     for name in ("skill_basis_stage_gap_slope", "padded_units_stay_zero", "skill_basis_one_shot",
                  "skill_basis_exponent_parameters"):
         assert checks[name].passed, checks[name]

@@ -11,6 +11,7 @@ from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.grokking import GrokkingConfig, _ScaledMLP, _torch_mlp_init
 from layerwise.models import MLP, DeepLinearNetwork
 from layerwise.train import gradient_flow, train
+from layerwise.report.claims import claim_checks
 
 P, Z, S = 6, 1.3, 2.0
 
@@ -78,6 +79,7 @@ def test_tiny_run_end_to_end():
                                     n_train=200, record_epochs=5, modulus=7, modular_width=8, modular_steps=20)
     outcome = experiment.run(config, no_progress)
     checks = {check.name: check for check in outcome.checks}
+    assert claim_checks("grokking") <= set(checks)  # every check a claim relies on exists
     assert set(checks) == {"gamma_plus_matches_simulation", "rescaling_trajectory_matches_theory",
                            "v_shrinks_by_the_same_factor", "lazy_and_rich_limits",
                            "ntk_equals_target_downscaling", "ntk_width_makes_lazy", "fig11a_groks",

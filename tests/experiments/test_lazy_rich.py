@@ -5,6 +5,7 @@ import pytest
 
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
+from layerwise.report.claims import claim_checks
 
 TINY = dict(imbalance_a=(-9.0, 9.0, 6), scale_a=(1.0, 20.0, 3), imbalance_b=(-0.5, 0.5, 4), scale_b=(0.1, 50.0, 3),
             curve_points=8, beyond_models=("relu",), beyond_scales=(0.25, 2.0, 2), beyond_imbalance=(-1.0, 1.0, 3),
@@ -21,6 +22,7 @@ def test_lazy_rich_tiny_run():
     assert ds.digits_relative_weight_change.dims == ("model", "init_scale", "log2_imbalance", "layer")
     assert np.all(np.isfinite(ds.fig6a_log_kernel_distance)) and np.all(ds.fig6a_log_kernel_distance >= -6)
     checks = {c.name: c for c in outcome.checks}
+    assert claim_checks("lazy-rich") <= set(checks)  # every check a claim relies on exists
     # GD (lr 0.01, 4,000 steps) vs the exact λ-balanced flow, and the ±λ symmetry: robust even on this grid.
     for name in ("fig6a_closed_form_vs_gd", "fig6a_closed_form_vs_gd_in_time", "fig6a_falls_with_scale",
                  "fig6a_symmetric_in_lambda", "fig6a_lambda_conserved"):

@@ -11,6 +11,7 @@ from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments import neural_collapse as experiment
 from layerwise.models import DeepLinearNetwork
 from layerwise.train import gradient_flow
+from layerwise.report.claims import claim_checks
 
 TINY = dict(greedy_class_sizes=(6, 3), classes=3, samples_per_class=3, feature_dim=4, linear_duration=30.0,
             weight_decay_duration=5.0, width=12, n_train=60, mlp_steps=30, mnist1d_samples=200)
@@ -25,6 +26,7 @@ def test_tiny_run_structure_and_linear_checks(monkeypatch):
     outcome = exp.run(config, calls.append)
     assert len(calls) == exp.units(config)
     checks = {c.name: c for c in outcome.checks}
+    assert claim_checks("neural-collapse") <= set(checks)  # every check a claim relies on exists
     assert len(checks) == len(outcome.checks)
     # the exact Saxe modes and the greedy order hold at any size; the MLP checks exist for both data sets
     assert checks["greedy_modes_vs_saxe"].passed and checks["greedy_order"].passed

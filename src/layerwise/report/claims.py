@@ -30,26 +30,35 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(7, "Depth L: du/dt = L E[x^2] u^(2-2/L) (S - u); sharper, more step-like transitions for larger L",
           "feedback", ("depth_sharpens_transition", "depth_gd_vs_exact")),
     Claim(8, "Emergence in time, data and parameters of a 2-layer ReLU net on multitask sparse parity tracks the "
-          "layerwise-linear predictions", "emergence", ()),
-    Claim(9, "Scaling laws L ~ T^(-a/(a+1)), D^(-a/(a+1)), N^(-a) for p_k ~ k^-(a+1)", "emergence", ()),
+          "layerwise-linear predictions", "emergence",
+          ("mlp_stage_order", "mlp_emergence_times_vs_theory", "mlp_data_emergence_vs_theory",
+           "mlp_parameter_emergence_vs_theory")),
+    Claim(9, "Scaling laws L ~ T^(-a/(a+1)), D^(-a/(a+1)), N^(-a) for p_k ~ k^-(a+1)", "emergence",
+          ("skill_basis_exponent_time", "skill_basis_exponent_data", "skill_basis_exponent_parameters")),
     Claim(10, "Linear net / UFM with MSE, whitened inputs, small init: features reach rank c and class means form a "
-          "simplex ETF; modes learned greedily by singular value", "neural-collapse", ()),
+          "simplex ETF; modes learned greedily by singular value", "neural-collapse",
+          ("greedy_modes_vs_saxe", "greedy_order", "no_bias_orthogonal_frame_smallest_init",
+           "bias_simplex_etf_smallest_init", "feature_sv_rest_not_learned", "centred_sv_rest_not_learned")),
     Claim(11, "gamma_+ = (S + sqrt(Sigma0^2 - S0^2 + S^2)) / (Sigma0 + S0) is the final/initial squared-norm ratio of "
-          "the (a+b) components", "grokking", ()),
+          "the (a+b) components", "grokking",
+          ("gamma_plus_matches_simulation", "rescaling_trajectory_matches_theory", "v_shrinks_by_the_same_factor")),
     Claim(12, "Sigma0/S >> 1 gives gamma_+ -> 1 (lazy); Sigma0/S << 1 gives gamma_+ ~ 2S/Sigma0 (rich)", "grokking",
-          ()),
+          ("lazy_and_rich_limits",)),
     Claim(13, "NTK parameterisation makes Sigma0 ~ sqrt(width), lazy at large width; target down-scaling is "
-          "equivalent", "grokking", ()),
+          "equivalent", "grokking", ("ntk_equals_target_downscaling", "ntk_width_makes_lazy")),
     Claim(14, "Fig. 6a: kernel distance small (<= 1e-4) for |lambda| >~ 2 or large s; largest (~0.1) at small "
-          "|lambda| and small s", "lazy-rich", ()),
+          "|lambda| and small s", "lazy-rich",
+          ("fig6a_s1_endpoints_match_paper", "fig6a_s1_falls_with_imbalance", "fig6a_falls_with_scale",
+           "fig6a_rich_region")),
     Claim(15, "Fig. 6b: with zero-output init the NTK moves only for small target divisor s and small |sigma1 - "
-          "sigma2|", "lazy-rich", ()),
+          "sigma2|", "lazy-rich",
+          ("fig6b_falls_with_scale", "fig6b_rich_region", "fig6b_lazy_at_large_ratio")),
     Claim(16, "Fig. 11a: tanh MLP, weight scale 5, target 3: train accuracy saturates early, test accuracy much "
-          "later (grokking)", "grokking", ()),
+          "later (grokking)", "grokking", ("fig11a_groks",)),
     Claim(17, "Fig. 11b-e: weight scale 1, target 30, input 0.01 or output 0.1 remove the generalisation delay",
-          "grokking", ()),
+          "grokking", ("fig11b_to_e_no_delay",)),
     Claim(18, "Upstream (first-layer-heavier) initialisation accelerates grokking on modular arithmetic "
-          "(Kunin et al. 2024)", "grokking", ()),
+          "(Kunin et al. 2024)", "grokking", ("modular_upstream_shortens_delay",)),
 )
 
 
@@ -77,3 +86,8 @@ def judge(claim: Claim, checks_by_experiment: dict[str, dict[str, dict]]) -> Ver
     if failed:
         return Verdict(claim, "not reproduced", f"failed: {', '.join(failed)}", values)
     return Verdict(claim, "reproduced", f"{len(found)} check(s) passed", values)
+
+
+def claim_checks(experiment: str) -> set[str]:
+    """Names of the checks of ``experiment`` that decide some claim (each must exist in its summary.json)."""
+    return {name for claim in CLAIMS if claim.experiment == experiment for name in claim.checks}
