@@ -134,6 +134,23 @@ def test_partial_last_batch_is_weighted_by_its_size(regression):
     np.testing.assert_allclose(30 * first_gradient + 10 * second_gradient, -total, rtol=1e-2, atol=1e-3)
 
 
+def test_every_epoch_visits_each_sample_exactly_once():
+    # One-hot inputs x_i = e_i, targets 1, theta = 0: a step moves exactly the coordinates of its batch, so the steps
+    # reveal the batches. n = 10, B = 3: epochs of 3 + 3 + 3 + 1 samples, recorded every step (the epoch's order
+    # must persist across record segments) over three epochs, each a fresh permutation.
+    n, batch = 10, 3
+    model = DiagonalLinearNetwork(dim=n, depth=1)
+    task = data.Task.from_samples(jnp.eye(n), jnp.ones((n, 1)))
+    one = train(model, jnp.zeros((2, 1, n)), task, steps=12, learning_rate=1e-3, batch_size=batch,
+                key=jax.random.PRNGKey(5), record_steps=np.arange(13), observables={"w": lambda m, p, t: p[0]})
+    moved = np.abs(np.diff(np.asarray(one.history.w), axis=1)) > 0  # (run, step, coordinate)
+    assert moved.sum(-1).tolist() == [[3, 3, 3, 1] * 3] * 2
+    epochs = moved.reshape(2, 3, 4, n)
+    np.testing.assert_array_equal(epochs.sum(2), 1)  # each sample exactly once per epoch
+    orders = np.argmax(epochs, axis=2)  # the batch each sample fell in, per (run, epoch)
+    assert len({tuple(o) for o in orders.reshape(6, n)}) > 1  # epochs (and runs) are shuffled differently
+
+
 def test_weight_decay_shrinks_at_the_predicted_rate():
     # Zero target, whitened inputs: grad = theta, so theta_k = (1 - lr (1 + wd))^k theta_0 under coupled decay.
     model = DiagonalLinearNetwork(dim=2, depth=1)

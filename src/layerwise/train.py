@@ -245,7 +245,20 @@ def _train_compiled(
     def one_run(params, task, hyper, key):
         opt = make_optimizer(optimizer, **hyper)
 
-        def objective(p, step):
+        # Shuffled epochs of ceil(n / B) batches; the last batch is partial (masked), as a PyTorch DataLoader.
+        # The epoch's permutation lives in the loop carry and is drawn once per epoch (a sort of n per step would
+        # cost more than the step itself for small batches).
+        shuffled = batch_size is not None and task.sampler is None and not statistics
+        n = task.x.shape[0] if shuffled else 0
+        per_epoch = -(-n // batch_size) if shuffled else 1
+
+        def epoch_order(epoch):
+            if not shuffled:
+                return jnp.zeros((0,), dtype=int)
+            permutation = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+            return jnp.concatenate([permutation, jnp.zeros(per_epoch * batch_size - n, dtype=int)])
+
+        def objective(p, step, order):
             if statistics:
                 return statistics_loss(model.end_to_end(p), task)
             if task.sampler is not None:
@@ -253,12 +266,7 @@ def _train_compiled(
                 return jnp.mean(loss_fn(model.apply(p, x), y))
             if batch_size is None:
                 return jnp.mean(loss_fn(model.apply(p, task.x), task.y))
-            # Shuffled epochs of ceil(n / B) batches; the last batch is partial (masked), as a PyTorch DataLoader.
-            n = task.x.shape[0]
-            per_epoch = -(-n // batch_size)
-            epoch, position = step // per_epoch, step % per_epoch
-            order = jnp.concatenate([jax.random.permutation(jax.random.fold_in(key, epoch), n),
-                                     jnp.zeros(per_epoch * batch_size - n, dtype=int)])
+            position = step % per_epoch
             index = jax.lax.dynamic_slice(order, (position * batch_size,), (batch_size,))
             weight = (position * batch_size + jnp.arange(batch_size)) < n
             per_sample = loss_fn(model.apply(p, task.x[index]), task.y[index])
@@ -267,8 +275,10 @@ def _train_compiled(
         gradient = jax.grad(objective)
 
         def step_fn(step, carry):
-            p, state, diverged = carry
-            updates, new_state = opt.update(gradient(p, step), state, p)
+            p, state, diverged, order = carry
+            if shuffled:  # `step` is not batched over runs, so this stays a real branch under vmap
+                order = jax.lax.cond(step % per_epoch == 0, lambda: epoch_order(step // per_epoch), lambda: order)
+            updates, new_state = opt.update(gradient(p, step, order), state, p)
             new_p = optax.apply_updates(p, updates)
             ok = _all_finite(new_p) & (diverged < 0)
             # A diverged run keeps its last finite params (no NaN spreads) and remembers the step.
@@ -277,18 +287,20 @@ def _train_compiled(
                 jax.tree_util.tree_map(keep, new_p, p),
                 jax.tree_util.tree_map(keep, new_state, state),
                 jnp.where((diverged < 0) & ~ok, step + 1, diverged),
+                order,
             )
 
         def segment(carry, bounds):
             start, stop = bounds
-            p, state, diverged = jax.lax.fori_loop(start, stop, step_fn, carry)
+            p, state, diverged, order = jax.lax.fori_loop(start, stop, step_fn, carry)
             values = _observe(model, p, task, observables, loss, statistics)
             diverged = jnp.where((diverged < 0) & ~jnp.isfinite(values["loss"]), stop, diverged)
             values = jax.tree_util.tree_map(lambda v: jnp.where(diverged >= 0, jnp.nan, v), values)
-            return (p, state, diverged), values
+            return (p, state, diverged, order), values
 
-        carry = (params, opt.init(params), jnp.array(-1))
-        (params, _, diverged), records = jax.lax.scan(segment, carry, segments)
+        # The order of the epoch the first segment starts in (a step that opens an epoch redraws it anyway).
+        carry = (params, opt.init(params), jnp.array(-1), epoch_order(segments[0, 0] // per_epoch))
+        (params, _, diverged, _), records = jax.lax.scan(segment, carry, segments)
         return params, diverged, records
 
     task_axis = 0 if task_batched else None
