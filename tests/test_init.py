@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from layerwise import data, init, metrics
 from layerwise.errors import LayerwiseError
-from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
+from layerwise.models import MLP, DeepLinearNetwork, DiagonalLinearNetwork, mlp_init
 
 
 @settings(max_examples=15, deadline=None)
@@ -109,3 +109,17 @@ def test_scale_layers():
     assert float(scaled[0][0, 0]) == 2.0 and float(scaled[1][0, 0]) == 0.5
     with pytest.raises(LayerwiseError):
         init.scale_layers(params, [1.0])
+
+
+def test_scale_layers_of_a_relu_net_with_unit_product_keeps_its_function():
+    # ReLU is positively homogeneous, so a bias-free ReLU net is unchanged by layer factors whose product is 1 (the
+    # rescaling symmetry behind upstream/downstream imbalance); with biases each (W_l, b_l) pair is scaled together.
+    model = MLP((4, 8, 8, 3), activation="relu", bias=False)
+    params = mlp_init(jax.random.PRNGKey(0), model)
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 4), jnp.float64)
+    scaled = init.scale_layers(params, [4.0, 0.5, 0.5])
+    np.testing.assert_allclose(model.apply(scaled, x), model.apply(params, x), rtol=1e-12)
+    assert float(jnp.linalg.norm(scaled[0][0])) == pytest.approx(4 * float(jnp.linalg.norm(params[0][0])))
+    biased = mlp_init(jax.random.PRNGKey(0), MLP((4, 8, 3), bias=True), bias_scale=1.0)
+    scaled = init.scale_layers(biased, [2.0, 3.0])
+    np.testing.assert_allclose(scaled[1][1], 3.0 * biased[1][1])

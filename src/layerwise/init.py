@@ -184,12 +184,14 @@ def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dty
 def scale_layers(params, factors):
     r"""Multiply layer ``l`` by ``factors[l]``: upstream (first layers larger) or downstream imbalance.
 
-    For a diagonal network, row ``l`` of the ``(depth, dim)`` array is layer ``l``.
+    For a diagonal network, row ``l`` of the ``(depth, dim)`` array is layer ``l``; for a deep linear network layer
+    ``l`` is ``W_l``; for an MLP it is the pair ``(W_l, b_l)``, both scaled (the layer's pre-activation scales by
+    ``factors[l]``).
     """
     if isinstance(params, (tuple, list)):
         if len(factors) != len(params):
             raise LayerwiseError(f"factors must have one entry per layer ({len(params)}), got {len(factors)}")
-        return tuple(f * w for f, w in zip(factors, params))
+        return tuple(jax.tree_util.tree_map(lambda leaf, f=f: f * leaf, layer) for f, layer in zip(factors, params))
     factors = jnp.asarray(factors, params.dtype)
     if factors.shape != (params.shape[0],):
         raise LayerwiseError(f"factors must have one entry per layer ({params.shape[0]}), got shape {factors.shape}")
