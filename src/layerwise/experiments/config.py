@@ -22,7 +22,10 @@ from layerwise.errors import LayerwiseError
 def _type_name(annotation) -> str:
     origin = typing.get_origin(annotation)
     if origin is tuple:
-        return f"list of {_type_name(typing.get_args(annotation)[0])}"
+        args = typing.get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"list of {_type_name(args[0])}"
+        return f"[{', '.join(_type_name(a) for a in args)}]"
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(annotation))
     return "none" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
@@ -43,9 +46,12 @@ def coerce(key: str, value: Any, annotation) -> Any:
             except LayerwiseError:
                 continue
     elif origin is tuple:
-        element = typing.get_args(annotation)[0]
+        args = typing.get_args(annotation)
         items = value if isinstance(value, (list, tuple)) else [value]
-        return tuple(coerce(key, item, element) for item in items)
+        if len(args) == 2 and args[1] is Ellipsis:  # tuple[float, ...]: any length
+            return tuple(coerce(key, item, args[0]) for item in items)
+        if len(items) == len(args):  # tuple[float, float, int]: fixed length, one type per position
+            return tuple(coerce(key, item, arg) for item, arg in zip(items, args))
     elif annotation is bool:
         if isinstance(value, bool):
             return value

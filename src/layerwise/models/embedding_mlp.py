@@ -69,9 +69,10 @@ def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbala
 
     ``E_k ~ N(0, (weight_scale * r)^2)`` and ``W ~ N(0, (weight_scale * r^(-h) / sqrt(width))^2)`` with ``r =
     imbalance`` and ``h`` the activation's homogeneity degree (1 for ReLU, 2 for the square), so ``f`` at init has the
-    same distribution for every ``r`` and only the ratio of the layers moves: ``r > 1`` is an *upstream* (embedding-
-    heavy) init, ``r < 1`` *downstream* (readout-heavy), as in Kunin et al. (2024). One-hot inputs have fan-in 1, so
-    the embedding entries are the first layer's weights at the fan-in scale.
+    same distribution for every ``r`` and only the ratio of the layers moves. By the feedback principle each layer
+    learns at a speed set by the other's size, so ``r < 1`` (readout-heavy) makes the first layer learn faster: the
+    *upstream* init of Kunin et al. (2024) (theory.md §5, delta > 0); ``r > 1`` (embedding-heavy) is *downstream*.
+    One-hot inputs have fan-in 1, so the embedding entries are the first layer's weights at the fan-in scale.
 
     Args:
         key: PRNG key.

@@ -57,8 +57,8 @@ CLAIMS: tuple[Claim, ...] = (
           "later (grokking)", "grokking", ("fig11a_groks",)),
     Claim(17, "Fig. 11b-e: weight scale 1, target 30, input 0.01 or output 0.1 remove the generalisation delay",
           "grokking", ("fig11b_to_e_no_delay",)),
-    Claim(18, "Upstream (first-layer-heavier) initialisation accelerates grokking on modular arithmetic "
-          "(Kunin et al. 2024)", "grokking", ("modular_upstream_shortens_delay",)),
+    Claim(18, "Upstream initialisation (the first layer learns faster: readout large relative to embeddings, "
+          "delta > 0) accelerates grokking on modular arithmetic (Kunin et al. 2024)", "grokking", ("modular_upstream_shortens_delay",)),
 )
 
 

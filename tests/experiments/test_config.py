@@ -1,0 +1,30 @@
+"""Config coercion: TOML values to each field's annotated type, one-line errors, print-config round trips."""
+
+import pytest
+
+from layerwise.errors import LayerwiseError
+from layerwise.experiments import REGISTRY
+from layerwise.experiments.config import build_config, coerce, config_to_toml, read_config_file
+
+
+def test_fixed_length_tuples_take_one_type_per_position():
+    annotation = tuple[float, float, int]
+    assert coerce("grid", [-9, 9, 20], annotation) == (-9.0, 9.0, 20)
+    assert isinstance(coerce("grid", [-9, 9, 20], annotation)[2], int)
+    with pytest.raises(LayerwiseError, match=r"'grid' expects int, got 2.5"):
+        coerce("grid", [-9, 9, 2.5], annotation)
+    with pytest.raises(LayerwiseError, match=r"'grid' expects \[float, float, int\]"):
+        coerce("grid", [-9, 9], annotation)
+    assert coerce("values", [1, 2.5], tuple[float, ...]) == (1.0, 2.5)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_print_config_reads_back_to_the_same_config(name, tmp_path):
+    experiment = REGISTRY[name]
+    for quick in (False, True):
+        config = build_config(experiment, {}, quick=quick)
+        path = tmp_path / f"{name}.toml"
+        path.write_text(config_to_toml(name, config))
+        read_name, fields = read_config_file(path)
+        assert read_name == name
+        assert build_config(experiment, fields) == config
