@@ -87,6 +87,17 @@ def test_matches_an_independent_ode_solution(depth):
         np.testing.assert_allclose(saxe_mode(times, s, u0, depth=depth), reference, rtol=1e-9)
 
 
+def test_deep_mode_is_the_same_in_every_batch_size():
+    # Regression: with 24 Newton iterations some compiled batch sizes (2, 3, 5) stopped 7e-7 short of the root that
+    # batch sizes 1, 4, 8 and scalars reached (the bisection fallback had too few halvings). Reference: scipy ODE.
+    t, s, u0 = 0.031834011574345414, 2.6107299344986243, 5.526835831563622
+    reference = solve_ivp(lambda _, u: 3 * u ** (4 / 3) * (s - u), (0, t), [u0], method="DOP853", rtol=1e-13,
+                          atol=1e-14).y[0, -1]
+    for n in (1, 2, 3, 5, 8):
+        values = saxe_mode(np.full(n, t), np.full(n, s), np.full(n, u0), depth=3)
+        np.testing.assert_allclose(values, reference, rtol=1e-11)
+
+
 # ---------------------------------------------------------------------------------------- against the engine's flow
 @pytest.mark.parametrize("depth", [2, 3, pytest.param(4, marks=pytest.mark.slow)])
 @settings(max_examples=4, deadline=None, derandomize=True)
