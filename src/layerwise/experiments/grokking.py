@@ -524,28 +524,18 @@ def _figure(config, toy, mlp_epochs, mlp, mlp_delay, train_epoch, test_epoch, so
     panel_titles = {"a": "w 5, target 3", "b": "w 1", "c": "target 30", "d": "input x0.01", "e": "output x0.1"}
     for j, panel in enumerate(PANELS):
         ax = fig.add_subplot(grid[1, j])
-        epochs = np.maximum(mlp_epochs, 0.5)
-        ax.plot(epochs, mlp.train_accuracy.values[j], color="C0", label="train", **nonlinear)
-        ax.plot(epochs, mlp.test_accuracy.values[j], color="C1", label="test", **nonlinear)
-        for value, color in ((train_epoch[j], "C0"), (test_epoch[j], "C1")):
-            if np.isfinite(value):
-                ax.axvline(max(value, 0.5), color=color, lw=0.8, alpha=0.6)
-        ax.set(xscale="log", ylim=(0, 1.05), xlabel="epoch (log; 0 at 0.5)",
-               title=f"2{panel}. {panel_titles[panel]}: delay {mlp_delay[j]:g}")
+        _accuracy_panel(ax, mlp_epochs, mlp.train_accuracy.values[j], mlp.test_accuracy.values[j], train_epoch[j],
+                        test_epoch[j], nonlinear)
+        ax.set(xlabel="epoch (log; 0 at 0.5)", title=f"2{panel}. {panel_titles[panel]}: delay {mlp_delay[j]:g}")
         if j == 0:
             ax.set_ylabel(f"accuracy ({source.split(' (')[0]})")
             ax.legend(fontsize=8, loc="lower right")
 
     for j, name in enumerate(names):
         ax = fig.add_subplot(grid[2, j])
-        steps = np.maximum(modular_steps, 0.5)
-        ax.plot(steps, modular.train_accuracy.values[j], color="C0", label="train", **nonlinear)
-        ax.plot(steps, modular.test_accuracy.values[j], color="C1", label="test", **nonlinear)
-        for value, color in ((mod_train[j], "C0"), (mod_test[j], "C1")):
-            if np.isfinite(value):
-                ax.axvline(max(value, 0.5), color=color, lw=0.8, alpha=0.6)
-        ax.set(xscale="log", ylim=(0, 1.05), xlabel="step = epoch (log)",
-               title=f"3. {name}: delay {mod_delay[j]:g}")
+        _accuracy_panel(ax, modular_steps, modular.train_accuracy.values[j], modular.test_accuracy.values[j],
+                        mod_train[j], mod_test[j], nonlinear)
+        ax.set(xlabel="step = epoch (log)", title=f"3. {name}: delay {mod_delay[j]:g}")
         if j == 0:
             ax.set_ylabel(f"accuracy, (a+b) mod {config.modulus}")
             ax.legend(fontsize=8, loc="upper left")
@@ -553,6 +543,17 @@ def _figure(config, toy, mlp_epochs, mlp, mlp_delay, train_epoch, test_epoch, so
                  f"dotted (Fig. 11 MLP width {config.mlp_width}, {config.epochs} epochs; modular width "
                  f"{config.modular_width})", fontsize=12)
     return fig
+
+
+def _accuracy_panel(ax, epochs, train_accuracy, test_accuracy, train_epoch, test_epoch, style) -> None:
+    """Train and test accuracy on a log axis (epoch 0 drawn at 0.5), with a vertical line at each threshold epoch."""
+    epochs = np.maximum(epochs, 0.5)
+    ax.plot(epochs, train_accuracy, color="C0", label="train", **style)
+    ax.plot(epochs, test_accuracy, color="C1", label="test", **style)
+    for value, color in ((train_epoch, "C0"), (test_epoch, "C1")):
+        if np.isfinite(value):
+            ax.axvline(max(value, 0.5), color=color, lw=0.8, alpha=0.6)
+    ax.set(xscale="log", ylim=(0, 1.05))
 
 
 def _units(config: GrokkingConfig) -> int:
