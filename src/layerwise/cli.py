@@ -63,7 +63,7 @@ def _checks_table(name: str, checks: list[dict]) -> Table:
 def list_experiments() -> None:
     """List the registered experiments."""
     table = Table("experiment", "description")
-    for name, experiment in sorted(_registry().items()):
+    for name, experiment in _registry().items():  # registration (report) order
         table.add_row(name, experiment.description)
     console.print(table)
 
