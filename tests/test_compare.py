@@ -75,5 +75,7 @@ def test_plain_arrays_with_times_and_the_report_check():
     check = result.to_check()
     assert isinstance(check, Check) and check.passed and check.name == "mode"
     assert "PASS" in str(result) and check.to_json()["value"] == pytest.approx(1e-10)
+    absolute = compare(np.ones(3), np.ones(3) + 0.02, rtol=0.0, atol=0.05, times=[0.0, 1.0, 2.0]).to_check()
+    assert absolute.passed and absolute.value == pytest.approx(0.02) and absolute.expected == "err <= 0.05"
     with pytest.raises(ValueError, match="times"):
         compare(np.ones(3), np.ones(3), rtol=1e-8)

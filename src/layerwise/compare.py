@@ -49,10 +49,16 @@ class Comparison:
     error_curve: xr.DataArray = dataclasses.field(repr=False)
 
     def to_check(self, claim: str | None = None) -> Check:
-        """This comparison as a report `Check` (value: the largest relative error)."""
-        bound = f"err <= {self.atol:g} + {self.rtol:g} |theory|"
+        """This comparison as a report `Check`: the value is the error the tolerance is stated in, the largest
+        absolute error for a pure ``atol`` (``rtol = 0``), else the largest relative error."""
+        if self.rtol == 0:
+            bound, value = f"err <= {self.atol:g}", self.max_abs_error
+        elif self.atol == 0:
+            bound, value = f"err <= {self.rtol:g} |theory|", self.max_rel_error
+        else:
+            bound, value = f"err <= {self.atol:g} + {self.rtol:g} |theory|", self.max_rel_error
         claim = claim or f"{self.name}: simulation matches theory at every time ({bound})"
-        return Check(self.name, claim, self.max_rel_error, bound, self.passed)
+        return Check(self.name, claim, value, bound, self.passed)
 
     def __str__(self) -> str:
         status = "PASS" if self.passed else "FAIL"

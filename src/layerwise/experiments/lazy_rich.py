@@ -30,7 +30,7 @@ import xarray as xr
 from layerwise import data, init, metrics, theory
 from layerwise.errors import LayerwiseError, check_choice, check_positive, check_positive_int
 from layerwise.experiments.base import Experiment, Outcome, Progress, register
-from layerwise.models import MLP, DeepLinearNetwork, mlp_init
+from layerwise.models import MLP, DeepLinearNetwork
 from layerwise.report.checks import Check, check_above, check_below
 from layerwise.report.style import MODEL_STYLE, mode_colors
 from layerwise.train import log_record_steps, train

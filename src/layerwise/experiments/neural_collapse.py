@@ -32,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from layerwise import data, init, metrics, theory
+from layerwise.compare import compare
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
 from layerwise.experiments.base import Experiment, Outcome, Progress, register
 from layerwise.metrics import neural_collapse as nc
@@ -339,10 +340,10 @@ def _analyse(config, s, n_greedy, greedy, geometry, wd_labels, wd, wd_objective,
     t = greedy.time.values
     theory_u = np.asarray(theory.saxe_mode(t[:, None], s, config.greedy_init))  # (time, class)
     aligned_u = greedy.feature_sv.isel(run=0, component=slice(0, classes_greedy)).values ** 2 / n_greedy
-    checks.append(check_below(
-        "greedy_modes_vs_saxe", f"aligned balanced init (u0 = {config.greedy_init:g}), exact gradient flow: "
-        "feature singular values sigma_c(H)^2/N follow the Saxe mode u_c(t) = saxe_mode(t, s_c = sqrt(n_c/N), u0) "
-        "(max abs error of u_c/s_c)", np.max(np.abs(aligned_u - theory_u) / s), 1e-5))
+    checks.append(compare(theory_u / s, aligned_u / s, rtol=0.0, atol=1e-5, times=t, name="greedy_modes_vs_saxe")
+                  .to_check(f"aligned balanced init (u0 = {config.greedy_init:g}), exact gradient flow: feature "
+                            "singular values sigma_c(H)^2/N follow the Saxe mode u_c(t) = saxe_mode(t, s_c = "
+                            "sqrt(n_c/N), u0) at every time (max abs error of u_c/s_c)"))
     random_modes = greedy.mode.isel(run=1).values / s  # (time, class)
     half = metrics.crossing_time(t, random_modes.T, 0.5)
     order = [int(i) for i in np.argsort(half)]
