@@ -44,7 +44,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from layerwise import data, theory
+from layerwise import data, init, theory
 from layerwise.compare import compare
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
 from layerwise.experiments.base import Experiment, Outcome, Progress, register
@@ -162,6 +162,11 @@ def _orthogonal(rng: np.random.Generator, dim: int) -> np.ndarray:
     return q * np.sign(np.diagonal(r))
 
 
+def _keys(rng: np.random.Generator, count: int) -> jax.Array:
+    """``count`` PRNG keys drawn from the family's stream (for the `layerwise.init` constructions)."""
+    return jax.random.split(jax.random.PRNGKey(int(rng.integers(2**31))), count)
+
+
 def _flow(config, model, params, tasks, times, observables, weight_decay=0.0):
     return gradient_flow(model, params, tasks, times, observables=observables, weight_decay=weight_decay,
                          rtol=config.rtol, atol=config.atol, task_batched=True).history
@@ -213,9 +218,8 @@ def _whitened_tasks(targets) -> data.Task:
 
 
 def _saxe_depth2(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Solution:
-    """Balanced init aligned with ``Sigma_yx = U diag(s) V^T``: ``W1 = R diag(sqrt u0) V^T``,
-    ``W2 = U diag(sqrt u0) R^T`` (the construction of `layerwise.init.balanced_aligned_init`); mode ``a`` is
-    ``u_a = u_a^T W2 W1 v_a``."""
+    """Balanced init aligned with ``Sigma_yx = U diag(s) V^T`` (`layerwise.init.balanced_aligned_init`:
+    ``W1 = R diag(sqrt u0) V^T``, ``W2 = U diag(sqrt u0) R^T``); mode ``a`` is ``u_a = u_a^T W2 W1 v_a``."""
     d, h, m, R = shape.d, shape.h, shape.m, config.instances
     s = np.sort(rng.uniform(0.5, 3.0, size=(R, h)), axis=1)[:, ::-1]
     ratio = 10.0 ** rng.uniform(-4.0, np.log10(0.5), size=(R, h))
@@ -223,10 +227,9 @@ def _saxe_depth2(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Soluti
     u0 = ratio * s
     lefts = np.stack([_orthogonal(rng, m)[:, :h] for _ in range(R)])
     rights = np.stack([_orthogonal(rng, d)[:, :h] for _ in range(R)])
-    hidden = np.stack([_orthogonal(rng, h) for _ in range(R)])
-    root = np.sqrt(u0)[:, None, :]
-    params = (jnp.asarray((hidden * root) @ np.swapaxes(rights, 1, 2)),
-              jnp.asarray((lefts * root) @ np.swapaxes(hidden, 1, 2)))
+    params = jax.vmap(lambda key, strengths, left, right: init.balanced_aligned_init(
+        key, shape.model, strengths, left, right))(_keys(rng, R), jnp.asarray(u0), jnp.asarray(lefts),
+                                                    jnp.asarray(rights))
     targets = (lefts * s[:, None, :]) @ np.swapaxes(rights, 1, 2)
     horizon = 1.2 * float(np.max(theory.learning_time(s, u0, np.where(u0 < s, 0.999, 1.001))))
     times = _grid(horizon, config)
@@ -243,15 +246,6 @@ def _saxe_depth2(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Soluti
         "smallest u0/s")
 
 
-def _lambda_balanced(rng: np.random.Generator, shape: TwoLayerShape, lam: float, sigma: np.ndarray):
-    r"""``W1 = R A V^T``, ``W2 = U B R^T`` with Haar ``U, V, R``: ``W2^T W2 - W1 W1^T = lam I_h`` and ``W2 W1`` has
-    singular values ``sigma`` (the construction of `layerwise.init.lambda_balanced_init` for ``h = m <= d``)."""
-    root = np.sqrt(lam**2 + 4.0 * sigma**2)
-    a, b = np.sqrt((root - lam) / 2.0), np.sqrt((root + lam) / 2.0)
-    u, v, r = _orthogonal(rng, shape.m), _orthogonal(rng, shape.d), _orthogonal(rng, shape.h)
-    return (r * a) @ v[:, : shape.h].T, (u[:, : shape.h] * b) @ r.T
-
-
 def _lambda_balanced_runs(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> list[Solution]:
     """Unaligned λ-balanced inits (Haar singular vectors independent of ``Sigma_yx = U' diag(s) V'^T``): the weights,
     and the NTK distance ``S(0, t)`` on probe inputs from the closed-form weights and from the flow's weights."""
@@ -261,8 +255,10 @@ def _lambda_balanced_runs(config: TheoryCheckConfig, rng, shape: TwoLayerShape) 
     sigma0 = scale[:, None] * rng.uniform(0.5, 1.5, size=(R, h))
     s = rng.uniform(0.5, 3.0, size=(R, m))
     targets = np.stack([(_orthogonal(rng, m) * s_i) @ _orthogonal(rng, d)[:, :m].T for s_i in s])
-    inits = [_lambda_balanced(rng, shape, l, sv) for l, sv in zip(lam, sigma0)]
-    params = tuple(jnp.asarray(np.stack(layer)) for layer in zip(*inits))
+    # Haar singular vectors independent of the task's: the init is not aligned (`init.lambda_balanced_init`).
+    params = jax.vmap(lambda key, imbalance, singular_values: init.lambda_balanced_init(
+        key, shape.model, imbalance, singular_values))(_keys(rng, R), jnp.asarray(lam), jnp.asarray(sigma0))
+    inits = list(zip(*params))  # per instance (W1, W2)
     horizon = 1.5 * float(np.max(np.log(1e4 * s.max(axis=1) / sigma0.min(axis=1)) / s.min(axis=1)))
     times = _grid(horizon, config)
     history = _flow(config, shape.model, params, _whitened_tasks(targets), times, _LAYERS)
