@@ -1,9 +1,10 @@
-"""Shared test setup: float64 on (importing layerwise enables it), deterministic keys."""
+"""Shared test setup: float64 on for the whole suite (importing layerwise no longer does it), deterministic keys."""
 
 import jax
 import pytest
 
-import layerwise  # noqa: F401  (enables jax_enable_x64)
+# Tests compare with closed forms at double precision; the library itself leaves the setting to its caller.
+jax.config.update("jax_enable_x64", True)
 
 
 @pytest.fixture
