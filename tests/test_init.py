@@ -43,11 +43,25 @@ def test_lambda_balanced_rejects_impossible_widths(key):
         init.lambda_balanced_init(key, DeepLinearNetwork(widths=(4, 3, 2)), 1.0, 1.0)
 
 
-def test_infeasible_traced_lambda_gives_nan_not_a_wrong_init(key):
+def test_infeasible_traced_lambda_raises_not_a_wrong_init(key):
     model = DeepLinearNetwork(widths=(3, 3, 2))  # λ > 0 needs hidden width <= d_out = 2
-    w1, w2 = jax.vmap(lambda lam: init.lambda_balanced_init(key, model, lam, 0.1))(jnp.array([-1.0, 1.0]))
-    assert np.all(np.isfinite(w1[0])) and np.all(np.isnan(w1[1])) and np.all(np.isnan(w2[1]))
+    make = jax.vmap(lambda lam: init.lambda_balanced_init(key, model, lam, 0.1))
+    w1, w2 = make(jnp.array([-1.0, -2.0]))
     np.testing.assert_allclose(w2[0].T @ w2[0] - w1[0] @ w1[0].T, -np.eye(3), atol=1e-12)
+    with pytest.raises(Exception, match="λ > 0 needs hidden width <= d_out"):
+        jax.block_until_ready(make(jnp.array([-1.0, 1.0])))
+    with pytest.raises(LayerwiseError, match="infeasible"):
+        init.lambda_balanced_init(key, model, 1.0, 0.1)
+
+
+def test_mirrored_init_any_depth_gives_zero_output(key):
+    model = DeepLinearNetwork(widths=(5, 6, 4, 8, 3))
+    params = init.mirrored_init(key, model, 0.3, 0.2)
+    assert [w.shape for w in params] == list(model.param_shapes())
+    np.testing.assert_allclose(model.end_to_end(params), 0.0, atol=1e-12)
+    assert float(jnp.abs(params[1]).max()) > 0.1  # the hidden layers are not zero: only the halves cancel
+    with pytest.raises(LayerwiseError, match="even hidden widths"):
+        init.mirrored_init(key, DeepLinearNetwork(widths=(5, 6, 3, 2)), 0.3, 0.2)
 
 
 def test_mirrored_init_zero_output_and_layer_scales(key):
@@ -104,11 +118,17 @@ def test_same_key_same_params_and_vmap_over_keys():
 
 
 def test_scale_layers():
+    model = DeepLinearNetwork(widths=(3, 2, 1))
     params = (jnp.ones((2, 3)), jnp.ones((1, 2)))
-    scaled = init.scale_layers(params, [2.0, 0.5])
+    scaled = init.scale_layers(model, params, [2.0, 0.5])
     assert float(scaled[0][0, 0]) == 2.0 and float(scaled[1][0, 0]) == 0.5
     with pytest.raises(LayerwiseError):
-        init.scale_layers(params, [1.0])
+        init.scale_layers(model, params, [1.0])
+    diagonal = init.scale_layers(DiagonalLinearNetwork(dim=2, depth=3), jnp.ones((3, 2)), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(diagonal[:, 0], [1.0, 2.0, 3.0])
+    with pytest.warns(DeprecationWarning, match="scale_layers"):
+        old = init.scale_layers(params, [2.0, 0.5])
+    np.testing.assert_array_equal(old[0], scaled[0])
 
 
 def test_scale_layers_of_a_relu_net_with_unit_product_keeps_its_function():
@@ -117,9 +137,10 @@ def test_scale_layers_of_a_relu_net_with_unit_product_keeps_its_function():
     model = MLP((4, 8, 8, 3), activation="relu", bias=False)
     params = mlp_init(jax.random.PRNGKey(0), model)
     x = jax.random.normal(jax.random.PRNGKey(1), (5, 4), jnp.float64)
-    scaled = init.scale_layers(params, [4.0, 0.5, 0.5])
+    scaled = init.scale_layers(model, params, [4.0, 0.5, 0.5])
     np.testing.assert_allclose(model.apply(scaled, x), model.apply(params, x), rtol=1e-12)
     assert float(jnp.linalg.norm(scaled[0][0])) == pytest.approx(4 * float(jnp.linalg.norm(params[0][0])))
-    biased = mlp_init(jax.random.PRNGKey(0), MLP((4, 8, 3), bias=True), bias_scale=1.0)
-    scaled = init.scale_layers(biased, [2.0, 3.0])
+    biased_model = MLP((4, 8, 3), bias=True)
+    biased = mlp_init(jax.random.PRNGKey(0), biased_model, bias_scale=1.0)
+    scaled = init.scale_layers(biased_model, biased, [2.0, 3.0])
     np.testing.assert_allclose(scaled[1][1], 3.0 * biased[1][1])

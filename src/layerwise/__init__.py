@@ -3,28 +3,29 @@
 Exact theory, one vectorised JAX training engine, and side-by-side experiments for the neural dynamical phenomena
 that the dynamical feedback principle explains (Nam et al. 2025, arXiv 2502.21009).
 
-float64 is enabled on import (``jax_enable_x64``) so that theory-vs-simulation checks can run at double precision;
-arrays keep the dtype they are created with, so float32 sweeps stay float32.
+Importing layerwise changes no global setting: call `layerwise.enable_x64()` for float64 (the closed forms' stated
+accuracy needs it; the CLI and the experiments switch it on themselves).
 """
 
-import jax as _jax
-
-_jax.config.update("jax_enable_x64", True)
-
-from layerwise import data, init, metrics, models  # noqa: E402
-from layerwise.errors import DivergenceError, LayerwiseError  # noqa: E402
-from layerwise.train import TrainResult, gradient_flow, make_optimizer, train  # noqa: E402
+from layerwise import data, init, metrics, models, observables
+from layerwise.engine import Status, TrainResult, gradient_flow, make_optimizer, train
+from layerwise.errors import DivergenceError, LayerwiseError, SolverError
+from layerwise.precision import enable_x64
 
 __all__ = [
     "DivergenceError",
     "LayerwiseError",
+    "SolverError",
+    "Status",
     "TrainResult",
     "data",
+    "enable_x64",
     "gradient_flow",
     "init",
     "make_optimizer",
     "metrics",
     "models",
+    "observables",
     "train",
 ]
 __version__ = "0.1.0"

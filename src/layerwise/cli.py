@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from layerwise.errors import DivergenceError, LayerwiseError
+from layerwise.errors import DivergenceError, LayerwiseError, SolverError
 
 app = typer.Typer(
     add_completion=False,
@@ -166,8 +166,20 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
                       f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}")
 
 
+def _configure_process() -> None:
+    """The command line's process-wide settings (a library import changes neither): float64 for the theory checks,
+    and matplotlib's file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    from layerwise.precision import enable_x64
+
+    enable_x64()
+    matplotlib.use("Agg")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes print one line on stderr and exit 2; divergence exits 1."""
+    _configure_process()
     try:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as stop:
@@ -180,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DivergenceError as error:
         _print_error(f"diverged: {error}")
+        return 1
+    except SolverError as error:
+        _print_error(f"solver: {error}")
         return 1
     except Exception as error:
         # Command-line usage errors (click's UsageError, vendored by recent typer): duck-typed, one line.

@@ -20,6 +20,17 @@ class DivergenceError(RuntimeError):
         self.hyperparameters = hyperparameters
 
 
+class SolverError(RuntimeError):
+    """An ODE solve stopped before its last time (its step budget ran out, or it failed); not a user mistake.
+
+    The message names the run, how far it got and what to change. ``run`` and ``time`` say where."""
+
+    def __init__(self, message: str, run: int, time: float):
+        super().__init__(message)
+        self.run = run
+        self.time = time
+
+
 def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
     """Raise `LayerwiseError` unless ``value`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
     import math

@@ -2,18 +2,24 @@ r"""Initialisations. Each returns the params of ONE run; vmap over keys (or argu
 
 Every random draw takes an explicit PRNG key. Conventions follow the models: ``DeepLinearNetwork`` params are
 ``(W_1, ..., W_L)`` with ``W_l`` of shape ``(widths[l], widths[l-1])``; ``DiagonalLinearNetwork`` params are one array
-``(depth, dim)``.
+``(depth, dim)``; an ``MLP``'s are ``((W_1, b_1), ..., (W_L, b_L))``. Gaussian inits are each model's own
+``Model.init``; the structured inits (balanced, aligned, λ-balanced, mirrored) are here.
 """
 
 from __future__ import annotations
 
+import warnings
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from layerwise.data.regression import random_orthogonal
-from layerwise.errors import LayerwiseError, check_choice
-from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
+from layerwise.errors import LayerwiseError
+from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork, Model
+from layerwise.models.base import default_float
 
 PARAMETERISATIONS = ("standard", "fan_in")
 
@@ -27,25 +33,23 @@ def _is_concrete(value) -> bool:
     return not isinstance(value, jax.core.Tracer)
 
 
-def gaussian_init(key: Array, model, scale=1.0, *, parameterisation: str = "standard", dtype=jnp.float64):
-    r"""I.i.d. Gaussian weights: ``N(0, scale^2)`` (``"standard"``) or ``N(0, scale^2 / fan_in)`` (``"fan_in"``,
-    the NTK-style / LeCun scaling ``scale / sqrt(fan_in)`` used by the authors' Fig. 11 MLP).
+def gaussian_init(key: Array, model: Model, scale=1.0, *, parameterisation: str = "standard", dtype=None):
+    r"""I.i.d. Gaussian weights of any registered model: ``N(0, scale^2)`` (``"standard"``) or
+    ``N(0, scale^2 / fan_in)`` (``"fan_in"``, the NTK-style / LeCun scaling ``scale / sqrt(fan_in)`` used by the
+    authors' Fig. 11 MLP). MLP biases start at zero (``MLP.init`` takes a ``bias_scale``).
 
     For a diagonal network every entry is a separate scalar weight (fan-in 1), so both choices agree.
+
+    Example:
+        >>> params = gaussian_init(jax.random.PRNGKey(0), DeepLinearNetwork(widths=(3, 4, 2)), 0.1)
+        >>> [w.shape for w in params]
+        [(4, 3), (2, 4)]
     """
-    check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
-    if isinstance(model, DiagonalLinearNetwork):
-        return scale * jax.random.normal(key, model.param_shapes(), dtype)
-    _require(model, DeepLinearNetwork, "gaussian_init")
-    keys = jax.random.split(key, model.depth)
-    params = []
-    for layer_key, shape in zip(keys, model.param_shapes()):
-        std = scale / jnp.sqrt(shape[1]) if parameterisation == "fan_in" else scale
-        params.append(std * jax.random.normal(layer_key, shape, dtype))
-    return tuple(params)
+    _require(model, Model, "gaussian_init")
+    return model.init(key, scale, parameterisation=parameterisation, dtype=dtype)
 
 
-def balanced_diagonal_init(model: DiagonalLinearNetwork, mode_strengths, imbalance=0.0, *, dtype=jnp.float64):
+def balanced_diagonal_init(model: DiagonalLinearNetwork, mode_strengths, imbalance=0.0, *, dtype=None):
     r"""Deterministic diagonal-net init with end-to-end weights ``u_i = prod_l a^(l)_i`` (before ``output_scale``).
 
     Balanced (``imbalance = 0``): every layer ``a^(l)_i = u_i^(1/L)`` (needs ``u_i > 0``).
@@ -59,6 +63,7 @@ def balanced_diagonal_init(model: DiagonalLinearNetwork, mode_strengths, imbalan
         params (depth, dim).
     """
     _require(model, DiagonalLinearNetwork, "balanced_diagonal_init")
+    dtype = dtype or default_float()
     u = jnp.broadcast_to(jnp.asarray(mode_strengths, dtype), (model.dim,))
     c = jnp.broadcast_to(jnp.asarray(imbalance, dtype), (model.dim,))
     if model.depth == 2:
@@ -79,7 +84,7 @@ def balanced_aligned_init(key: Array, model: DeepLinearNetwork, mode_strengths, 
 
     ``W_1 = R_1 D V^T``, ``W_l = R_l D R_{l-1}^T``, ``W_L = U D R_{L-1}^T`` with ``D = diag(u0^(1/L))`` on the first
     ``k`` modes (zero elsewhere) and Haar-random orthogonal ``R_l``: every mode starts decoupled and balanced, so it
-    follows ``saxe_mode`` exactly.
+    follows ``saxe_mode`` exactly, at any depth.
 
     Args:
         key: PRNG key for the hidden rotations ``R_l``.
@@ -104,6 +109,15 @@ def balanced_aligned_init(key: Array, model: DeepLinearNetwork, mode_strengths, 
     )
 
 
+def lambda_balanced_feasible(imbalance, widths) -> Array:
+    """Whether ``W_2^T W_2 - W_1 W_1^T = λ I_h`` can hold for widths ``(d_in, h, d_out)``: λ > 0 needs
+    ``h <= d_out``, λ < 0 needs ``h <= d_in`` (a rank argument: ``λ I_h`` plus a matrix of rank ``<= d_in`` must
+    equal one of rank ``<= d_out``)."""
+    d, h, m = widths
+    lam = jnp.asarray(imbalance)
+    return ((lam <= 0) | (h <= m)) & ((lam >= 0) | (h <= d))
+
+
 def lambda_balanced_init(
     key: Array,
     model: DeepLinearNetwork,
@@ -119,9 +133,11 @@ def lambda_balanced_init(
     ``b^2 = (sqrt(λ^2 + 4σ^2) + λ)/2`` (so ``b^2 - a^2 = λ`` and ``ab = σ``), Dominé et al. 2025. Hidden directions
     beyond ``k = min(d_in, h, d_out)`` get ``b^2 = λ`` (λ > 0, needs ``h <= d_out``) or ``a^2 = -λ`` (λ < 0, needs
     ``h <= d_in``). ``U``, ``V`` default to Haar-random orthogonal (as the SVD of the authors' random product);
-    ``R`` is Haar-random.
+    ``R`` is Haar-random. An infeasible λ raises a `LayerwiseError` (under ``jax.vmap``/``jit``, an equinox runtime
+    error naming the condition), never NaN weights.
 
-    The authors' ``get_lambda_balanced(λ, ..., scale=s)`` (paper.md §5.2) is ``singular_values = sqrt(s)``.
+    The authors' ``get_lambda_balanced(λ, ..., scale=s)`` (Dominé et al. 2025's code) is
+    ``singular_values = sqrt(s)``.
 
     Args:
         key: PRNG key.
@@ -137,14 +153,12 @@ def lambda_balanced_init(
         raise LayerwiseError(f"lambda_balanced_init needs depth 2 (widths of length 3), got widths={model.widths}")
     d, h, m = model.widths
     k = min(d, h, m)
-    if _is_concrete(imbalance):
-        lam = float(imbalance)
-        if lam > 0 and h > m:
-            raise LayerwiseError(f"imbalance > 0 needs hidden width <= d_out; got widths={model.widths}")
-        if lam < 0 and h > d:
-            raise LayerwiseError(f"imbalance < 0 needs hidden width <= d_in; got widths={model.widths}")
+    message = (f"imbalance λ infeasible for widths={model.widths}: λ > 0 needs hidden width <= d_out, "
+               "λ < 0 needs hidden width <= d_in")
+    if _is_concrete(imbalance) and not bool(lambda_balanced_feasible(float(imbalance), model.widths)):
+        raise LayerwiseError(message)
     key_u, key_v, key_r = jax.random.split(key, 3)
-    dtype = jnp.float64 if left_modes is None else left_modes.dtype
+    dtype = default_float() if left_modes is None else left_modes.dtype
     u = random_orthogonal(key_u, m, dtype) if left_modes is None else left_modes
     v = random_orthogonal(key_v, d, dtype) if right_modes is None else right_modes
     r = random_orthogonal(key_r, h, dtype)
@@ -156,43 +170,72 @@ def lambda_balanced_init(
     w1 = r @ _rectangular_diagonal(a, h, d) @ v.T
     w2 = u @ _rectangular_diagonal(b, m, h) @ r.T
     if not _is_concrete(imbalance):
-        # Under vmap/jit the sign of λ is unknown here: an infeasible λ gives NaN weights, never a silent wrong init.
-        feasible = ((lam <= 0) | (h <= m)) & ((lam >= 0) | (h <= d))
-        w1, w2 = (jnp.where(feasible, w, jnp.nan) for w in (w1, w2))
+        # Under vmap/jit the sign of λ is only known at run time: fail there, naming the condition.
+        w1 = eqx.error_if(w1, ~lambda_balanced_feasible(lam, model.widths), message)
     return w1, w2
 
 
-def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dtype=jnp.float64):
-    r"""Zero-output init with a layer-scale imbalance (the authors' ``get_lambda_unbalanced``, paper.md §5.2).
+def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dtype=None):
+    r"""Zero-output init with a layer-scale imbalance (the authors' ``get_lambda_unbalanced``, Dominé et al. 2025).
 
-    ``W_1 = (σ + max(λ, 0)) [A; A]``, ``W_2 = (σ + max(-λ, 0)) [B, -B]`` with ``A`` (h/2, d_in), ``B`` (d_out, h/2)
-    standard Gaussian: the mirrored halves cancel, so ``W_2 W_1 = 0`` at init, and the layer scales differ by
-    ``σ_1 - σ_2 = λ``.
+    Depth 2: ``W_1 = (σ + max(λ, 0)) [A; A]``, ``W_2 = (σ + max(-λ, 0)) [B, -B]`` with ``A`` (h/2, d_in),
+    ``B`` (d_out, h/2) standard Gaussian: the mirrored halves cancel, so ``W_2 W_1 = 0`` at init, and the layer
+    scales differ by ``σ_1 - σ_2 = λ``. Depth ``L > 2``: the hidden layers are block-diagonal ``σ diag(M_l, M_l)``
+    (``M_l`` standard Gaussian, (h_l/2, h_{l-1}/2)), so both halves carry the same signal and still cancel.
+
+    Every hidden width must be even.
     """
     _require(model, DeepLinearNetwork, "mirrored_init")
-    if model.depth != 2 or model.widths[1] % 2:
-        raise LayerwiseError(f"mirrored_init needs depth 2 and an even hidden width; got widths={model.widths}")
-    d, h, m = model.widths
-    key_a, key_b = jax.random.split(key)
-    a = jax.random.normal(key_a, (h // 2, d), dtype)
-    b = jax.random.normal(key_b, (m, h // 2), dtype)
-    w1 = (scale + jnp.maximum(imbalance, 0)) * jnp.concatenate([a, a], axis=0)
-    w2 = (scale + jnp.maximum(-imbalance, 0)) * jnp.concatenate([b, -b], axis=1)
-    return w1, w2
+    hidden = model.widths[1:-1]
+    if model.depth < 2 or any(h % 2 for h in hidden):
+        raise LayerwiseError(f"mirrored_init needs depth >= 2 and even hidden widths; got widths={model.widths}")
+    dtype = dtype or default_float()
+    d, m = model.in_dim, model.out_dim
+    keys = jax.random.split(key, model.depth)
+    a = jax.random.normal(keys[0], (hidden[0] // 2, d), dtype)
+    b = jax.random.normal(keys[-1], (m, hidden[-1] // 2), dtype)
+    w_first = (scale + jnp.maximum(imbalance, 0)) * jnp.concatenate([a, a], axis=0)
+    w_last = (scale + jnp.maximum(-imbalance, 0)) * jnp.concatenate([b, -b], axis=1)
+    middle = []
+    for layer_key, (h_in, h_out) in zip(keys[1:-1], zip(hidden[:-1], hidden[1:])):
+        block = jax.random.normal(layer_key, (h_out // 2, h_in // 2), dtype)
+        zeros = jnp.zeros_like(block)
+        middle.append(scale * jnp.block([[block, zeros], [zeros, block]]))
+    return (w_first, *middle, w_last)
 
 
-def scale_layers(params, factors):
-    r"""Multiply layer ``l`` by ``factors[l]``: upstream (first layers larger) or downstream imbalance.
+def scale_layers(model, params, factors=None):
+    r"""Multiply layer ``l`` of one run's params by ``factors[l]``: upstream (first layers larger) or downstream
+    imbalance.
 
-    For a diagonal network, row ``l`` of the ``(depth, dim)`` array is layer ``l``; for a deep linear network layer
-    ``l`` is ``W_l``; for an MLP it is the pair ``(W_l, b_l)``, both scaled (the layer's pre-activation scales by
+    Layers are the model's (`Model.layers`): a row of a diagonal network's ``(depth, dim)`` array, ``W_l`` of a deep
+    linear network, the pair ``(W_l, b_l)`` of an MLP (both scaled, so the layer's pre-activation scales by
     ``factors[l]``).
+
+    ``scale_layers(params, factors)`` without a model (which guessed the layers from the params' container type)
+    still works for one release and warns.
     """
-    if isinstance(params, (tuple, list)):
-        if len(factors) != len(params):
-            raise LayerwiseError(f"factors must have one entry per layer ({len(params)}), got {len(factors)}")
-        return tuple(jax.tree_util.tree_map(lambda leaf, f=f: f * leaf, layer) for f, layer in zip(factors, params))
-    factors = jnp.asarray(factors, params.dtype)
-    if factors.shape != (params.shape[0],):
-        raise LayerwiseError(f"factors must have one entry per layer ({params.shape[0]}), got shape {factors.shape}")
-    return params * factors[:, None]
+    if not isinstance(model, Model):
+        warnings.warn("scale_layers(params, factors) is deprecated; call scale_layers(model, params, factors)",
+                      DeprecationWarning, stacklevel=2)
+        params, factors = model, params
+        model = (DiagonalLinearNetwork(dim=params.shape[1], depth=params.shape[0])
+                 if isinstance(params, jax.Array | np.ndarray) else _LayerTuple(len(params)))
+    layers = model.layers(params)
+    if np.shape(factors) != (len(layers),):
+        raise LayerwiseError(f"factors must have one entry per layer ({len(layers)}), got shape {np.shape(factors)}")
+    return model.from_layers(tuple(jax.tree_util.tree_map(lambda leaf, i=i: factors[i] * leaf, layer)
+                                   for i, layer in enumerate(layers)))
+
+
+class _LayerTuple:
+    """Stand-in layers for the deprecated model-less `scale_layers` call: one tuple entry per layer."""
+
+    def __init__(self, depth):
+        self.depth = depth
+
+    def layers(self, params):
+        return tuple(params)
+
+    def from_layers(self, layers):
+        return tuple(layers)

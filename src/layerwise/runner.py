@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from layerwise.experiments.base import REGISTRY, Experiment
+from layerwise.precision import enable_x64
 from layerwise.experiments.config import build_config, config_key
 from layerwise.report.html import write_report
 from layerwise.report.results import clean_partial, is_finished, read_summary, write_results
@@ -34,7 +35,8 @@ ProgressFactory = Callable[[str, int], Callable[[str], None]]
 def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Callable[[str], None]) -> RunRecord:
     """Run ``experiment`` with ``config`` and write ``out/NAME`` atomically."""
     start = time.perf_counter()
-    outcome = experiment.run(config, progress)
+    with enable_x64():  # the checks' tolerances assume float64; the caller's setting comes back afterwards
+        outcome = experiment.run(config, progress)
     wall = time.perf_counter() - start
     path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
                          config_key=config_key(experiment.name, config))

@@ -14,7 +14,7 @@ from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.emergence import EmergenceConfig, _converged_strengths, _one_skill_task
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
-from layerwise.train import gradient_flow, train
+from layerwise.engine import gradient_flow, train
 from layerwise.report.claims import claim_checks
 
 S, ALPHA, R0 = 5.0, 0.6, 1e-4

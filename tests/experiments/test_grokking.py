@@ -8,9 +8,9 @@ import pytest
 from layerwise import data, theory
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
-from layerwise.experiments.grokking import GrokkingConfig, _ScaledMLP, _torch_mlp_init
+from layerwise.experiments.grokking import GrokkingConfig, _InputScaledMLP, _torch_mlp_init
 from layerwise.models import MLP, DeepLinearNetwork
-from layerwise.train import gradient_flow, train
+from layerwise.engine import gradient_flow, train
 from layerwise.report.claims import claim_checks
 
 P, Z, S = 6, 1.3, 2.0
@@ -60,8 +60,9 @@ def test_scaled_mlp_is_the_mlp_with_input_and_output_multipliers(key):
     scaled = MLP((5, 7, 3), activation="tanh", output_scale=0.1)
     params = _torch_mlp_init(key, mlp, 5.0, jnp.float64)
     x = jax.random.normal(jax.random.PRNGKey(1), (4, 5))
-    carried = jnp.concatenate([x, jnp.full((4, 1), 0.01), jnp.full((4, 1), 0.1)], axis=1)
-    np.testing.assert_allclose(_ScaledMLP(mlp).apply(params, carried), scaled.apply(params, 0.01 * x), rtol=1e-12)
+    model = _InputScaledMLP(scaled, 0.01)
+    np.testing.assert_allclose(model.apply(params, x), 0.1 * mlp.apply(params, 0.01 * x), rtol=1e-12)
+    model.check_params(params)
     # PyTorch's default bias init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), independent of the weight scale.
     assert np.all(np.abs(params[0][1]) <= 1 / np.sqrt(5)) and np.all(np.abs(params[1][1]) <= 1 / np.sqrt(7))
 

@@ -10,7 +10,7 @@ from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments import neural_collapse as experiment
 from layerwise.models import DeepLinearNetwork
-from layerwise.train import gradient_flow
+from layerwise.engine import gradient_flow
 from layerwise.report.claims import claim_checks
 
 TINY = dict(greedy_class_sizes=(6, 3), classes=3, samples_per_class=3, feature_dim=4, linear_duration=30.0,

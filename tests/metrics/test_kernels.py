@@ -7,8 +7,8 @@ import pytest
 
 from layerwise import data, init, metrics
 from layerwise.errors import LayerwiseError
-from layerwise.models import MLP, DeepLinearNetwork, mlp_init
-from layerwise.train import train
+from layerwise.models import MLP, DeepLinearNetwork, DiagonalLinearNetwork, mlp_init
+from layerwise.engine import train
 
 
 @pytest.mark.parametrize("mode", ["rev", "fwd", "auto"])
@@ -99,7 +99,7 @@ def test_large_imbalance_moves_only_the_lighter_layer(key):
     lams = jnp.array([9.0, -9.0])
     params = jax.vmap(lambda l: init.lambda_balanced_init(jax.random.PRNGKey(4), model, l, 1.0))(lams)
     result = train(model, params, task, steps=500, learning_rate=0.01, record_steps=np.array([500]))
-    change = np.asarray(jax.vmap(metrics.relative_weight_change)(result.params, params))
+    change = np.asarray(jax.vmap(lambda p, q: metrics.relative_weight_change(model, p, q))(result.params, params))
     assert change.shape == (2, 2)
     assert change[0, 0] > 20 * change[0, 1]  # λ = +9: first (lighter) layer moves
     assert change[1, 1] > 20 * change[1, 0]  # λ = -9: second (lighter) layer moves
@@ -108,8 +108,11 @@ def test_large_imbalance_moves_only_the_lighter_layer(key):
 def test_relative_weight_change_layers():
     diagonal = jnp.array([[1.0, 1.0], [2.0, 0.0]])
     moved = diagonal.at[0].add(jnp.array([0.3, 0.4]))
-    np.testing.assert_allclose(metrics.relative_weight_change(moved, diagonal), [0.5 / np.sqrt(2), 0.0])
+    np.testing.assert_allclose(
+        metrics.relative_weight_change(DiagonalLinearNetwork(dim=2, depth=2), moved, diagonal), [0.5 / np.sqrt(2), 0.0])
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_allclose(metrics.relative_weight_change(moved, diagonal), [0.5 / np.sqrt(2), 0.0])
     model = MLP((2, 3, 1))
     params = mlp_init(jax.random.PRNGKey(0), model, 1.0, 0.0)
     doubled = tuple((2 * w, b) for w, b in params)
-    np.testing.assert_allclose(metrics.relative_weight_change(doubled, params), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(metrics.relative_weight_change(model, doubled, params), [1.0, 1.0], rtol=1e-12)

@@ -1,5 +1,6 @@
 """EmbeddingMLP: the one-hot two-layer MLP it stands for, shapes/jit/vmap, and a function-preserving layer imbalance."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,7 +32,7 @@ def test_contract_shapes_dtype_jit_vmap(dtype, key):
     out = model.apply(params, TOKENS)
     assert out.shape == (4, 3) and out.dtype == dtype
     tol = 1e-5 if dtype == jnp.float32 else 1e-12
-    np.testing.assert_allclose(jax.jit(model.apply)(params, TOKENS), out, rtol=tol, atol=tol)
+    np.testing.assert_allclose(eqx.filter_jit(model.apply)(params, TOKENS), out, rtol=tol, atol=tol)
     batched = jax.tree_util.tree_map(lambda p: jnp.stack([p, 0.5 * p]), params)
     outs = jax.vmap(model.apply, in_axes=(0, None))(batched, TOKENS)
     np.testing.assert_allclose(outs[0], out, rtol=tol, atol=tol)

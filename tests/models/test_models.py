@@ -1,5 +1,6 @@
-"""Contract suite over every linear model: shapes, dtype, jit, vmap, end_to_end == apply, bad input."""
+"""The linear and MLP models' own properties and bad input (the contract every model keeps is test_contract.py)."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,33 +9,6 @@ import pytest
 from layerwise import init
 from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
-
-MODELS = [
-    DiagonalLinearNetwork(dim=4, depth=1),
-    DiagonalLinearNetwork(dim=4, depth=3, output_scale=0.5),
-    DeepLinearNetwork(widths=(4, 2)),
-    DeepLinearNetwork(widths=(4, 5, 3)),
-    DeepLinearNetwork(widths=(4, 6, 5, 2), output_scale=0.1),
-]
-
-
-@pytest.mark.parametrize("model", MODELS, ids=repr)
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-def test_model_contract(model, dtype, key):
-    params = init.gaussian_init(key, model, 0.7, dtype=dtype)
-    x = jax.random.normal(jax.random.PRNGKey(1), (7, model.in_dim), dtype)
-    out = model.apply(params, x)
-    assert out.shape == (7, model.out_dim)
-    assert out.dtype == dtype
-    # The end-to-end map is the same function: f(x) = W x.
-    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == jnp.float32 else {"rtol": 1e-12, "atol": 1e-14}
-    np.testing.assert_allclose(out, x @ model.end_to_end(params).T, **tol)
-    # jit and vmap over runs give the single-run answer.
-    np.testing.assert_array_equal(jax.jit(model.apply)(params, x), out)
-    batched = jax.tree_util.tree_map(lambda p: jnp.stack([p, 2 * p]), params)
-    outs = jax.vmap(model.apply, in_axes=(0, None))(batched, x)
-    np.testing.assert_allclose(outs[0], out, **tol)
-
 
 def test_diagonal_depth_one_is_linear_model():
     model = DiagonalLinearNetwork(dim=3, depth=1)

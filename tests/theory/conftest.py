@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from layerwise.train import gradient_flow
+from layerwise.engine import gradient_flow
 
 
 def _end_to_end(model, params, task):

@@ -1,12 +1,10 @@
-"""Experiments: each module registers one `Experiment`; the CLI and report discover them in ``REGISTRY``."""
+"""Experiments: the registered ones, in the report's order (the principle, its exactness, then the phenomena).
 
-# Registration order is the report's order: the principle, its exactness, then the phenomena.
-from layerwise.experiments import feedback  # noqa: F401  (registers itself)
-from layerwise.experiments import theory_check  # noqa: F401
-from layerwise.experiments import emergence  # noqa: F401
-from layerwise.experiments import lazy_rich  # noqa: F401
-from layerwise.experiments import neural_collapse  # noqa: F401
-from layerwise.experiments import grokking  # noqa: F401
+The registry is this explicit list; plugins add theirs through ``$LAYERWISE_PLUGINS`` or the
+``layerwise.experiments`` entry-point group (`load_plugins`).
+"""
+
+from layerwise.experiments import emergence, feedback, grokking, lazy_rich, neural_collapse, theory_check
 from layerwise.experiments.base import (
     REGISTRY,
     Experiment,
@@ -16,5 +14,9 @@ from layerwise.experiments.base import (
     no_progress,
     register,
 )
+
+for _module in (feedback, theory_check, emergence, lazy_rich, neural_collapse, grokking):
+    register(_module.EXPERIMENT)
+del _module
 
 __all__ = ["REGISTRY", "Experiment", "Outcome", "get_experiment", "load_plugins", "no_progress", "register"]

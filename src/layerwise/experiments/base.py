@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from typing import Any, Callable, Protocol
 
 import xarray as xr
@@ -82,15 +83,42 @@ def get_experiment(name: str) -> Experiment:
 
 
 PLUGINS_ENVIRONMENT_VARIABLE = "LAYERWISE_PLUGINS"
+ENTRY_POINT_GROUP = "layerwise.experiments"
+
+
+def _register_object(source: str, value) -> None:
+    """Register what a plugin offers: an `Experiment`, or a list/tuple of them (a module's ``EXPERIMENTS``)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if not isinstance(item, Experiment):
+            raise LayerwiseError(f"{source}: expected an Experiment (or a list of them), got {type(item).__name__}")
+        if REGISTRY.get(item.name) is not item:
+            register(item)
 
 
 def load_plugins() -> None:
-    """Import the modules named in ``$LAYERWISE_PLUGINS`` (comma-separated); each registers its experiments."""
+    """Register plugin experiments: each module named in ``$LAYERWISE_PLUGINS`` (comma-separated) is imported and
+    its ``EXPERIMENTS`` list (or ``EXPERIMENT``) registered, unless the module registered them itself with
+    `register`; then every entry point of the ``layerwise.experiments`` group (an `Experiment`, a list of them, or
+    a module with ``EXPERIMENTS``) is loaded. Loading twice registers nothing twice."""
     import importlib
     import os
+    from importlib.metadata import entry_points
 
-    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENVIRONMENT_VARIABLE, "").split(","))):
+    for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENVIRONMENT_VARIABLE, "").split(","))):
         try:
-            importlib.import_module(module)
+            module = importlib.import_module(module_name)
         except ImportError as error:
-            raise LayerwiseError(f"{PLUGINS_ENVIRONMENT_VARIABLE}: cannot import {module!r} ({error})") from None
+            raise LayerwiseError(f"{PLUGINS_ENVIRONMENT_VARIABLE}: cannot import {module_name!r} ({error})") from None
+        offered = getattr(module, "EXPERIMENTS", getattr(module, "EXPERIMENT", None))
+        if offered is not None:
+            _register_object(f"{PLUGINS_ENVIRONMENT_VARIABLE} module {module_name!r}", offered)
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            value = entry_point.load()
+        except Exception as error:  # a broken third-party plugin: one line naming it
+            raise LayerwiseError(f"entry point {entry_point.name!r} ({entry_point.value}) cannot be loaded: "
+                                 f"{error}") from None
+        if isinstance(value, types.ModuleType):
+            value = getattr(value, "EXPERIMENTS", getattr(value, "EXPERIMENT", []))
+        _register_object(f"entry point {entry_point.name!r}", value)

@@ -51,12 +51,12 @@ from layerwise.compare import compare
 from layerwise.data.sparse_parity import MultitaskSparseParity, sparse_parity_problem
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress, register
+from layerwise.experiments.base import Experiment, Outcome, Progress
 from layerwise.metrics.skills import skill_strength_observable
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
 from layerwise.report.checks import Check, check_below
 from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.train import gradient_flow, linear_record_steps, log_record_steps, train
+from layerwise.engine import gradient_flow, linear_record_steps, log_record_steps, train
 
 AUTHORS_C_FACTOR = 3.6
 """``c = 3.6 S / init^2 - 1``: the authors' empirical fit of the MLP's initial skill strength (Skill_Eigenmode,
@@ -666,7 +666,7 @@ def _units(config: EmergenceConfig) -> int:
     return 5
 
 
-register(Experiment(
+EXPERIMENT = Experiment(
     name="emergence",
     description="Emergence in time, data and parameters and scaling laws: skill-basis model vs ReLU MLP on multitask "
                 "sparse parity (Fig. 4)",
@@ -678,4 +678,4 @@ register(Experiment(
            "fit_skills": (8, 50), "scaling_data_seeds": 2},
     run=run,
     units=_units,
-))
+)

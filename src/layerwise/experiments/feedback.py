@@ -25,11 +25,11 @@ import xarray as xr
 from layerwise import data, init, metrics, theory
 from layerwise.compare import compare
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress, register
+from layerwise.experiments.base import Experiment, Outcome, Progress
 from layerwise.models import DiagonalLinearNetwork
 from layerwise.report.checks import Check, check_below
 from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.train import gradient_flow, train
+from layerwise.engine import gradient_flow, train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,11 +331,11 @@ def _units(config: FeedbackConfig) -> int:
     return 3
 
 
-register(Experiment(
+EXPERIMENT = Experiment(
     name="feedback",
     description="Dynamical feedback principle: sigmoidal, stage-like, depth and imbalance dynamics of diagonal nets",
     config_type=FeedbackConfig,
     quick={"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 10.0},
     run=run,
     units=_units,
-))
+)

@@ -11,7 +11,7 @@ has shrunk the weights enough for features to move; lowering the ratio removes t
    scale, target down-scaling, and NTK parameterisation ``Z = sqrt(p)`` at growing width.
 2. **The authors' Fig. 11 a-e**: tanh MLP, 1,000 training images, MSE on ``target_scale * one_hot``, Adam (coupled
    L2 weight decay), batch 128; panel a (weight scale 5, target 3) groks, b (weights 1), c (target 30), d (inputs
-   x 0.01) and e (output x 0.1) do not. All five panels are one vmapped `train` call (see `_ScaledMLP`).
+   x 0.01) and e (output x 0.1) do not. All five panels are one vmapped `train` call (see `_InputScaledMLP`).
 3. **Modular addition** with a two-layer MLP on token embeddings (Gromov 2023): the baseline groks; a smaller init or
    a larger target shortens the delay. Layer imbalance (Kunin et al. 2024) is tested too: an *upstream* init (a
    smaller first layer under a larger readout, so the first layer learns faster) is predicted to shorten the delay,
@@ -25,22 +25,23 @@ from __future__ import annotations
 
 import dataclasses
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from layerwise import data, metrics, theory
+from layerwise import data, metrics, observables, theory
 from layerwise.compare import compare
 from layerwise.data.modular import modular_addition, modular_addition_task
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress, register
-from layerwise.models import MLP, DeepLinearNetwork, mlp_init
+from layerwise.experiments.base import Experiment, Outcome, Progress
+from layerwise.models import MLP, DeepLinearNetwork, Model, mlp_init
 from layerwise.models.embedding_mlp import EmbeddingMLP, embedding_mlp_init
 from layerwise.report.checks import Check, check_above, check_below
 from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.train import gradient_flow, train
+from layerwise.engine import gradient_flow, train
 
 PANELS = ("a", "b", "c", "d", "e")
 MODULAR_RUNS = ("baseline", "small init", "large target", "upstream", "downstream")
@@ -232,25 +233,32 @@ def _toy(config: GrokkingConfig):
 
 
 # ------------------------------------------------------------------------------------------------- 2. Fig. 11 MLP
-@dataclasses.dataclass(frozen=True)
-class _ScaledMLP:
-    r"""``f(x) = c_out * MLP(c_in * x)`` with the per-run multipliers carried as the inputs' last two columns.
-
-    The MLP's own ``output_scale`` is a static field, so panels with different output scales could not share one
-    compiled call; the task's rows are ``[x, c_in, c_out]`` instead (constant columns, one task per run), which
-    keeps the five panels of Fig. 11 in ONE vmapped `train` call. No parameter sees these columns.
-    """
+class _InputScaledMLP(Model):
+    r"""``f(x) = c_out * MLP(c_in * x)``: the Fig. 11 MLP with its input multiplier ``c_in`` (panel d) as a
+    hyperparameter leaf beside the MLP's ``output_scale`` ``c_out`` (panel e), so the five panels, each with its
+    own multipliers, train in ONE vmapped `train` call (``model_batched=True``)."""
 
     mlp: MLP
+    input_scale: jax.Array = eqx.field(converter=jnp.asarray)
+
+    in_dim = property(lambda self: self.mlp.in_dim)
+    out_dim = property(lambda self: self.mlp.out_dim)
+    depth = property(lambda self: self.mlp.depth)
 
     def apply(self, params, x):
-        return x[:, -1:] * self.mlp.apply(params, x[:, -2:-1] * x[:, :-2])
+        return self.mlp.apply(params, self.input_scale * x)
 
+    def layers(self, params):
+        return self.mlp.layers(params)
 
-def _with_scales(x, input_scale, output_scale, dtype):
-    n = x.shape[0]
-    return jnp.concatenate([jnp.asarray(x, dtype), jnp.full((n, 1), input_scale, dtype),
-                            jnp.full((n, 1), output_scale, dtype)], axis=1)
+    def from_layers(self, layers):
+        return self.mlp.from_layers(layers)
+
+    def param_shapes(self):
+        return self.mlp.param_shapes()
+
+    def init(self, key, scale=1.0, *, parameterisation="fan_in", dtype=None):
+        return self.mlp.init(key, scale, parameterisation=parameterisation, dtype=dtype)
 
 
 def _torch_mlp_init(key, model: MLP, weight_scale, dtype):
@@ -287,34 +295,30 @@ def _mlp(config: GrokkingConfig):
     """Fig. 11 a-e as one vmapped Adam run; returns the accuracy histories and the data source."""
     dtype = jnp.float32
     x_train, labels_train, x_test, labels_test, source = load_images(config)
-    mlp = MLP((x_train.shape[1], config.mlp_width, config.mlp_width, config.mlp_width, 10), activation="tanh")
-    model = _ScaledMLP(mlp)
     scales = [np.asarray(getattr(config, name), dtype=float)
               for name in ("weight_scales", "target_scales", "input_scales", "output_scales")]
     weight, target, inputs, outputs = scales
-    x = jnp.stack([_with_scales(x_train, i, o, dtype) for i, o in zip(inputs, outputs)])
+    widths = (x_train.shape[1], config.mlp_width, config.mlp_width, config.mlp_width, 10)
+    mlp = MLP(widths, activation="tanh", output_scale=jnp.asarray(outputs, dtype))
+    model = _InputScaledMLP(mlp, jnp.asarray(inputs, dtype))
+    x = jnp.broadcast_to(jnp.asarray(x_train, dtype), (len(target), *x_train.shape))
     y = jnp.stack([jnp.asarray(data.one_hot(labels_train, 10, t), dtype) for t in target])
     task = jax.vmap(data.Task.from_samples)(x, y)
     key = jax.random.PRNGKey(config.seed)
-    params = jax.vmap(lambda k, w: _torch_mlp_init(k, mlp, w, dtype))(
+    params = jax.vmap(lambda k, w: _torch_mlp_init(k, MLP(widths, activation="tanh"), w, dtype))(
         jax.random.split(jax.random.fold_in(key, 11), len(PANELS)), jnp.asarray(weight, dtype))
     x_test, labels_test, labels_train = jnp.asarray(x_test, dtype), jnp.asarray(labels_test), jnp.asarray(labels_train)
 
-    def train_accuracy(model, params, task):
-        return data.accuracy(model.apply(params, task.x), labels_train)
-
-    def test_accuracy(model, params, task):
-        scales = jnp.broadcast_to(task.x[0, -2:], (x_test.shape[0], 2))  # this run's (c_in, c_out)
-        return data.accuracy(model.apply(params, jnp.concatenate([x_test, scales], axis=1)), labels_test)
 
     steps_per_epoch = -(-config.n_train // config.batch_size)
     epochs = log_epochs(config.epochs, config.record_epochs)
     history = train(model, params, task, steps=config.epochs * steps_per_epoch, optimizer="adam",
                     learning_rate=config.learning_rate, weight_decay=config.weight_decay,
                     batch_size=config.batch_size, record_steps=epochs * steps_per_epoch,
-                    observables={"train_accuracy": train_accuracy, "test_accuracy": test_accuracy},
+                    observables={"train_accuracy": observables.Accuracy(jnp.asarray(x_train, dtype), labels_train),
+                                 "test_accuracy": observables.Accuracy(x_test, labels_test)},
                     loss="mean_squared_error", key=jax.random.fold_in(key, 12), task_batched=True,
-                    on_divergence="mark").history
+                    model_batched=True, on_divergence="mark").history
     return epochs, history, source
 
 
@@ -560,7 +564,7 @@ def _units(config: GrokkingConfig) -> int:
     return 3
 
 
-register(Experiment(
+EXPERIMENT = Experiment(
     name="grokking",
     description="Grokking and the weight-to-target ratio: gamma_+ toy, the authors' Fig. 11 MLP, modular addition",
     config_type=GrokkingConfig,
@@ -568,4 +572,4 @@ register(Experiment(
            "modular_width": 128, "modular_steps": 5000},
     run=run,
     units=_units,
-))
+)

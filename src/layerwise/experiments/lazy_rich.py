@@ -29,11 +29,11 @@ import xarray as xr
 
 from layerwise import data, init, metrics, theory
 from layerwise.errors import LayerwiseError, check_choice, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress, register
+from layerwise.experiments.base import Experiment, Outcome, Progress
 from layerwise.models import MLP, DeepLinearNetwork
 from layerwise.report.checks import Check, check_above, check_below
 from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.train import log_record_steps, train
+from layerwise.engine import log_record_steps, train
 
 BEYOND_MODELS = ("linear", "tanh", "relu")
 # Independent re-implementation of Fig. 6a (paper.md §6 item 4): log10 S at s = 1 against |λ|, and at s = 20.
@@ -209,7 +209,7 @@ def _beyond(config: LazyRichConfig, name: str, digits):
         w1, w2, w3 = init.gaussian_init(key, half, a, parameterisation="fan_in", dtype=dtype)
         zeros = jnp.zeros_like(w2)
         weights = (jnp.concatenate([w1, w1]), jnp.block([[w2, zeros], [zeros, w2]]), jnp.concatenate([w3, -w3], axis=1))
-        weights = init.scale_layers(weights, jnp.stack([rho, jnp.ones_like(rho), 1 / rho]))
+        weights = init.scale_layers(DeepLinearNetwork(widths), weights, jnp.stack([rho, jnp.ones_like(rho), 1 / rho]))
         if name == "linear":
             return weights
         return tuple((w, jnp.zeros(w.shape[0] if model.bias else 0, dtype)) for w in weights)
@@ -235,7 +235,7 @@ def _beyond(config: LazyRichConfig, name: str, digits):
     return dict(
         alpha=alpha, log2_rho=log2_rho,
         log_distance=_log_distance(k0, kt, config.floor).reshape(shape),
-        weight_change=np.asarray(jax.vmap(metrics.relative_weight_change)(result.params, params)).reshape(*shape, -1),
+        weight_change=np.asarray(jax.vmap(lambda p, q: metrics.relative_weight_change(model, p, q))(result.params, params)).reshape(*shape, -1),
         test_accuracy=final.test_accuracy.values.reshape(shape),
         train_accuracy=final.train_accuracy.values.reshape(shape),
         train_loss=final.loss.values.reshape(shape), learning_rate=learning_rate.reshape(shape),
@@ -472,7 +472,7 @@ def _units(config: LazyRichConfig) -> int:
     return 2 + len(config.beyond_models)
 
 
-register(Experiment(
+EXPERIMENT = Experiment(
     name="lazy-rich",
     description="Lazy vs rich regimes: NTK movement over layer imbalance and weight-to-target ratio (Fig. 6 and beyond)",
     config_type=LazyRichConfig,
@@ -481,4 +481,4 @@ register(Experiment(
            "beyond_width": 32, "beyond_train": 400, "beyond_steps": 1000},
     run=run,
     units=_units,
-))
+)

@@ -34,12 +34,12 @@ import xarray as xr
 from layerwise import data, init, metrics, theory
 from layerwise.compare import compare
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress, register
+from layerwise.experiments.base import Experiment, Outcome, Progress
 from layerwise.metrics import neural_collapse as nc
 from layerwise.models import MLP, DeepLinearNetwork, mlp_init
 from layerwise.report.checks import Check, check_above, check_below
 from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.train import gradient_flow, log_record_steps, train
+from layerwise.engine import gradient_flow, log_record_steps, train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -593,7 +593,7 @@ def _units(config: NeuralCollapseConfig) -> int:
     return 5
 
 
-register(Experiment(
+EXPERIMENT = Experiment(
     name="neural-collapse",
     description="Neural collapse: greedy low-rank UFM dynamics, OF/ETF geometry, weight-decay minimiser; NC1-NC4 "
                 "of a ReLU MLP on digits and MNIST-1D (or MNIST)",
@@ -601,4 +601,4 @@ register(Experiment(
     quick={"width": 128, "n_train": 500, "mlp_steps": 2000, "linear_duration": 40.0},
     run=run,
     units=_units,
-))
+)

@@ -47,11 +47,11 @@ import xarray as xr
 from layerwise import data, init, theory
 from layerwise.compare import compare
 from layerwise.errors import LayerwiseError, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress, register
+from layerwise.experiments.base import Experiment, Outcome, Progress
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
 from layerwise.report.checks import Check
 from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.train import gradient_flow
+from layerwise.engine import gradient_flow
 
 SOLUTIONS = (
     "saxe_mode_depth2",
@@ -630,11 +630,11 @@ def _units(config: TheoryCheckConfig) -> int:
     return len(SOLUTIONS)
 
 
-register(Experiment(
+EXPERIMENT = Experiment(
     name="theory-check",
     description="Every closed form of layerwise.theory vs the engine's exact gradient flow on random instances",
     config_type=TheoryCheckConfig,
     quick={"instances": 4, "times": 81, "deep_depths": (3,)},
     run=run,
     units=_units,
-))
+)

@@ -23,9 +23,12 @@ def layer_imbalance(model, params, task=None) -> Array:
         Diagonal net: ``(depth - 1, dim)``, row ``l`` = ``a^(l)^2 - a^(l+1)^2``.
         Deep linear net: ``(depth - 1, h, h)`` if all hidden widths are equal, else a tuple of ``(h_l, h_l)`` arrays.
     """
-    if not isinstance(params, (tuple, list)):
-        return params[:-1] ** 2 - params[1:] ** 2
-    blocks = [params[l + 1].T @ params[l + 1] - params[l] @ params[l].T for l in range(len(params) - 1)]
+    from layerwise.models import DiagonalLinearNetwork
+
+    layers = model.layers(params)
+    if isinstance(model, DiagonalLinearNetwork):
+        return jnp.stack([layers[l] ** 2 - layers[l + 1] ** 2 for l in range(len(layers) - 1)])
+    blocks = [layers[l + 1].T @ layers[l + 1] - layers[l] @ layers[l].T for l in range(len(layers) - 1)]
     if len({b.shape for b in blocks}) == 1:
         return jnp.stack(blocks)
     return tuple(blocks)

@@ -15,6 +15,8 @@ output-major order ``kron(I_m, ...)``; the kernel distance between two kernels i
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 from jax import Array
@@ -123,15 +125,7 @@ def _center_rows(matrix: Array, group: int) -> Array:
     return (shaped - shaped.mean(axis=0, keepdims=True)).reshape(matrix.shape)
 
 
-def _layers(params) -> list:
-    """Per-layer groups of leaves: tuple/list params are one entry per layer (a matrix, or ``(W, b)``); a single
-    array (diagonal network, ``(depth, dim)``) has one layer per row."""
-    if isinstance(params, (tuple, list)):
-        return [jax.tree_util.tree_leaves(layer) for layer in params]
-    return [[row] for row in params]
-
-
-def relative_weight_change(params, initial_params) -> Array:
+def relative_weight_change(model, params, initial_params=None) -> Array:
     r"""Relative change of each layer, ``Delta_l = ||theta_l(t) - theta_l(0)||_F / ||theta_l(0)||_F``.
 
     ``theta_l`` is layer ``l``'s parameters (``W_l``; for an MLP ``(W_l, b_l)`` together, which is ``W_l`` alone
@@ -140,11 +134,18 @@ def relative_weight_change(params, initial_params) -> Array:
     §3, §9). A layer that starts at zero gives ``inf`` (or NaN if it also stays at zero).
 
     Args:
+        model: the model (its `Model.layers` define the layers).
         params, initial_params: one run's params at time t and at 0 (same pytree structure).
     Returns:
         ``(L,)`` one value per layer.
     """
-    now, then = _layers(params), _layers(initial_params)
+    if initial_params is None:  # the old call relative_weight_change(params, initial_params), kept for one release
+        warnings.warn("relative_weight_change(params, initial_params) is deprecated; pass the model first",
+                      DeprecationWarning, stacklevel=2)
+        from layerwise.init import _LayerTuple
+
+        model, params, initial_params = _LayerTuple(0), model, params
+    now, then = ([jax.tree_util.tree_leaves(layer) for layer in model.layers(p)] for p in (params, initial_params))
     change = [jnp.sqrt(sum(jnp.sum((a - b) ** 2) for a, b in zip(p, q))) for p, q in zip(now, then)]
     size = [jnp.sqrt(sum(jnp.sum(b**2) for b in q)) for q in then]
     return jnp.stack([c / s for c, s in zip(change, size)])

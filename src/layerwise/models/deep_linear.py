@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 from jax import Array
 
-from layerwise.errors import LayerwiseError, check_positive
+from layerwise.errors import check_choice
+from layerwise.models.base import LinearModel, as_hyperparameter, check_positive_leaf, check_widths, default_float
+
+PARAMETERISATIONS = ("standard", "fan_in")
 
 
-@dataclasses.dataclass(frozen=True)
-class DeepLinearNetwork:
+class DeepLinearNetwork(LinearModel):
     r"""Deep linear network ``f(x) = output_scale * W_L ... W_2 W_1 x``.
 
     ``widths = (d_in, h_1, ..., h_{L-1}, d_out)`` gives ``L = len(widths) - 1`` weight layers; ``W_l`` has shape
     ``(widths[l], widths[l-1])``. Depth 1 is linear regression; depth 2 is the network of Saxe et al. (2014).
-    Params are a tuple ``(W_1, ..., W_L)``. ``output_scale`` is ``1/Z`` (NTK parameterisation uses ``Z = sqrt(width)``).
+    Params are a tuple ``(W_1, ..., W_L)``. ``output_scale`` is ``1/Z`` (NTK parameterisation uses ``Z = sqrt(width)``);
+    it is an array leaf, so runs can differ in it (``train(model_batched=True)``).
 
     Example:
         >>> import jax.numpy as jnp
@@ -26,17 +31,11 @@ class DeepLinearNetwork:
         (5, 2)
     """
 
-    widths: tuple[int, ...]
-    output_scale: float = 1.0
+    widths: tuple[int, ...] = eqx.field(static=True, converter=lambda w: check_widths("widths", w))
+    output_scale: Array = eqx.field(default=1.0, converter=as_hyperparameter)
 
-    def __post_init__(self):
-        widths = tuple(self.widths)
-        if len(widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
-            raise LayerwiseError(
-                f"widths must be a sequence of at least 2 positive integers (d_in, ..., d_out), got {self.widths!r}"
-            )
-        object.__setattr__(self, "widths", widths)
-        check_positive("output_scale", self.output_scale)
+    def __check_init__(self):
+        check_positive_leaf("output_scale", self.output_scale)
 
     @property
     def depth(self) -> int:
@@ -52,6 +51,22 @@ class DeepLinearNetwork:
 
     def param_shapes(self) -> tuple[tuple[int, int], ...]:
         return tuple((self.widths[l + 1], self.widths[l]) for l in range(self.depth))
+
+    def layers(self, params) -> tuple[Array, ...]:
+        return tuple(params)
+
+    def from_layers(self, layers) -> tuple[Array, ...]:
+        return tuple(layers)
+
+    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None):
+        """``W_l ~ N(0, scale^2)`` (``"standard"``) or ``N(0, scale^2 / fan_in)`` (``"fan_in"``, LeCun scaling)."""
+        check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
+        dtype = dtype or default_float()
+        params = []
+        for layer_key, shape in zip(jax.random.split(key, self.depth), self.param_shapes()):
+            std = scale / jnp.sqrt(shape[1]) if parameterisation == "fan_in" else scale
+            params.append(std * jax.random.normal(layer_key, shape, dtype))
+        return tuple(params)
 
     def end_to_end(self, params: tuple[Array, ...]) -> Array:
         """The product ``output_scale * W_L ... W_1``, shape ``(d_out, d_in)``."""

@@ -11,24 +11,24 @@ solves for ``(a + b) mod p``; the readout and embeddings are the "downstream" an
 
 from __future__ import annotations
 
-import dataclasses
-
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import Array
 
-from layerwise.errors import LayerwiseError, check_choice, check_positive
+from layerwise.errors import LayerwiseError, check_choice, check_positive_int
+from layerwise.models.base import Model, as_hyperparameter, check_positive_leaf, default_float
 
 ACTIVATIONS = {"relu": jax.nn.relu, "square": jnp.square, "tanh": jnp.tanh, "gelu": jax.nn.gelu}
 HOMOGENEITY = {"relu": 1, "square": 2}
 """Degree ``k`` with ``phi(c z) = c^k phi(z)`` for ``c > 0``, where the activation is positively homogeneous."""
 
 
-@dataclasses.dataclass(frozen=True)
-class EmbeddingMLP:
+class EmbeddingMLP(Model):
     r"""``f(x) = output_scale * W phi(sum_k E_k[x_k])`` for integer tokens ``x`` (n, context).
 
-    Params are ``(embeddings (context, vocab_size, width), readout (out_dim, width))``.
+    Params are ``(embeddings (context, vocab_size, width), readout (out_dim, width))``: two layers.
+    ``output_scale`` is an array leaf (runs can differ in it with ``train(model_batched=True)``).
 
     Example:
         >>> import jax.numpy as jnp
@@ -38,20 +38,45 @@ class EmbeddingMLP:
         (2, 5)
     """
 
-    vocab_size: int
-    context: int
-    width: int
-    out_dim: int
-    activation: str = "square"
-    output_scale: float = 1.0
+    vocab_size: int = eqx.field(static=True)
+    context: int = eqx.field(static=True)
+    width: int = eqx.field(static=True)
+    out_dim: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True, default="square")
+    output_scale: Array = eqx.field(default=1.0, converter=as_hyperparameter)
 
-    def __post_init__(self):
+    def __check_init__(self):
         for name in ("vocab_size", "context", "width", "out_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise LayerwiseError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         check_choice("activation", self.activation, tuple(ACTIVATIONS))
-        check_positive("output_scale", self.output_scale)
+        check_positive_leaf("output_scale", self.output_scale)
+
+    @property
+    def depth(self) -> int:
+        return 2
+
+    @property
+    def in_dim(self) -> int:
+        """Tokens per sample (the inputs are integer tokens, shape (n, context))."""
+        return self.context
+
+    def param_shapes(self):
+        return ((self.context, self.vocab_size, self.width), (self.out_dim, self.width))
+
+    def layers(self, params) -> tuple:
+        return tuple(params)
+
+    def from_layers(self, layers) -> tuple:
+        return tuple(layers)
+
+    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, imbalance=1.0):
+        """`embedding_mlp_init` (one-hot inputs have fan-in 1, so both parameterisations agree)."""
+        check_choice("parameterisation", parameterisation, ("standard", "fan_in"))
+        return embedding_mlp_init(key, self, scale, imbalance, dtype=dtype)
+
+    def example_inputs(self, key: Array, n: int, dtype=None) -> Array:
+        """``n`` random token sequences, integers in ``[0, vocab_size)``, shape (n, context)."""
+        return jax.random.randint(key, (n, self.context), 0, self.vocab_size)
 
     def features(self, params, x: Array) -> Array:
         """Hidden activations ``phi(sum_k E_k[x_k])``, shape (n, width)."""
@@ -64,14 +89,14 @@ class EmbeddingMLP:
         return self.output_scale * self.features(params, x) @ params[1].T
 
 
-def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbalance=1.0, *, dtype=jnp.float64):
+def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbalance=1.0, *, dtype=None):
     r"""Gaussian init with a layer imbalance that leaves the initial function's scale unchanged.
 
     ``E_k ~ N(0, (weight_scale * r)^2)`` and ``W ~ N(0, (weight_scale * r^(-h) / sqrt(width))^2)`` with ``r =
     imbalance`` and ``h`` the activation's homogeneity degree (1 for ReLU, 2 for the square), so ``f`` at init has the
     same distribution for every ``r`` and only the ratio of the layers moves. By the feedback principle each layer
     learns at a speed set by the other's size, so ``r < 1`` (readout-heavy) makes the first layer learn faster: the
-    *upstream* init of Kunin et al. (2024) (theory.md §5, delta > 0); ``r > 1`` (embedding-heavy) is *downstream*.
+    *upstream* init of Kunin et al. (2024) (their delta > 0); ``r > 1`` (embedding-heavy) is *downstream*.
     One-hot inputs have fan-in 1, so the embedding entries are the first layer's weights at the fan-in scale.
 
     Args:
@@ -86,6 +111,7 @@ def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbala
         raise LayerwiseError(f"imbalance needs a homogeneous activation ({', '.join(HOMOGENEITY)}); got "
                              f"{model.activation!r}")
     degree = HOMOGENEITY.get(model.activation, 1)
+    dtype = dtype or default_float()
     key_embed, key_out = jax.random.split(key)
     embeddings = weight_scale * imbalance * jax.random.normal(
         key_embed, (model.context, model.vocab_size, model.width), dtype)

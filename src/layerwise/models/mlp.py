@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import Array
 
-from layerwise.errors import LayerwiseError, check_choice, check_positive
+from layerwise.errors import check_choice
+from layerwise.models.base import Model, as_hyperparameter, check_positive_leaf, check_widths, default_float
 
 ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh, "gelu": jax.nn.gelu, "linear": lambda h: h}
+PARAMETERISATIONS = ("standard", "fan_in")
 
 
-@dataclasses.dataclass(frozen=True)
-class MLP:
+class MLP(Model):
     r"""``f(x) = output_scale * W_L phi(... phi(W_1 x + b_1) ...) + output_scale * b_L``.
 
     ``widths = (d_in, h_1, ..., d_out)``; params are a tuple of ``(W_l, b_l)`` pairs with ``W_l`` of shape
     ``(widths[l], widths[l-1])`` and ``b_l`` of shape ``(widths[l],)`` (zeros-length biases when ``bias=False`` keep
     the pytree structure uniform). ``activation`` is one of ``relu, tanh, gelu, linear`` (``linear`` gives a deep
-    linear network with biases). ``output_scale`` multiplies the output (the authors' Fig. 11 ``output_scale``).
+    linear network with biases). ``output_scale`` multiplies the output (the authors' Fig. 11 ``output_scale``); it is
+    an array leaf, so runs can differ in it (``train(model_batched=True)``).
 
     Example:
         >>> model = MLP(widths=(784, 512, 512, 512, 10), activation="tanh")   # the paper's grokking MLP
     """
 
-    widths: tuple[int, ...]
-    activation: str = "relu"
-    output_scale: float = 1.0
-    bias: bool = True
+    widths: tuple[int, ...] = eqx.field(static=True, converter=lambda w: check_widths("widths", w))
+    activation: str = eqx.field(static=True, default="relu")
+    output_scale: Array = eqx.field(default=1.0, converter=as_hyperparameter)
+    bias: bool = eqx.field(static=True, default=True)
 
-    def __post_init__(self):
-        widths = tuple(self.widths)
-        if len(widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
-            raise LayerwiseError(f"widths must be a sequence of at least 2 positive integers, got {self.widths!r}")
-        object.__setattr__(self, "widths", widths)
+    def __check_init__(self):
         check_choice("activation", self.activation, tuple(ACTIVATIONS))
-        check_positive("output_scale", self.output_scale)
+        check_positive_leaf("output_scale", self.output_scale)
 
     @property
     def depth(self) -> int:
@@ -57,6 +54,25 @@ class MLP:
             for l in range(self.depth)
         )
 
+    def layers(self, params) -> tuple:
+        return tuple(params)
+
+    def from_layers(self, layers) -> tuple:
+        return tuple(tuple(layer) for layer in layers)
+
+    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, bias_scale=0.0):
+        r"""Gaussian init: ``W_l ~ N(0, (scale / sqrt(fan_in))^2)`` (``"fan_in"``, as the authors'
+        Fig. 11) or ``N(0, scale^2)`` (``"standard"``, as Nam et al. 2024); ``b_l ~ N(0, bias_scale^2)``."""
+        check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
+        dtype = dtype or default_float()
+        params = []
+        for layer_key, (w_shape, b_shape) in zip(jax.random.split(key, self.depth), self.param_shapes()):
+            key_w, key_b = jax.random.split(layer_key)
+            std = scale / jnp.sqrt(w_shape[1]) if parameterisation == "fan_in" else scale
+            params.append((std * jax.random.normal(key_w, w_shape, dtype),
+                           bias_scale * jax.random.normal(key_b, b_shape, dtype)))
+        return tuple(params)
+
     def features(self, params, x: Array) -> Array:
         """Penultimate-layer features ``phi(... phi(W_1 x + b_1))``, shape ``(n, widths[-2])`` (x itself if depth 1)."""
         phi = ACTIVATIONS[self.activation]
@@ -73,13 +89,6 @@ class MLP:
 
 
 def mlp_init(key: Array, model: MLP, weight_scale=1.0, bias_scale=0.0, *, parameterisation: str = "fan_in",
-             dtype=jnp.float64):
-    r"""Gaussian MLP init: ``W_l ~ N(0, (weight_scale / sqrt(fan_in))^2)`` (``"fan_in"``, as the authors' Fig. 11)
-    or ``N(0, weight_scale^2)`` (``"standard"``, as Nam et al. 2024's ``init``); ``b_l ~ N(0, bias_scale^2)``."""
-    check_choice("parameterisation", parameterisation, ("standard", "fan_in"))
-    params = []
-    for layer_key, (w_shape, b_shape) in zip(jax.random.split(key, model.depth), model.param_shapes()):
-        key_w, key_b = jax.random.split(layer_key)
-        std = weight_scale / jnp.sqrt(w_shape[1]) if parameterisation == "fan_in" else weight_scale
-        params.append((std * jax.random.normal(key_w, w_shape, dtype), bias_scale * jax.random.normal(key_b, b_shape, dtype)))
-    return tuple(params)
+             dtype=None):
+    """`MLP.init` with the init scale called ``weight_scale`` (kept for existing callers)."""
+    return model.init(key, weight_scale, parameterisation=parameterisation, dtype=dtype, bias_scale=bias_scale)

@@ -16,13 +16,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from layerwise.report.checks import Check, _jsonable  # noqa: E402
+from layerwise.report.checks import Check, _jsonable
 
 SUMMARY = "summary.json"
 DATA = "data.nc"

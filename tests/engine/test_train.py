@@ -8,7 +8,7 @@ import pytest
 from layerwise import data, init, metrics
 from layerwise.errors import DivergenceError, LayerwiseError
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
-from layerwise.train import gradient_flow, log_record_steps, task_loss, train
+from layerwise.engine import Status, gradient_flow, log_record_steps, task_loss, train
 
 DEEP = DeepLinearNetwork(widths=(4, 3, 2))
 
@@ -186,7 +186,10 @@ def test_divergence_mark_keeps_other_runs(regression):
     loss = result.history.loss
     assert np.all(np.isfinite(loss.isel(run=[0, 2])))
     assert np.isnan(loss.isel(run=1, step=-1))
-    step = int(result.history.diverged_step[1])
+    assert list(result.status) == [Status.FINISHED, Status.DIVERGED, Status.FINISHED]
+    assert list(result.history.status.values) == list(result.status)
+    step = int(result.stopped_at[1])
+    assert result.diverged_step[1] == step and result.stopped_at[0] == 300
     assert np.all(np.isfinite(loss.isel(run=1).sel(step=slice(None, step - 1))))
 
 
