@@ -99,13 +99,28 @@ def build_config(experiment, values: dict[str, Any], *, quick: bool = False):
 
 
 def read_config_file(path) -> tuple[str, dict[str, Any]]:
-    """A TOML config file: ``experiment = "NAME"`` plus config fields. Returns ``(name, fields)``."""
+    """A TOML config file: ``experiment = "NAME"`` plus config fields. Returns ``(name, fields)``.
+
+    Any file that cannot be read or decoded (missing, a directory, unreadable, not UTF-8, not TOML) is one
+    `LayerwiseError` naming the file.
+    """
     path = Path(path)
     try:
-        content = tomllib.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise LayerwiseError(f"config file {str(path)!r} not found") from None
-    except tomllib.TOMLDecodeError as error:
+    except IsADirectoryError:
+        raise LayerwiseError(f"config file {str(path)!r} is a directory, not a TOML file") from None
+    except OSError as error:
+        raise LayerwiseError(f"config file {str(path)!r} cannot be read: {error.strerror or error}") from None
+    except ValueError as error:  # an embedded NUL byte
+        raise LayerwiseError(f"config file {str(path)!r} is not a valid path: {error}") from None
+    try:
+        content = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise LayerwiseError(f"config file {str(path)!r} is not UTF-8 text (byte {error.start}); TOML files must "
+                             "be UTF-8") from None
+    except (ValueError, RecursionError) as error:  # TOMLDecodeError; integers over 4300 digits; absurd nesting
         raise LayerwiseError(f"config file {str(path)!r} is not valid TOML: {error}") from None
     name = content.pop("experiment", None)
     if not isinstance(name, str):
