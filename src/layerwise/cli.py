@@ -31,6 +31,19 @@ def _print_error(message: str) -> None:
     sys.stderr.write(" ".join(message.split()) + "\n")
 
 
+def _check_out(out: Path, *files: str) -> None:
+    """``--out`` must be (or be creatable as) a writable directory with some free space, and ``OUT/FILE`` must not be
+    a directory: checked before anything runs."""
+    from layerwise.report.results import output_problem
+
+    problem = output_problem(out)
+    for file in files:
+        if problem is None and (out / file).is_dir():
+            problem = f"holds a directory named {file!r} where a file is written"
+    if problem is not None:
+        raise LayerwiseError(f"--out {str(out)!r} {problem}")
+
+
 def _registry():
     from layerwise.experiments import REGISTRY, load_plugins
 
@@ -98,6 +111,7 @@ def run(
     if print_config:
         sys.stdout.write(config_to_toml(name, config))
         return
+    _check_out(out)
     with _progress() as progress:
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
         record = run_one(experiment, config, out, quick=quick,
@@ -131,6 +145,7 @@ def reproduce(
         if unknown or not names:
             raise LayerwiseError(f"--only: unknown experiment {', '.join(unknown) or '(none given)'}; allowed: "
                                  f"{', '.join(sorted(registry))}")
+    _check_out(out, "index.html")
     with _progress() as progress:
         def progress_factory(name: str, total: int):
             task = progress.add_task("starting", total=total, experiment=name)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from layerwise.errors import LayerwiseError
 from layerwise.experiments.base import REGISTRY, Experiment
 from layerwise.experiments.config import build_config, config_key
 from layerwise.report.html import write_report
@@ -36,8 +37,12 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
     start = time.perf_counter()
     outcome = experiment.run(config, progress)
     wall = time.perf_counter() - start
-    path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
-                         config_key=config_key(experiment.name, config))
+    try:
+        path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
+                             config_key=config_key(experiment.name, config))
+    except OSError as error:  # the disk filled up or the folder went away while the experiment ran
+        raise LayerwiseError(f"cannot write results to {str(Path(out) / experiment.name)!r}: "
+                             f"{error.strerror or error}") from None
     passed = sum(check.passed for check in outcome.checks)
     return RunRecord(experiment.name, path, wall, False, passed, len(outcome.checks))
 

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from layerwise.report.checks import Check, _jsonable  # noqa: E402
 
 SUMMARY = "summary.json"
 DATA = "data.nc"
+MIN_FREE_BYTES = 64 * 2**20
+"""Free disk space an output directory needs before an experiment starts (results are a few MB; the report more)."""
 
 
 def _versions() -> dict:
@@ -51,6 +54,40 @@ def _netcdf_safe(dataset: xr.Dataset) -> xr.Dataset:
             for key, value in target.attrs.items()
         }
     return dataset
+
+
+def output_problem(directory) -> str | None:
+    """Why results cannot be written to ``directory``, or None: checked before an experiment starts.
+
+    ``directory`` need not exist; it is created from its nearest existing ancestor, which must be a writable
+    directory with at least `MIN_FREE_BYTES` free. The problem reads after the path ("is a file, not a directory").
+    """
+    directory = Path(directory)
+    probe = directory
+    try:
+        if directory.is_symlink() and not directory.exists():
+            return "is a broken symbolic link"
+        while True:
+            try:
+                mode = probe.stat().st_mode
+                break
+            except (FileNotFoundError, NotADirectoryError):  # created later; a file on the way is found going up
+                if probe.parent == probe:
+                    return "cannot be created (no existing folder above it)"
+                probe = probe.parent
+    except OSError as error:
+        return f"cannot be used ({error.strerror or error})"
+    except ValueError as error:  # a NUL byte or a lone surrogate in the name
+        return f"is not a valid path ({error})"
+    if not stat.S_ISDIR(mode):
+        return "is a file, not a directory" if probe == directory else f"cannot be created: {str(probe)!r} is a file"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return "is not writable" if probe == directory else f"cannot be created: {str(probe)!r} is not writable"
+    free = shutil.disk_usage(probe).free
+    if free < MIN_FREE_BYTES:
+        return (f"has only {free / 2**20:.1f} MiB of free disk space; results need at least "
+                f"{MIN_FREE_BYTES // 2**20} MiB")
+    return None
 
 
 def write_results(
