@@ -168,13 +168,16 @@ def reproduce(
 @app.command()
 def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them).")) -> None:
     """Print the summary of finished results."""
-    from layerwise.report.results import SUMMARY
+    from layerwise.report.results import SUMMARY, read_summary
 
-    folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
+    try:
+        folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, a folder that cannot be listed
+        raise LayerwiseError(f"cannot look for results in {str(path)!r} ({error})") from None
     if not folders:
         raise LayerwiseError(f"no results in {str(path)!r} (expected {SUMMARY} there or in its subdirectories)")
-    for folder in folders:
-        summary = json.loads((folder / SUMMARY).read_text())
+    summaries = [read_summary(folder) for folder in folders]  # every file checked before anything is printed
+    for folder, summary in zip(folders, summaries):
         console.print(_checks_table(summary["experiment"], summary["checks"]))
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "

@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from layerwise.errors import LayerwiseError  # noqa: E402
 from layerwise.report.checks import Check, _jsonable  # noqa: E402
 
 SUMMARY = "summary.json"
@@ -147,16 +148,45 @@ def clean_partial(directory) -> None:
 
 def is_finished(directory, name: str, config_key: str) -> bool:
     """Whether ``directory/name`` holds a complete result for the config with ``config_key``."""
-    path = Path(directory) / name / SUMMARY
     try:
-        return json.loads(path.read_text()).get("config_key") == config_key
-    except (FileNotFoundError, json.JSONDecodeError):
+        return read_summary(Path(directory) / name).get("config_key") == config_key
+    except LayerwiseError:  # missing or damaged: not finished, it runs again
         return False
 
 
+_SUMMARY_KEYS = {"experiment": str, "checks": list, "passed": int, "failed": int, "config": dict, "quick": bool,
+                 "wall_time_s": (int, float), "figures": list, "data": str}
+_CHECK_KEYS = ("name", "value", "expected", "passed")
+
+
 def read_summary(path) -> dict:
-    """The summary of a finished experiment directory."""
-    return json.loads((Path(path) / SUMMARY).read_text())
+    """The summary of a finished experiment directory; a `LayerwiseError` naming the file if it is unreadable,
+    not UTF-8 JSON, or lacks the keys `write_results` writes."""
+    file = Path(path) / SUMMARY
+    try:
+        summary = json.loads(file.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise LayerwiseError(f"{str(file)!r} not found") from None
+    except OSError as error:
+        raise LayerwiseError(f"{str(file)!r} cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise LayerwiseError(f"{str(file)!r} is not UTF-8 text (byte {error.start})") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise LayerwiseError(f"{str(file)!r} is not valid JSON ({error})") from None
+    if not isinstance(summary, dict):
+        raise LayerwiseError(f"{str(file)!r} is not a layerwise summary (a JSON object expected)")
+    for key, kind in _SUMMARY_KEYS.items():
+        if not isinstance(summary.get(key), kind):
+            raise LayerwiseError(f"{str(file)!r} is not a layerwise summary: key {key!r} is missing or not a "
+                                 f"{getattr(kind, '__name__', 'number')}")
+    if not all(isinstance(figure, str) for figure in summary["figures"]):
+        raise LayerwiseError(f"{str(file)!r} is not a layerwise summary: figures must be file names")
+    for check in summary["checks"]:
+        if not isinstance(check, dict) or any(key not in check for key in _CHECK_KEYS) or not isinstance(
+                check["name"], str):
+            raise LayerwiseError(f"{str(file)!r} is not a layerwise summary: each check needs "
+                                 f"{', '.join(_CHECK_KEYS)} (name a string)")
+    return summary
 
 
 def read_checks(path) -> list[Check]:
