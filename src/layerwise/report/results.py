@@ -91,6 +91,12 @@ def output_problem(directory) -> str | None:
     return None
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def write_results(
     directory, name: str, outcome, config, *, wall_time: float, quick: bool, config_key: str = ""
 ) -> Path:
@@ -103,6 +109,7 @@ def write_results(
     target = directory / name
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=directory))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the result folder gets the usual mode
         _netcdf_safe(outcome.dataset).to_netcdf(staging / DATA, engine="h5netcdf")
         figures = []
         for stem, figure in outcome.figures.items():
