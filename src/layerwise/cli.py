@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,9 +66,9 @@ def _short(value) -> str:
 
 
 def _checks_table(name: str, checks: list[dict]) -> Table:
-    table = Table("check", "value", "expected", "passed", title=f"{name}: checks")
-    for check in checks:
-        table.add_row(check["name"], _short(check["value"]), _short(check["expected"]),
+    table = Table("check", "value", "expected", "passed", title=f"{escape(str(name))}: checks")
+    for check in checks:  # escaped: names and values read from summary.json are not rich markup
+        table.add_row(escape(str(check["name"])), escape(_short(check["value"])), escape(_short(check["expected"])),
                       "[green]yes" if check["passed"] else "[red]NO")
     return table
 
@@ -119,7 +120,8 @@ def run(
         progress.update(task, completed=experiment.units(config), description="done")
     summary = json.loads((record.path / "summary.json").read_text())
     console.print(_checks_table(name, summary["checks"]))
-    console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}")
+    console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}",
+                  markup=False)
     if strict and record.passed < record.total:
         raise typer.Exit(1)
 
@@ -162,7 +164,7 @@ def reproduce(
         table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",
                       "skipped (finished before)" if record.skipped else "ran")
     console.print(table)
-    console.print(f"report: {report}")
+    console.print(f"report: {report}", markup=False)
 
 
 @app.command()
@@ -181,7 +183,7 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
         console.print(_checks_table(summary["experiment"], summary["checks"]))
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
-                      f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}")
+                      f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:
