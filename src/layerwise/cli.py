@@ -175,7 +175,8 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
     try:
         folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
     except (OSError, ValueError) as error:  # a name too long, a NUL byte, a folder that cannot be listed
-        raise LayerwiseError(f"cannot look for results in {str(path)!r} ({error})") from None
+        reason = getattr(error, "strerror", None) or error
+        raise LayerwiseError(f"cannot look for results in {str(path)!r} ({reason})") from None
     if not folders:
         raise LayerwiseError(f"no results in {str(path)!r} (expected {SUMMARY} there or in its subdirectories)")
     summaries = [read_summary(folder) for folder in folders]  # every file checked before anything is printed

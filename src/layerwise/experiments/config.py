@@ -124,7 +124,7 @@ def read_config_file(path) -> tuple[str, dict[str, Any]]:
         raise LayerwiseError(f"config file {str(path)!r} is a directory, not a TOML file") from None
     except OSError as error:
         raise LayerwiseError(f"config file {str(path)!r} cannot be read: {error.strerror or error}") from None
-    except ValueError as error:  # an embedded NUL byte
+    except ValueError as error:  # a NUL byte or a lone surrogate in the name
         raise LayerwiseError(f"config file {str(path)!r} is not a valid path: {error}") from None
     try:
         content = tomllib.loads(data.decode("utf-8"))
