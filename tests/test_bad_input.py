@@ -400,6 +400,16 @@ def test_show_damaged_summary(work, content):
     assert str(folder / "summary.json") in line
 
 
+@fuzz(40)
+@given(path=ANY_TEXT | ANY_TEXT.map(lambda s: s * 20))
+def test_show_any_path(work, path):
+    """A path with no results in it, too long a name, a NUL or a lone surrogate: one line (or results, if "../"
+    happened to lead to some)."""
+    code, _, err = invoke(["show", work / "result-free" / path.lstrip("/")])
+    assert "Traceback" not in err
+    assert code == 0 or (code == 2 and len(err.splitlines()) == 1 and err.startswith("error:")), err
+
+
 def test_show_checks_every_summary_before_printing(work):
     (work / "many" / "a").mkdir(parents=True)
     (work / "many" / "b").mkdir()
