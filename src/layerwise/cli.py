@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,6 +30,19 @@ DEFAULT_OUT = Path("layerwise-results")
 def _print_error(message: str) -> None:
     """One unwrapped line on stderr (rich would wrap long messages to the terminal width)."""
     sys.stderr.write(" ".join(message.split()) + "\n")
+
+
+def _check_out(out: Path, *files: str) -> None:
+    """``--out`` must be (or be creatable as) a writable directory with some free space, and ``OUT/FILE`` must not be
+    a directory: checked before anything runs."""
+    from layerwise.report.results import output_problem
+
+    problem = output_problem(out)
+    for file in files:
+        if problem is None and (out / file).is_dir():
+            problem = f"holds a directory named {file!r} where a file is written"
+    if problem is not None:
+        raise LayerwiseError(f"--out {str(out)!r} {problem}")
 
 
 def _registry():
@@ -52,9 +66,9 @@ def _short(value) -> str:
 
 
 def _checks_table(name: str, checks: list[dict]) -> Table:
-    table = Table("check", "value", "expected", "passed", title=f"{name}: checks")
-    for check in checks:
-        table.add_row(check["name"], _short(check["value"]), _short(check["expected"]),
+    table = Table("check", "value", "expected", "passed", title=f"{escape(str(name))}: checks")
+    for check in checks:  # escaped: names and values read from summary.json are not rich markup
+        table.add_row(escape(str(check["name"])), escape(_short(check["value"])), escape(_short(check["expected"])),
                       "[green]yes" if check["passed"] else "[red]NO")
     return table
 
@@ -98,6 +112,7 @@ def run(
     if print_config:
         sys.stdout.write(config_to_toml(name, config))
         return
+    _check_out(out)
     with _progress() as progress:
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
         record = run_one(experiment, config, out, quick=quick,
@@ -105,7 +120,8 @@ def run(
         progress.update(task, completed=experiment.units(config), description="done")
     summary = json.loads((record.path / "summary.json").read_text())
     console.print(_checks_table(name, summary["checks"]))
-    console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}")
+    console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}",
+                  markup=False)
     if strict and record.passed < record.total:
         raise typer.Exit(1)
 
@@ -131,6 +147,7 @@ def reproduce(
         if unknown or not names:
             raise LayerwiseError(f"--only: unknown experiment {', '.join(unknown) or '(none given)'}; allowed: "
                                  f"{', '.join(sorted(registry))}")
+    _check_out(out, "index.html")
     with _progress() as progress:
         def progress_factory(name: str, total: int):
             task = progress.add_task("starting", total=total, experiment=name)
@@ -147,23 +164,27 @@ def reproduce(
         table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",
                       "skipped (finished before)" if record.skipped else "ran")
     console.print(table)
-    console.print(f"report: {report}")
+    console.print(f"report: {report}", markup=False)
 
 
 @app.command()
 def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them).")) -> None:
     """Print the summary of finished results."""
-    from layerwise.report.results import SUMMARY
+    from layerwise.report.results import SUMMARY, read_summary
 
-    folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
+    try:
+        folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, a folder that cannot be listed
+        reason = getattr(error, "strerror", None) or error
+        raise LayerwiseError(f"cannot look for results in {str(path)!r} ({reason})") from None
     if not folders:
         raise LayerwiseError(f"no results in {str(path)!r} (expected {SUMMARY} there or in its subdirectories)")
-    for folder in folders:
-        summary = json.loads((folder / SUMMARY).read_text())
+    summaries = [read_summary(folder) for folder in folders]  # every file checked before anything is printed
+    for folder, summary in zip(folders, summaries):
         console.print(_checks_table(summary["experiment"], summary["checks"]))
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
-                      f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}")
+                      f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}", markup=False)
 
 
 def _configure_process() -> None:

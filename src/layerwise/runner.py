@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from layerwise.errors import LayerwiseError
 from layerwise.experiments.base import REGISTRY, Experiment
 from layerwise.precision import enable_x64
 from layerwise.experiments.config import build_config, config_key
@@ -38,8 +39,12 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
     with enable_x64():  # the checks' tolerances assume float64; the caller's setting comes back afterwards
         outcome = experiment.run(config, progress)
     wall = time.perf_counter() - start
-    path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
-                         config_key=config_key(experiment.name, config))
+    try:
+        path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
+                             config_key=config_key(experiment.name, config))
+    except OSError as error:  # the disk filled up or the folder went away while the experiment ran
+        raise LayerwiseError(f"cannot write results to {str(Path(out) / experiment.name)!r}: "
+                             f"{error.strerror or error}") from None
     passed = sum(check.passed for check in outcome.checks)
     return RunRecord(experiment.name, path, wall, False, passed, len(outcome.checks))
 

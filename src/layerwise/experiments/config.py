@@ -48,7 +48,9 @@ def coerce(key: str, value: Any, annotation) -> Any:
     elif origin is tuple:
         args = typing.get_args(annotation)
         items = value if isinstance(value, (list, tuple)) else [value]
-        if len(args) == 2 and args[1] is Ellipsis:  # tuple[float, ...]: any length
+        if len(args) == 2 and args[1] is Ellipsis:  # tuple[float, ...]: any length but zero
+            if not items:  # no experiment takes an empty list (their checks take min/max of them)
+                raise LayerwiseError(f"config key {key!r} expects a non-empty list of {_type_name(args[0])}, got []")
             return tuple(coerce(key, item, args[0]) for item in items)
         if len(items) == len(args):  # tuple[float, float, int]: fixed length, one type per position
             return tuple(coerce(key, item, arg) for item, arg in zip(items, args))
@@ -57,12 +59,21 @@ def coerce(key: str, value: Any, annotation) -> Any:
             return value
     elif annotation is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not -2**63 <= value < 2**63:  # numpy and JAX overflow on anything wider, deep inside a run
+                raise LayerwiseError(f"config key {key!r} expects an int from -2**63 to 2**63 - 1, got {value}")
             return value
     elif annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer literal beyond the float range
+                raise LayerwiseError(f"config key {key!r} expects float, got an integer too large for one") from None
     elif annotation is str:
         if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that are not UTF-8 on the command line: no TOML file can hold them
+                raise LayerwiseError(f"config key {key!r} expects UTF-8 text, got {value!r}") from None
             return value
     raise LayerwiseError(f"config key {key!r} expects {_type_name(annotation)}, got {value!r}")
 
@@ -71,7 +82,7 @@ def parse_literal(text: str) -> Any:
     """A ``--set`` value as a TOML literal (``1e-3``, ``true``, ``[2, 3]``, ``"s"``); a bare word stays a string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # TOMLDecodeError; integers over 4300 digits; arrays nested thousands deep
         return text
 
 
@@ -99,13 +110,28 @@ def build_config(experiment, values: dict[str, Any], *, quick: bool = False):
 
 
 def read_config_file(path) -> tuple[str, dict[str, Any]]:
-    """A TOML config file: ``experiment = "NAME"`` plus config fields. Returns ``(name, fields)``."""
+    """A TOML config file: ``experiment = "NAME"`` plus config fields. Returns ``(name, fields)``.
+
+    Any file that cannot be read or decoded (missing, a directory, unreadable, not UTF-8, not TOML) is one
+    `LayerwiseError` naming the file.
+    """
     path = Path(path)
     try:
-        content = tomllib.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise LayerwiseError(f"config file {str(path)!r} not found") from None
-    except tomllib.TOMLDecodeError as error:
+    except IsADirectoryError:
+        raise LayerwiseError(f"config file {str(path)!r} is a directory, not a TOML file") from None
+    except OSError as error:
+        raise LayerwiseError(f"config file {str(path)!r} cannot be read: {error.strerror or error}") from None
+    except ValueError as error:  # a NUL byte or a lone surrogate in the name
+        raise LayerwiseError(f"config file {str(path)!r} is not a valid path: {error}") from None
+    try:
+        content = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise LayerwiseError(f"config file {str(path)!r} is not UTF-8 text (byte {error.start}); TOML files must "
+                             "be UTF-8") from None
+    except (ValueError, RecursionError) as error:  # TOMLDecodeError; integers over 4300 digits; absurd nesting
         raise LayerwiseError(f"config file {str(path)!r} is not valid TOML: {error}") from None
     name = content.pop("experiment", None)
     if not isinstance(name, str):
@@ -130,8 +156,9 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value)
+    if isinstance(value, str):  # a TOML basic string (JSON's \ud83d\ude00 escapes of astral characters are not TOML)
+        return '"' + "".join("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
+                             for c in value) + '"'
     return repr(value)
 
 

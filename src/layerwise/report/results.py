@@ -13,16 +13,20 @@ import json
 import os
 import platform
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import xarray as xr
 
+from layerwise.errors import LayerwiseError
 from layerwise.report.checks import Check, _jsonable
 
 SUMMARY = "summary.json"
 DATA = "data.nc"
+MIN_FREE_BYTES = 64 * 2**20
+"""Free disk space an output directory needs before an experiment starts (results are a few MB; the report more)."""
 
 
 def _versions() -> dict:
@@ -50,6 +54,46 @@ def _netcdf_safe(dataset: xr.Dataset) -> xr.Dataset:
     return dataset
 
 
+def output_problem(directory) -> str | None:
+    """Why results cannot be written to ``directory``, or None: checked before an experiment starts.
+
+    ``directory`` need not exist; it is created from its nearest existing ancestor, which must be a writable
+    directory with at least `MIN_FREE_BYTES` free. The problem reads after the path ("is a file, not a directory").
+    """
+    directory = Path(directory)
+    probe = directory
+    try:
+        if directory.is_symlink() and not directory.exists():
+            return "is a broken symbolic link"
+        while True:
+            try:
+                mode = probe.stat().st_mode
+                break
+            except (FileNotFoundError, NotADirectoryError):  # created later; a file on the way is found going up
+                if probe.parent == probe:
+                    return "cannot be created (no existing folder above it)"
+                probe = probe.parent
+    except OSError as error:
+        return f"cannot be used ({error.strerror or error})"
+    except ValueError as error:  # a NUL byte or a lone surrogate in the name
+        return f"is not a valid path ({error})"
+    if not stat.S_ISDIR(mode):
+        return "is a file, not a directory" if probe == directory else f"cannot be created: {str(probe)!r} is a file"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return "is not writable" if probe == directory else f"cannot be created: {str(probe)!r} is not writable"
+    free = shutil.disk_usage(probe).free
+    if free < MIN_FREE_BYTES:
+        return (f"has only {free / 2**20:.1f} MiB of free disk space; results need at least "
+                f"{MIN_FREE_BYTES // 2**20} MiB")
+    return None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def write_results(
     directory, name: str, outcome, config, *, wall_time: float, quick: bool, config_key: str = ""
 ) -> Path:
@@ -62,6 +106,7 @@ def write_results(
     target = directory / name
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=directory))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the result folder gets the usual mode
         _netcdf_safe(outcome.dataset).to_netcdf(staging / DATA, engine="h5netcdf")
         figures = []
         for stem, figure in outcome.figures.items():
@@ -107,16 +152,45 @@ def clean_partial(directory) -> None:
 
 def is_finished(directory, name: str, config_key: str) -> bool:
     """Whether ``directory/name`` holds a complete result for the config with ``config_key``."""
-    path = Path(directory) / name / SUMMARY
     try:
-        return json.loads(path.read_text()).get("config_key") == config_key
-    except (FileNotFoundError, json.JSONDecodeError):
+        return read_summary(Path(directory) / name).get("config_key") == config_key
+    except LayerwiseError:  # missing or damaged: not finished, it runs again
         return False
 
 
+_SUMMARY_KEYS = {"experiment": str, "checks": list, "passed": int, "failed": int, "config": dict, "quick": bool,
+                 "wall_time_s": (int, float), "figures": list, "data": str}
+_CHECK_KEYS = ("name", "value", "expected", "passed")
+
+
 def read_summary(path) -> dict:
-    """The summary of a finished experiment directory."""
-    return json.loads((Path(path) / SUMMARY).read_text())
+    """The summary of a finished experiment directory; a `LayerwiseError` naming the file if it is unreadable,
+    not UTF-8 JSON, or lacks the keys `write_results` writes."""
+    file = Path(path) / SUMMARY
+    try:
+        summary = json.loads(file.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise LayerwiseError(f"{str(file)!r} not found") from None
+    except OSError as error:
+        raise LayerwiseError(f"{str(file)!r} cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise LayerwiseError(f"{str(file)!r} is not UTF-8 text (byte {error.start})") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise LayerwiseError(f"{str(file)!r} is not valid JSON ({error})") from None
+    if not isinstance(summary, dict):
+        raise LayerwiseError(f"{str(file)!r} is not a layerwise summary (a JSON object expected)")
+    for key, kind in _SUMMARY_KEYS.items():
+        if not isinstance(summary.get(key), kind):
+            raise LayerwiseError(f"{str(file)!r} is not a layerwise summary: key {key!r} is missing or not a "
+                                 f"{getattr(kind, '__name__', 'number')}")
+    if not all(isinstance(figure, str) for figure in summary["figures"]):
+        raise LayerwiseError(f"{str(file)!r} is not a layerwise summary: figures must be file names")
+    for check in summary["checks"]:
+        if not isinstance(check, dict) or any(key not in check for key in _CHECK_KEYS) or not isinstance(
+                check["name"], str):
+            raise LayerwiseError(f"{str(file)!r} is not a layerwise summary: each check needs "
+                                 f"{', '.join(_CHECK_KEYS)} (name a string)")
+    return summary
 
 
 def read_checks(path) -> list[Check]:
