@@ -18,10 +18,12 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import broadcast, one_minus_exp_over
 
+_NAME = "imbalanced_mode"
 
-@jax.jit
+
 def imbalanced_mode(
     t: ArrayLike,
     s: ArrayLike,
@@ -53,6 +55,12 @@ def imbalanced_mode(
     two-layer linear net with whitened input), any ``u0``, ``s``, ``C``; the pair ``(a, b)`` is determined by
     ``(u0, C)`` up to a common sign, which does not affect ``u``.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): shapes broadcast, all
+    finite, ``t >= 0``, ``variance > 0``, ``tau > 0``.
+
+    float32: refused (`LayerwiseError`): starts with ``u0 s < 0`` and small ``|C|`` cancel as ``u`` crosses zero
+    (float32 errors up to ~1e-3 of ``|s|`` measured), so float64 is needed.
+
     Args:
         t: times, any shape; broadcast with the other arguments.
         s: target weight (``y = s x``); for a linear-net mode, the singular value of ``Sigma_yx`` with ``v = 1``.
@@ -71,6 +79,19 @@ def imbalanced_mode(
         Saxe, McClelland & Ganguli (2014) (balanced limit); Kunin et al. (2024), "Get rich quick", NeurIPS
         (conserved imbalance, exact solution); Nam et al. (2025) §3.1 (mode equation); theory.md §1.
     """
+    named = dict(t=t, s=s, u0=u0, imbalance=imbalance, variance=variance, tau=tau)
+    arrays = {name: checks.as_array(_NAME, name, value) for name, value in named.items()}
+    checks.broadcastable(_NAME, **arrays)
+    checks.require_float64(_NAME, "the saddle crossing for u0 s < 0 cancels", **arrays)
+    arrays = {name: checks.finite(_NAME, name, value) for name, value in arrays.items()}
+    arrays["t"] = checks.positive(_NAME, "t", arrays["t"], allow_zero=True)
+    arrays["variance"] = checks.positive(_NAME, "variance", arrays["variance"])
+    arrays["tau"] = checks.positive(_NAME, "tau", arrays["tau"])
+    return _imbalanced_mode(*arrays.values())
+
+
+@jax.jit
+def _imbalanced_mode(t, s, u0, imbalance, variance, tau):
     t, s, u0, c, v, tau = broadcast(t, s, u0, imbalance, variance, tau)
     x = t * v / tau
     flip = jnp.where(s < 0, -1.0, 1.0)
