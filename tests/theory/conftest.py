@@ -62,3 +62,15 @@ class Engine:
 @pytest.fixture(scope="session")
 def engine():
     return Engine()
+
+
+@pytest.fixture
+def raises_at_run_time():
+    """``pytest.raises`` for a check that fires inside jit/vmap (``equinox.error_if``): JAX raises it as a
+    ``JaxRuntimeError``/``EquinoxRuntimeError`` (RuntimeError) or, from an already compiled function, a plain
+    ``ValueError``; either way the message carries the check's text."""
+
+    def expect(match):
+        return pytest.raises((RuntimeError, ValueError), match=match)
+
+    return expect

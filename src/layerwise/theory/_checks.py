@@ -6,7 +6,8 @@ one line. Two regimes:
 * concrete values (a plain call, or an unbatched argument under ``jax.vmap``): the check runs now, in numpy, and
   raises `LayerwiseError`;
 * traced values (inside ``jax.jit``/``jax.vmap``): the check is attached with ``equinox.error_if`` and fails at run
-  time (an ``EquinoxRuntimeError`` or ``JaxRuntimeError`` whose message contains the same text). The checked array
+  time with the same text in the message (JAX raises an ``EquinoxRuntimeError``/``JaxRuntimeError``, or a plain
+  ``ValueError`` from the fast path of an already compiled function). The checked array
   is *returned*, and callers must use the returned array downstream, or XLA drops the check as dead code.
 
 Shape and dtype checks are static (shapes and dtypes are known while tracing), so they always raise
