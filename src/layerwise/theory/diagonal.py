@@ -61,12 +61,12 @@ def woodworth_solution(X: ArrayLike, y: ArrayLike, alpha: ArrayLike) -> Array:
     Example:
         >>> import jax.numpy as jnp
         >>> w = woodworth_solution(jnp.array([[1.0, 0.5, 0.25]]), jnp.array([1.0]), 0.3)
-        >>> [round(float(v), 6) for v in w]  # theory.md §6a oracle
+        >>> [round(float(v), 6) for v in w]  # oracle value
         [0.848869, 0.248791, 0.106944]
 
     References:
         Woodworth, Gunasekar, Lee, Moroshko, Savarese, Golan, Soudry & Srebro (2020), "Kernel and rich regimes in
-        overparametrized models", COLT, Theorem 1; theory.md §6a.
+        overparametrized models", COLT, Theorem 1.
     """
     name = "woodworth_solution"
     X, y, alpha = (checks.as_array(name, n, v) for n, v in (("X", X), ("y", y), ("alpha", alpha)))
@@ -113,12 +113,12 @@ def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayL
         >>> import jax.numpy as jnp
         >>> u0, v0 = jnp.array([0.5, 0.1, 0.3]), jnp.array([0.1, 0.2, -0.05])
         >>> X, y = jnp.array([[1.0, 0.5, 0.25]]), jnp.array([1.0])
-        >>> [round(float(v), 6) for v in azulay_solution(X, y, u0**2 - v0**2, u0 * v0)]  # theory.md §6b oracle
+        >>> [round(float(v), 6) for v in azulay_solution(X, y, u0**2 - v0**2, u0 * v0)]  # oracle value
         [0.960718, 0.072891, 0.011344]
 
     References:
         Azulay, Moroshko, Nacson, Woodworth, Srebro, Globerson & Soudry (2021), "On the implicit bias of initialization
-        shape: beyond infinitesimal mirror descent", ICML, Theorem 2; theory.md §6b.
+        shape: beyond infinitesimal mirror descent", ICML, Theorem 2.
     """
     name = "azulay_solution"
     named = dict(X=X, y=y, imbalance=imbalance, w0=w0)
@@ -236,7 +236,7 @@ def saddle_to_saddle(X: ArrayLike, y: ArrayLike, *, max_jumps: int | None = None
 
     References:
         Pesme & Flammarion (2023), "Saddle-to-saddle dynamics in diagonal linear networks", NeurIPS, Theorem 1 and
-        Algorithm 1; theory.md §6c.
+        Algorithm 1.
     """
     name = "saddle_to_saddle"
     if checks.traced(X, y):

@@ -79,14 +79,14 @@ def skill_strength(
 
     Example:
         >>> p = skill_frequencies(200_000, 0.5)
-        >>> round(float(1.0 / p[0]), 7)  # Z (theory.md §7)
+        >>> round(float(1.0 / p[0]), 7)  # Z = sum_{k <= 200000} k^{-3/2}
         2.6079032
         >>> round(float(skill_strength(18.015, p[:1])[0]), 3)  # skill 1 is half learned at t = 18.015
         0.5
 
     References:
         Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
-        multitask sparse parity problem", NeurIPS; Nam et al. (2025) §4 (paper.md §3.2); theory.md §7.
+        multitask sparse parity problem", NeurIPS; Nam et al. (2025) §4.
     """
     t, p, S, R0, eta = _skill_arguments("skill_strength", t, p, S, R0, eta)
     times = t[..., None]
@@ -203,7 +203,7 @@ def asymptotic_loss(
     eta: float = 1.0,
     normalizer: float | None = None,
 ) -> Array:
-    r"""Leading-order power law of the loss in one bottleneck (theory.md §7, derived prefactors).
+    r"""Leading-order power law of the loss in one bottleneck (exponents of Nam et al. 2024, Table 2; prefactors derived below).
 
     With ``Z`` the Zipf normaliser (``zeta(alpha + 1)`` for infinitely many skills):
 
@@ -227,7 +227,7 @@ def asymptotic_loss(
     float32: allowed (power laws, evaluated in the default float dtype).
 
     Example:
-        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # theory.md §7
+        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # S^2 N^{-alpha} / (2 alpha Z)
         0.012126
     """
     name = "asymptotic_loss"

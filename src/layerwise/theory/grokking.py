@@ -49,7 +49,7 @@ def _statistics_arguments(function: str, **named) -> list:
 
 
 def grokking_gamma(Sigma0: ArrayLike, S0: ArrayLike, S: ArrayLike) -> Array:
-    r"""The final squared rescaling ``gamma_+ = g(inf)^2`` of the (a + b) components (paper.md §3.5).
+    r"""The final squared rescaling ``gamma_+ = g(inf)^2`` of the (a + b) components (Nam et al. 2025, §7).
 
     .. math::  \gamma_+ = \frac{S + \sqrt{\Sigma_0^2 - \mathcal S_0^2 + S^2}}{\Sigma_0 + \mathcal S_0}.
 
@@ -76,7 +76,7 @@ def grokking_gamma(Sigma0: ArrayLike, S0: ArrayLike, S: ArrayLike) -> Array:
 
     References:
         Nam, Lee, Mingard, Louis et al. (2025), "Position: Solve layerwise linear models first to understand neural
-        dynamical phenomena", §7 (grokking); paper.md §3.5.
+        dynamical phenomena", §7 (grokking).
     """
     return _grokking_gamma(*_statistics_arguments("grokking_gamma", Sigma0=Sigma0, S0=S0, S=S))
 
@@ -120,7 +120,7 @@ def grokking_rescaling(t: ArrayLike, Sigma0: ArrayLike, S0: ArrayLike, S: ArrayL
         3.4541
 
     References:
-        Nam et al. (2025) §7; paper.md §3.5 (reconstruction of the toy model).
+        Nam et al. (2025) §7 (the toy model as reconstructed in the module docstring).
     """
     return _grokking_rescaling(*_statistics_arguments("grokking_rescaling", t=t, Sigma0=Sigma0, S0=S0, S=S, Z=Z))
 

@@ -64,15 +64,15 @@ def kunin_single_neuron(
 
     Example:
         >>> import jax.numpy as jnp
-        >>> a0 = 1.004939  # theory.md §5 oracle (a): beta0 = a0 w0 = (-0.1, 0), delta = a0^2 - |w0|^2 = +1
+        >>> a0 = 1.004939  # oracle value: beta0 = a0 w0 = (-0.1, 0), delta = a0^2 - |w0|^2 = +1
         >>> w, a = kunin_single_neuron(1.0, jnp.array([-0.1 / a0, 0.0]), a0, jnp.array([0.0, 1.0]))
-        >>> [round(float(v), 4) for v in a * w]  # theory.md §5: beta(1) = (-0.036305, 0.738548)
+        >>> [round(float(v), 4) for v in a * w]  # beta(1) = (-0.036305, 0.738548)
         [-0.0363, 0.7385]
 
     References:
         Kunin, Raventós, Dominé, Chen, Klindt, Saxe & Ganguli (2024), "Get rich quick: exact solutions reveal how
         unbalanced initializations promote rapid feature learning", NeurIPS, §3; code
-        ``allanraventos/getrichquick:single-neuron/Single_Neuron.ipynb``; theory.md §5.
+        ``allanraventos/getrichquick:single-neuron/Single_Neuron.ipynb``.
     """
     named = dict(t=t, w0=w0, a0=a0, beta_star=beta_star, tau=tau)
     arrays = {name: checks.as_array(_NAME, name, value) for name, value in named.items()}

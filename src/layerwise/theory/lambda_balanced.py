@@ -22,7 +22,7 @@ is exact only when ``A`` and ``A'`` commute, e.g. aligned or ``h = 1``). `lambda
 transport with diffrax (and then restores ``M M^T = A^{-1}`` exactly), so everything but the hidden basis is closed
 form and the hidden basis is accurate to the solver tolerance (~1e-12).
 
-Long times: the direct formula overflows or loses accuracy once ``x * max|eig F|`` reaches ~20 (theory.md §3:
+Long times: the direct formula overflows or loses accuracy once ``x * max|eig F|`` reaches ~20 (e.g.
 already wrong at ``t = 25`` for ``max|eig F| = 4.6``). The flow map depends on ``Q_0`` only through ``P_0``, so it
 is applied as an exact semigroup in steps ``Delta`` with ``Delta * max|eig F| <= 2`` (error amplification
 ``<= e^4``), which is exact for any horizon.
@@ -103,13 +103,13 @@ def lambda_balanced_solution(
         >>> c, s = jnp.cos(0.7), jnp.sin(0.7)
         >>> W2 = jnp.array([[c, -s], [s, c]]) @ W1.T  # balanced: W2^T W2 = W1 W1^T
         >>> W1t, W2t = lambda_balanced_solution(2.0, W1, W2, jnp.diag(jnp.array([2.0, 1.0])))
-        >>> [[round(float(v), 6) for v in row] for row in W2t @ W1t]  # theory.md §3 oracle (a)
+        >>> [[round(float(v), 6) for v in row] for row in W2t @ W1t]  # oracle value
         [[1.799888, 0.060277], [0.064276, 0.410157]]
 
     References:
         Fukumizu (1998) (matrix Riccati solution); Braun, Dominé, Fitzgerald & Saxe (2022), "Exact learning
         dynamics of deep linear networks with prior knowledge", NeurIPS (λ = 0, arbitrary alignment);
-        Dominé et al. (2025), "From lazy to rich", ICLR (λ-balanced); theory.md §3-4.
+        Dominé et al. (2025), "From lazy to rich", ICLR (λ-balanced).
     """
     check_choice("hidden_basis", hidden_basis, HIDDEN_BASES)
     t, W1_0, W2_0, Sigma_yx, tau = _checked_arguments(t, W1_0, W2_0, Sigma_yx, tau)

@@ -91,14 +91,14 @@ def ufm_mse_minimizer(
         `UFMMinimizer` ``(W, H, b, rho)``.
 
     Example:
-        >>> m = ufm_mse_minimizer(25, 4, 8, 5e-3, 5e-3)  # theory.md §8.6 oracle: rho = 0.9, W W^T = 4.5 I
+        >>> m = ufm_mse_minimizer(25, 4, 8, 5e-3, 5e-3)  # oracle: rho = 0.9, W W^T = 4.5 I
         >>> round(float(m.rho), 12), round(float((m.W @ m.W.T)[0, 0]), 12)
         (0.9, 4.5)
 
     References:
         Tirer & Bruna (2022), "Extended unconstrained features model for exploring deep neural collapse", ICML;
         Zhou, Li, Ding, You, Qu & Zhu (2022), "On the optimization landscape of neural collapse under MSE loss",
-        ICML; Mixon, Parshall & Pi (2020) (no weight decay); theory.md §8.6.
+        ICML; Mixon, Parshall & Pi (2020) (no weight decay).
     """
     name = "ufm_mse_minimizer"
     lambda_W, lambda_H = _decays(name, n_per_class, n_classes, lambda_W, lambda_H)

@@ -49,7 +49,7 @@ def ntk_two_layer(W1: ArrayLike, W2: ArrayLike, X: ArrayLike) -> Array:
 
     References:
         Jacot, Gabriel & Hongler (2018), "Neural tangent kernel", NeurIPS; Braun et al. (2022) (NTK of linear nets
-        from the Riccati solution); theory.md §3 ("Reading off the blocks"); paper.md §3.4.
+        from the Riccati solution); Nam et al. (2025) §6 (lazy and rich regimes).
     """
     name = "ntk_two_layer"
     W1, W2, X = (checks.as_array(name, n, a) for n, a in (("W1", W1), ("W2", W2), ("X", X)))
@@ -107,8 +107,8 @@ def kernel_distance(K0: ArrayLike, K1: ArrayLike) -> Array:
         0.0
 
     References:
-        Fort et al. (2020), "Deep learning versus kernel learning", NeurIPS (kernel distance); theory.md §9
-        (note the denominator bug of the getrichquick notebook, §5c, not reproduced here).
+        Fort et al. (2020), "Deep learning versus kernel learning", NeurIPS (kernel distance;
+        normalised by the product of both Frobenius norms).
     """
     name = "kernel_distance"
     K0, K1 = (checks.as_array(name, n, a) for n, a in (("K0", K0), ("K1", K1)))

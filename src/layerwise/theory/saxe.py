@@ -75,12 +75,12 @@ def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: Ar
         ``u(t)`` with the broadcast shape of the arguments.
 
     Example:
-        >>> float(saxe_mode(1.0, 3.0, 1e-3))  # theory.md §1 oracle
+        >>> float(saxe_mode(1.0, 3.0, 1e-3))  # Saxe et al. (2014), eq. 7
         0.3557124789...
 
     References:
         Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear dynamics of learning in deep linear
-        neural networks", ICLR, eq. (7) and §3 (depth); theory.md §1; Nam et al. (2025) §3.1 (diagonal, depth L).
+        neural networks", ICLR, eq. (7) and §3 (depth); Nam et al. (2025) §3.1 (diagonal, depth L).
     """
     t, s, u0, tau = _mode_arguments("saxe_mode", depth, t=t, s=s, u0=u0, tau=tau)
     t = checks.positive("saxe_mode", "t", t, allow_zero=True)
@@ -136,11 +136,11 @@ def learning_time(
         The learning time, broadcast shape.
 
     Example:
-        >>> float(learning_time(2.0, 1e-3, 0.5, depth=3))  # theory.md §1 oracle
+        >>> float(learning_time(2.0, 1e-3, 0.5, depth=3))  # oracle value
         4.6613275...
 
     References:
-        Saxe et al. (2014), §2-3; theory.md §1 ("Depth D weight layers").
+        Saxe et al. (2014), §2-3.
     """
     s, u0, tau, fraction = _mode_arguments("learning_time", depth, s=s, u0=u0, tau=tau, fraction=fraction)
     if depth == 1:
