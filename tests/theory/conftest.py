@@ -5,11 +5,14 @@ The engine compiles once per (model, observables, array shapes). Every compariso
 diagonal-network checks use population tasks of one dimension, so each family compiles its flow once per session.
 """
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from layerwise.errors import LayerwiseError
 from layerwise.train import gradient_flow
 
 
@@ -68,9 +71,13 @@ def engine():
 def raises_at_run_time():
     """``pytest.raises`` for a check that fires inside jit/vmap (``equinox.error_if``): JAX raises it as a
     ``JaxRuntimeError``/``EquinoxRuntimeError`` (RuntimeError) or, from an already compiled function, a plain
-    ``ValueError``; either way the message carries the check's text."""
+    ``ValueError``; either way the message carries the check's text. A `LayerwiseError` (a ValueError raised while
+    tracing) does not count: these tests are about the run-time path."""
 
+    @contextlib.contextmanager
     def expect(match):
-        return pytest.raises((RuntimeError, ValueError), match=match)
+        with pytest.raises((RuntimeError, ValueError), match=match) as info:
+            yield info
+        assert not isinstance(info.value, LayerwiseError), f"raised while tracing, not at run time: {info.value}"
 
     return expect

@@ -149,7 +149,8 @@ def test_small_initialisation_flow_approaches_the_limit(engine):
 # -------------------------------------------------------------------------------------------------- boundary checks
 @pytest.mark.parametrize("arguments, match", [
     ((X_ONE[0], Y_ONE, 0.3), r"woodworth_solution: X must have shape \(n, d\), got shape \(3,\)"),
-    ((X_ONE, np.ones(2), 0.3), r"woodworth_solution: y must have shape \(n,\) = \(1,\) from X \(n, d\), got shape \(2,\)"),
+    ((X_ONE, np.ones(2), 0.3), r"woodworth_solution: y must have shape \(n,\) = \(1,\) from X \(n, d\), got "
+                               r"shape \(2,\)"),
     ((X_ONE, Y_ONE, 0.0), "woodworth_solution: alpha must be finite and > 0, got 0.0"),
     ((X_ONE, Y_ONE, np.ones(3)), r"woodworth_solution: alpha must have shape \(\) \(a scalar\)"),
     ((X_ONE, np.array([np.nan]), 0.3), r"woodworth_solution: y must be finite \(no NaN or inf\), got nan"),
@@ -160,8 +161,8 @@ def test_woodworth_refuses_bad_inputs(arguments, match):
 
 
 def test_azulay_refuses_bad_inputs(raises_at_run_time):
-    with pytest.raises(LayerwiseError, match=r"azulay_solution: imbalance must be finite and non-zero \(delta = u0\^2 - "
-                                             r"v0\^2\), got 0.0 at index \(1,\)"):
+    with pytest.raises(LayerwiseError, match=r"azulay_solution: imbalance must be finite and non-zero "
+                                             r"\(delta = u0\^2 - v0\^2\), got 0.0 at index \(1,\)"):
         azulay_solution(X_ONE, Y_ONE, np.array([0.2, 0.0, 0.1]), np.zeros(3))
     with pytest.raises(LayerwiseError, match=r"azulay_solution: w0 must have shape \(d,\) = \(3,\) from X"):
         azulay_solution(X_ONE, Y_ONE, np.ones(3), np.zeros(2))
@@ -198,3 +199,8 @@ def test_float32_is_refused():
 def test_saddle_to_saddle_refuses_bad_inputs(arguments, match):
     with pytest.raises(LayerwiseError, match="saddle_to_saddle: " + match):
         saddle_to_saddle(**arguments)
+
+
+def test_woodworth_fails_loudly_under_vmap(raises_at_run_time):
+    with raises_at_run_time("woodworth_solution: alpha must be finite and > 0"):
+        jax.block_until_ready(jax.vmap(lambda a: woodworth_solution(X_ONE, Y_ONE, a))(jnp.array([0.3, -0.3])))

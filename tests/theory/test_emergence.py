@@ -162,3 +162,13 @@ def test_float32_follows_the_dtype():
     assert low.dtype == data.dtype == frequencies.dtype == jnp.float32
     np.testing.assert_allclose(low, reference, rtol=2e-5)
     np.testing.assert_allclose(data, loss_vs_data(np.array([1.0, 10.0]), P), rtol=1e-5)
+
+
+def test_loss_laws_fail_loudly_under_jit(raises_at_run_time):
+    with raises_at_run_time("loss_vs_time: eta must be finite and > 0"):
+        jax.block_until_ready(jax.jit(lambda eta: loss_vs_time(jnp.ones(2), jnp.array(P), 1.0, 1e-3, eta))(
+            jnp.array(-1.0)))
+    with raises_at_run_time("loss_vs_parameters: p must be sorted in non-increasing order"):
+        jax.block_until_ready(jax.jit(lambda p: loss_vs_parameters(jnp.array([1, 2]), p))(jnp.array([0.2, 0.5, 0.3])))
+    with raises_at_run_time("asymptotic_loss: x must be finite and > 0"):
+        jax.block_until_ready(jax.jit(lambda x: asymptotic_loss(x, "data", 0.5))(jnp.array([10.0, -1.0])))

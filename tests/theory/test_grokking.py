@@ -123,3 +123,10 @@ def test_float32_follows_the_dtype():
     assert low.dtype == jnp.float32 and gamma.dtype == jnp.float32
     np.testing.assert_allclose(low, reference, rtol=1e-6)
     np.testing.assert_allclose(gamma, grokking_gamma(0.632, 0.0, 1.0), rtol=1e-6)
+
+
+def test_slope_and_statistics_fail_loudly_under_jit(raises_at_run_time):
+    with raises_at_run_time("grokking_slope: Z must be finite and > 0"):
+        jax.block_until_ready(jax.jit(lambda z: grokking_slope(1.0, 0.5, 0.1, 1.0, z))(jnp.array(0.0)))
+    with raises_at_run_time("grokking_statistics: a must be finite"):
+        jax.block_until_ready(jax.jit(lambda a: grokking_statistics(a, jnp.ones(3)))(jnp.array([1.0, jnp.nan, 0.0])))

@@ -67,7 +67,8 @@ def test_refuses_non_finite_and_degenerate_inputs(raises_at_run_time):
     with pytest.raises(LayerwiseError, match=r"kernel_distance: K0 and K1 must be non-zero kernels"):
         kernel_distance(jnp.zeros((3, 3)), jnp.eye(3))
     with raises_at_run_time(r"kernel_distance: K0 and K1 must be non-zero kernels"):
-        jax.block_until_ready(jax.vmap(lambda k: kernel_distance(k, jnp.eye(2)))(jnp.stack([jnp.eye(2), 0 * jnp.eye(2)])))
+        kernels = jnp.stack([jnp.eye(2), 0 * jnp.eye(2)])
+        jax.block_until_ready(jax.vmap(lambda k: kernel_distance(k, jnp.eye(2)))(kernels))
     with raises_at_run_time(r"ntk_two_layer: W1 must be finite"):
         jax.block_until_ready(jax.jit(ntk_two_layer)(jnp.full((4, 3), jnp.inf), jnp.ones((2, 4)), jnp.ones((5, 3))))
 

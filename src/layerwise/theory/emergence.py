@@ -203,7 +203,7 @@ def asymptotic_loss(
     eta: float = 1.0,
     normalizer: float | None = None,
 ) -> Array:
-    r"""Leading-order power law of the loss in one bottleneck (exponents of Nam et al. 2024, Table 2; prefactors derived below).
+    r"""Leading-order power law of the loss in one bottleneck (Nam et al. 2024, Table 2; prefactors derived below).
 
     With ``Z`` the Zipf normaliser (``zeta(alpha + 1)`` for infinitely many skills):
 
@@ -227,7 +227,7 @@ def asymptotic_loss(
     float32: allowed (power laws, evaluated in the default float dtype).
 
     Example:
-        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # S^2 N^{-alpha} / (2 alpha Z)
+        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # S^2/(2 alpha Z N^alpha)
         0.012126
     """
     name = "asymptotic_loss"

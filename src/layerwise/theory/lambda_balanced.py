@@ -119,8 +119,10 @@ def lambda_balanced_solution(
         times, W1_0.astype(dtype), W2_0.astype(dtype), Sigma_yx.astype(dtype), jnp.asarray(tau, dtype),
         track=hidden_basis == "gradient_flow",
     )
-    W1 = checks.check(W1, ~solved, f"{_NAME}: the diffrax solve of the hidden-basis transport did not succeed "
-                      "(max_steps reached or step size collapsed); hidden_basis='symmetric' needs no ODE solve")
+    # on both outputs, so that the check survives whichever one a jitted caller keeps
+    W1, W2 = checks.check((W1, W2), ~solved, f"{_NAME}: the diffrax solve of the hidden-basis transport did not "
+                          "succeed (max_steps reached or step size collapsed); hidden_basis='symmetric' needs no "
+                          "ODE solve")
     if t.ndim == 0:
         return W1[0], W2[0]
     return W1, W2
