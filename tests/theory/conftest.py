@@ -5,12 +5,15 @@ The engine compiles once per (model, observables, array shapes). Every compariso
 diagonal-network checks use population tasks of one dimension, so each family compiles its flow once per session.
 """
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from layerwise.engine import gradient_flow
+from layerwise.errors import LayerwiseError
 
 
 def _end_to_end(model, params, task):
@@ -62,3 +65,19 @@ class Engine:
 @pytest.fixture(scope="session")
 def engine():
     return Engine()
+
+
+@pytest.fixture
+def raises_at_run_time():
+    """``pytest.raises`` for a check that fires inside jit/vmap (``equinox.error_if``): JAX raises it as a
+    ``JaxRuntimeError``/``EquinoxRuntimeError`` (RuntimeError) or, from an already compiled function, a plain
+    ``ValueError``; either way the message carries the check's text. A `LayerwiseError` (a ValueError raised while
+    tracing) does not count: these tests are about the run-time path."""
+
+    @contextlib.contextmanager
+    def expect(match):
+        with pytest.raises((RuntimeError, ValueError), match=match) as info:
+            yield info
+        assert not isinstance(info.value, LayerwiseError), f"raised while tracing, not at run time: {info.value}"
+
+    return expect

@@ -1,11 +1,13 @@
 """Diagonal linear networks: implicit bias (Woodworth, Azulay) and saddle-to-saddle (Pesme & Flammarion)."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.optimize import linprog, minimize
 
 from layerwise.data import Task
+from layerwise.errors import LayerwiseError
 from layerwise.models import DiagonalLinearNetwork
 from layerwise.theory import azulay_solution, saddle_to_saddle, woodworth_solution
 
@@ -142,3 +144,63 @@ def test_small_initialisation_flow_approaches_the_limit(engine):
     errors = np.asarray(errors)
     assert np.all(errors <= 1.2 / np.log(1.0 / alphas)), errors
     assert np.all(np.diff(errors) < 0), errors
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+@pytest.mark.parametrize("arguments, match", [
+    ((X_ONE[0], Y_ONE, 0.3), r"woodworth_solution: X must have shape \(n, d\), got shape \(3,\)"),
+    ((X_ONE, np.ones(2), 0.3), r"woodworth_solution: y must have shape \(n,\) = \(1,\) from X \(n, d\), got "
+                               r"shape \(2,\)"),
+    ((X_ONE, Y_ONE, 0.0), "woodworth_solution: alpha must be finite and > 0, got 0.0"),
+    ((X_ONE, Y_ONE, np.ones(3)), r"woodworth_solution: alpha must have shape \(\) \(a scalar\)"),
+    ((X_ONE, np.array([np.nan]), 0.3), r"woodworth_solution: y must be finite \(no NaN or inf\), got nan"),
+])
+def test_woodworth_refuses_bad_inputs(arguments, match):
+    with pytest.raises(LayerwiseError, match=match):
+        woodworth_solution(*arguments)
+
+
+def test_azulay_refuses_bad_inputs(raises_at_run_time):
+    with pytest.raises(LayerwiseError, match=r"azulay_solution: imbalance must be finite and non-zero "
+                                             r"\(delta = u0\^2 - v0\^2\), got 0.0 at index \(1,\)"):
+        azulay_solution(X_ONE, Y_ONE, np.array([0.2, 0.0, 0.1]), np.zeros(3))
+    with pytest.raises(LayerwiseError, match=r"azulay_solution: w0 must have shape \(d,\) = \(3,\) from X"):
+        azulay_solution(X_ONE, Y_ONE, np.ones(3), np.zeros(2))
+    with raises_at_run_time("azulay_solution: imbalance must be finite and non-zero"):
+        jax.block_until_ready(jax.vmap(lambda c: azulay_solution(X_ONE, Y_ONE, c, jnp.zeros(3)))(
+            jnp.array([[1.0, 1.0, 1.0], [1.0, jnp.nan, 1.0]])))
+
+
+def test_an_infeasible_interpolation_is_reported():
+    # X w = y has no solution: the dual diverges; the result is refused instead of returned
+    x, y = np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.0, 2.0])
+    with pytest.raises(LayerwiseError, match="woodworth_solution: the dual solve did not reach an interpolator"):
+        woodworth_solution(x, y, 0.5)
+
+
+def test_float32_is_refused():
+    with pytest.raises(LayerwiseError, match=r"woodworth_solution needs float64 .*: X has dtype float32"):
+        woodworth_solution(X_ONE.astype(np.float32), Y_ONE, 0.3)
+    with jax.enable_x64(False):
+        with pytest.raises(LayerwiseError, match="azulay_solution needs float64 .*jax_enable_x64 is off"):
+            azulay_solution(X_ONE, Y_ONE, np.ones(3), np.zeros(3))
+        # saddle_to_saddle always runs in numpy float64
+        path = saddle_to_saddle(np.sqrt(3.0) * np.eye(3), np.sqrt(3.0) * np.array([2.0, 1.0, 0.5]))
+    np.testing.assert_allclose(path.jump_times, [0.5, 1.0, 2.0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("arguments, match", [
+    (dict(X=np.ones(3), y=np.ones(3)), r"X must have shape \(n, d\), got shape \(3,\)"),
+    (dict(X=np.ones((2, 3)), y=np.ones(3)), "y must have n = 2 entries"),
+    (dict(X=np.full((2, 3), np.inf), y=np.ones(2)), r"X must be finite \(no NaN or inf\)"),
+    (dict(X=np.eye(2), y=np.ones(2), tol=0.0), "tol must be finite and > 0"),
+    (dict(X=np.eye(2), y=np.ones(2), max_jumps=0), "max_jumps must be an integer >= 1"),
+])
+def test_saddle_to_saddle_refuses_bad_inputs(arguments, match):
+    with pytest.raises(LayerwiseError, match="saddle_to_saddle: " + match):
+        saddle_to_saddle(**arguments)
+
+
+def test_woodworth_fails_loudly_under_vmap(raises_at_run_time):
+    with raises_at_run_time("woodworth_solution: alpha must be finite and > 0"):
+        jax.block_until_ready(jax.vmap(lambda a: woodworth_solution(X_ONE, Y_ONE, a))(jnp.array([0.3, -0.3])))

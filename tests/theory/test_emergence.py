@@ -1,11 +1,13 @@
 """Skill-basis model (Nam et al. 2024): theory.md §7 oracles, scaling exponents, and the engine's flow."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from layerwise.compare import compare
 from layerwise.data import diagonal_task
+from layerwise.errors import LayerwiseError
 from layerwise.models import DiagonalLinearNetwork
 from layerwise.theory import (
     asymptotic_loss,
@@ -93,3 +95,80 @@ def test_skills_match_gradient_flow(engine):
     theory = jnp.stack([skill_strength(times, p, s, r0) for s, r0 in zip(strengths, inits)])
     result = compare(theory[:, :, None, :], history["W"], rtol=1e-8)
     assert result.passed, str(result)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+P = np.array([0.5, 0.3, 0.2])
+
+
+@pytest.mark.parametrize("function", [skill_strength, loss_vs_time])
+@pytest.mark.parametrize("changes, match", [
+    (dict(p=np.array([0.5, -0.1])), r"p must be finite and > 0 \(skill frequencies\), got -0.1 at index \(1,\)"),
+    (dict(p=np.array([1.5])), r"p must be <= 1 \(skill frequencies\), got 1.5"),
+    (dict(p=np.ones((2, 2)) / 4), r"p must have shape \(K,\), got shape \(2, 2\)"),
+    (dict(R0=0.0), "R0 must be finite and > 0"),
+    (dict(eta=-1.0), "eta must be finite and > 0"),
+    (dict(S=np.nan), r"S must be finite \(no NaN or inf\)"),
+    (dict(t=-1.0), "t must be finite and >= 0"),
+])
+def test_skill_curves_refuse_bad_inputs(function, changes, match):
+    arguments = dict(t=np.linspace(0.0, 5.0, 4), p=P, S=1.0, R0=1e-3, eta=1.0) | changes
+    arguments = {("T" if function is loss_vs_time and k == "t" else k): v for k, v in arguments.items()}
+    with pytest.raises(LayerwiseError, match=f"{function.__name__}: " + match):
+        function(**arguments)
+
+
+def test_loss_laws_refuse_bad_inputs():
+    with pytest.raises(LayerwiseError, match="loss_vs_data: D must be finite and >= 0"):
+        loss_vs_data(np.array([10.0, -1.0]), P)
+    with pytest.raises(LayerwiseError, match=r"loss_vs_data: p must be <= 1"):
+        loss_vs_data(10.0, np.array([2.0]))
+    with pytest.raises(LayerwiseError, match=r"loss_vs_parameters: N must be non-negative integers, got 1.5"):
+        loss_vs_parameters(np.array([1.0, 1.5]), P)
+    with pytest.raises(LayerwiseError, match=r"loss_vs_parameters: p must be sorted in non-increasing order .*got 0.5 "
+                                             r"at index \(1,\)"):
+        loss_vs_parameters(2, np.array([0.2, 0.5, 0.3]))
+    with pytest.raises(LayerwiseError, match="bottleneck must be one of time, data, parameters; got 'compute'"):
+        asymptotic_loss(10.0, "compute", 0.5)
+    with pytest.raises(LayerwiseError, match="asymptotic_loss: x must be finite and > 0"):
+        asymptotic_loss(0.0, "data", 0.5)
+    with pytest.raises(LayerwiseError, match="asymptotic_loss: alpha must be finite and > 0"):
+        asymptotic_loss(10.0, "parameters", -0.5)
+    with pytest.raises(LayerwiseError, match=r"asymptotic_loss: R0 must be < S \(the time law needs ln\(S/R0\) > 0\)"):
+        asymptotic_loss(10.0, "time", 0.5, S=1.0, R0=2.0)
+    with pytest.raises(LayerwiseError, match="alpha must be a finite number > 0"):
+        scaling_exponents(0.0)
+    with pytest.raises(LayerwiseError, match="skill_frequencies: n_skills must be an integer >= 1, got 0"):
+        skill_frequencies(0, 0.5)
+    with pytest.raises(LayerwiseError, match=r"skill_frequencies: alpha must be finite"):
+        skill_frequencies(10, np.nan)
+
+
+def test_checks_fail_loudly_under_vmap(raises_at_run_time):
+    with raises_at_run_time("skill_strength: R0 must be finite and > 0"):
+        jax.block_until_ready(jax.vmap(lambda r0: skill_strength(jnp.linspace(0.0, 3.0, 7), jnp.array(P), 1.0, r0))(
+            jnp.array([1e-3, -1e-3])))
+    with raises_at_run_time("loss_vs_data: D must be finite and >= 0"):
+        jax.block_until_ready(jax.jit(lambda d: loss_vs_data(d, jnp.array(P)))(jnp.array([-1.0])))
+
+
+def test_float32_follows_the_dtype():
+    times = np.linspace(0.0, 30.0, 7)
+    reference = skill_strength(times, P, 1.0, 1e-3)
+    with jax.enable_x64(False):
+        low = skill_strength(times.astype(np.float32), P.astype(np.float32), 1.0, 1e-3)
+        data = loss_vs_data(np.array([1.0, 10.0], np.float32), P.astype(np.float32))
+        frequencies = skill_frequencies(100, 0.5)
+    assert low.dtype == data.dtype == frequencies.dtype == jnp.float32
+    np.testing.assert_allclose(low, reference, rtol=2e-5)
+    np.testing.assert_allclose(data, loss_vs_data(np.array([1.0, 10.0]), P), rtol=1e-5)
+
+
+def test_loss_laws_fail_loudly_under_jit(raises_at_run_time):
+    with raises_at_run_time("loss_vs_time: eta must be finite and > 0"):
+        jax.block_until_ready(jax.jit(lambda eta: loss_vs_time(jnp.ones(2), jnp.array(P), 1.0, 1e-3, eta))(
+            jnp.array(-1.0)))
+    with raises_at_run_time("loss_vs_parameters: p must be sorted in non-increasing order"):
+        jax.block_until_ready(jax.jit(lambda p: loss_vs_parameters(jnp.array([1, 2]), p))(jnp.array([0.2, 0.5, 0.3])))
+    with raises_at_run_time("asymptotic_loss: x must be finite and > 0"):
+        jax.block_until_ready(jax.jit(lambda x: asymptotic_loss(x, "data", 0.5))(jnp.array([10.0, -1.0])))

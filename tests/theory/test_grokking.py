@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from layerwise.compare import compare
 from layerwise.data import Task
+from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork
 from layerwise.theory import grokking_gamma, grokking_rescaling, grokking_slope, grokking_statistics
 
@@ -69,3 +70,63 @@ def test_matches_gradient_flow(engine, z, seed, log_scale, target):
                     (a_t * b_t).sum("W1_0") / z, rtol=1e-8, atol=floor, name="slope")
     for result in (plus, minus, slope):
         assert result.passed, str(result)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+@pytest.mark.parametrize("changes, match", [
+    (dict(Sigma0=0.0), "Sigma0 must be finite and > 0, got 0.0"),
+    (dict(S0=0.8), r"S0 must be at most Sigma0 in absolute value .*got 0.8"),
+    (dict(S0=-0.5), r"S0 must be > -Sigma0 \(S0 = -Sigma0 means a = -b"),
+    (dict(S=np.nan), r"S must be finite \(no NaN or inf\)"),
+    (dict(S=np.ones(2), Sigma0=np.full(3, 0.5)), r"the shapes of Sigma0 \(3,\), S0 \(\), S \(2,\)"),
+])
+def test_gamma_refuses_bad_inputs(changes, match):
+    arguments = dict(Sigma0=0.5, S0=0.1, S=1.0) | changes
+    with pytest.raises(LayerwiseError, match="grokking_gamma: " + match):
+        grokking_gamma(**arguments)
+
+
+@pytest.mark.parametrize("function", [grokking_rescaling, grokking_slope])
+@pytest.mark.parametrize("changes, match", [
+    (dict(t=-1.0), "t must be finite and >= 0"),
+    (dict(Z=0.0), "Z must be finite and > 0"),
+    (dict(Sigma0=-1.0), "Sigma0 must be finite and > 0"),
+])
+def test_trajectories_refuse_bad_inputs(function, changes, match):
+    arguments = dict(t=1.0, Sigma0=0.5, S0=0.1, S=1.0, Z=1.0) | changes
+    with pytest.raises(LayerwiseError, match=f"{function.__name__}: " + match):
+        function(**arguments)
+
+
+def test_statistics_refuse_bad_inputs():
+    with pytest.raises(LayerwiseError, match=r"grokking_statistics: a and b must have the same last axis"):
+        grokking_statistics(np.ones(3), np.ones(4))
+    with pytest.raises(LayerwiseError, match=r"grokking_statistics: Z must be finite and > 0"):
+        grokking_statistics(np.ones(3), np.ones(3), 0.0)
+    with pytest.raises(LayerwiseError, match=r"grokking_statistics: b must be finite"):
+        grokking_statistics(np.ones(3), np.array([1.0, np.inf, 0.0]))
+
+
+def test_checks_fail_loudly_under_vmap(raises_at_run_time):
+    with raises_at_run_time("grokking_gamma: S0 must be at most Sigma0 in absolute value"):
+        jax.block_until_ready(jax.vmap(lambda s0: grokking_gamma(0.5, s0, 1.0))(jnp.array([0.1, 0.9])))
+    with raises_at_run_time("grokking_rescaling: t must be finite and >= 0"):
+        jax.block_until_ready(jax.jit(lambda t: grokking_rescaling(t, 0.5, 0.1, 1.0))(jnp.array([1.0, -1.0])))
+
+
+def test_float32_follows_the_dtype():
+    times = np.linspace(0.0, 20.0, 9)
+    reference = grokking_rescaling(times, 0.632, 0.1, 1.0)
+    with jax.enable_x64(False):
+        low = grokking_rescaling(times.astype(np.float32), 0.632, 0.1, 1.0)
+        gamma = grokking_gamma(np.float32(0.632), 0.0, 1.0)
+    assert low.dtype == jnp.float32 and gamma.dtype == jnp.float32
+    np.testing.assert_allclose(low, reference, rtol=1e-6)
+    np.testing.assert_allclose(gamma, grokking_gamma(0.632, 0.0, 1.0), rtol=1e-6)
+
+
+def test_slope_and_statistics_fail_loudly_under_jit(raises_at_run_time):
+    with raises_at_run_time("grokking_slope: Z must be finite and > 0"):
+        jax.block_until_ready(jax.jit(lambda z: grokking_slope(1.0, 0.5, 0.1, 1.0, z))(jnp.array(0.0)))
+    with raises_at_run_time("grokking_statistics: a must be finite"):
+        jax.block_until_ready(jax.jit(lambda a: grokking_statistics(a, jnp.ones(3)))(jnp.array([1.0, jnp.nan, 0.0])))

@@ -1,5 +1,6 @@
 """Imbalanced two-layer scalar mode: oracle, balanced and lazy limits, symmetries, and the engine's flow."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from scipy.optimize import brentq
 
 from layerwise.compare import compare
 from layerwise.data import diagonal_task
+from layerwise.errors import LayerwiseError
 from layerwise.models import DiagonalLinearNetwork
 from layerwise.theory import imbalanced_mode, saxe_mode
 
@@ -95,3 +97,33 @@ def test_mode_matches_gradient_flow(engine, seed, log_scale):
     # relative 1e-8 everywhere; the absolute floor only matters where u passes through 0 (third coordinate)
     result = compare(theory[:, :, None, :], history["W"], rtol=1e-8, atol=1e-10)
     assert result.passed, str(result)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+@pytest.mark.parametrize("changes, match", [
+    (dict(t=-0.5), "imbalanced_mode: t must be finite and >= 0, got -0.5"),
+    (dict(variance=0.0), "imbalanced_mode: variance must be finite and > 0"),
+    (dict(tau=-1.0), "imbalanced_mode: tau must be finite and > 0"),
+    (dict(imbalance=np.array([0.0, np.nan])), r"imbalanced_mode: imbalance must be finite \(no NaN or inf\), got nan "
+                                               r"at index \(1,\)"),
+    (dict(u0=np.inf), r"imbalanced_mode: u0 must be finite"),
+    (dict(t=np.ones(3), s=np.ones(2)), r"imbalanced_mode: the shapes of t \(3,\), s \(2,\)"),
+])
+def test_refuses_bad_inputs(changes, match):
+    arguments = dict(t=1.0, s=2.0, u0=0.01, imbalance=0.5, variance=1.0, tau=1.0) | changes
+    with pytest.raises(LayerwiseError, match=match):
+        imbalanced_mode(**arguments)
+
+
+def test_checks_fail_loudly_under_vmap(raises_at_run_time):
+    with raises_at_run_time("imbalanced_mode: variance must be finite and > 0"):
+        jax.block_until_ready(jax.vmap(lambda v: imbalanced_mode(1.0, 2.0, 0.01, 0.5, v))(jnp.array([1.0, -1.0])))
+
+
+def test_float32_is_refused():
+    with pytest.raises(LayerwiseError, match=r"imbalanced_mode needs float64 .*: s has dtype float32"):
+        imbalanced_mode(1.0, np.float32(2.0), 0.01, 0.5)
+    with jax.enable_x64(False):
+        with pytest.raises(LayerwiseError, match=r"imbalanced_mode needs float64 .*jax_enable_x64 is off: call "
+                                                 r"layerwise.enable_x64\(\)"):
+            imbalanced_mode(1.0, 2.0, 0.01, 0.5)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from layerwise.compare import compare
 from layerwise.data import Task
+from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork
 from layerwise.theory import kunin_single_neuron
 
@@ -88,3 +89,33 @@ def test_matches_gradient_flow(engine, seed, delta, log_scale):
     theory = np.concatenate([w, a[..., None]], axis=-1)
     result = compare(theory, simulated, rtol=1e-8, norm_dims=("state",))
     assert result.passed, str(result)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+@pytest.mark.parametrize("changes, match", [
+    (dict(w0=np.ones((2, 2))), r"w0 must have shape \(d,\), got shape \(2, 2\)"),
+    (dict(a0=np.ones(2)), r"a0 must have shape \(\) \(a scalar\), got shape \(2,\)"),
+    (dict(beta_star=np.ones(3)), r"beta_star must have shape \(d,\) = \(2,\) like w0, got shape \(3,\)"),
+    (dict(t=-1.0), "t must be finite and >= 0"),
+    (dict(tau=0.0), "tau must be finite and > 0"),
+    (dict(w0=np.array([0.1, np.nan])), r"w0 must be finite \(no NaN or inf\), got nan at index \(1,\)"),
+    (dict(t=np.ones(3), tau=np.ones(2)), r"the shapes of t \(3,\), tau \(2,\) do not broadcast"),
+])
+def test_refuses_bad_inputs(changes, match):
+    arguments = dict(t=1.0, w0=np.array([0.1, -0.2]), a0=0.5, beta_star=np.array([1.0, 0.5]), tau=1.0) | changes
+    with pytest.raises(LayerwiseError, match="kunin_single_neuron: " + match):
+        kunin_single_neuron(**arguments)
+
+
+def test_checks_fail_loudly_under_vmap(raises_at_run_time):
+    with raises_at_run_time(r"kunin_single_neuron: a0 must be finite \(no NaN or inf\)"):
+        jax.block_until_ready(jax.vmap(lambda a: kunin_single_neuron(1.0, jnp.array([0.1, -0.2]), a,
+                                                                     jnp.array([1.0, 0.5])))(jnp.array([0.5, jnp.nan])))
+
+
+def test_float32_is_refused():
+    with pytest.raises(LayerwiseError, match=r"kunin_single_neuron needs float64 .*: w0 has dtype float32"):
+        kunin_single_neuron(1.0, np.array([0.1, -0.2], np.float32), 0.5, np.array([1.0, 0.5]))
+    with jax.enable_x64(False):
+        with pytest.raises(LayerwiseError, match="kunin_single_neuron needs float64 .*jax_enable_x64 is off"):
+            kunin_single_neuron(1.0, np.array([0.1, -0.2], np.float32), 0.5, np.array([1.0, 0.5], np.float32))

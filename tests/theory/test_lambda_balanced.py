@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from layerwise.compare import compare
 from layerwise.data import Task, random_orthogonal
+from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork
 from layerwise.theory import balance, kernel_distance, lambda_balanced_solution, ntk_two_layer
 
@@ -150,3 +151,78 @@ def test_weights_match_gradient_flow(engine, seed, lam, scale, target_scale):
         dims = history[name].dims[2:]
         result = compare(theory, history[name], rtol=1e-8, norm_dims=dims, name=name)
         assert result.passed, str(result)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+def _small_init():
+    """A 0-balanced non-square init: (h, d, m) = (2, 3, 4)."""
+    return random_balanced_init(jax.random.PRNGKey(7), 3, 2, 4, 0.0, 0.3)
+
+
+def test_refuses_a_transposed_cross_covariance():
+    w1, w2 = _small_init()
+    sigma = jnp.ones((4, 3))
+    with pytest.raises(LayerwiseError, match=r"lambda_balanced_solution: Sigma_yx must have shape \(m, d\) = "
+                                             r"\(4, 3\) .*got shape \(3, 4\) \(transposed\?"):
+        lambda_balanced_solution(1.0, w1, w2, sigma.T, hidden_basis="symmetric")
+
+
+def test_refuses_an_init_that_is_not_lambda_balanced():
+    w1, w2 = _small_init()
+    with pytest.raises(LayerwiseError, match=r"lambda_balanced_solution: \(W1_0, W2_0\) must be λ-balanced, "
+                                             r"max\|W2_0\^T W2_0 - W1_0 W1_0\^T - lambda I\| / .* <= 1e-10, got 0.0"):
+        lambda_balanced_solution(1.0, w1, 1.1 * w2, jnp.ones((4, 3)), hidden_basis="symmetric")
+    # a rounding-level deviation is accepted (tolerance relative to the weights' scale)
+    lambda_balanced_solution(1.0, w1, w2 * (1 + 1e-14), jnp.ones((4, 3)), hidden_basis="symmetric")
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(W2_0=jnp.ones((4, 3))), r"W2_0 must have shape \(m, h\) with h = 2 .*got shape \(4, 3\)"),
+    (dict(W1_0=jnp.ones(3)), r"W1_0 must have shape \(h, d\), got shape \(3,\)"),
+    (dict(t=jnp.ones((2, 2))), r"t must have shape \(\) or \(T,\)"),
+    (dict(t=jnp.array([0.0, 2.0, 1.0])), r"t must be non-decreasing, got 1.0 at index \(2,\)"),
+    (dict(t=-1.0), "t must be finite and >= 0"),
+    (dict(tau=0.0), "tau must be finite and > 0"),
+    (dict(Sigma_yx=jnp.full((4, 3), jnp.nan)), r"Sigma_yx must be finite \(no NaN or inf\), got nan at index \(0, 0\)"),
+    (dict(hidden_basis="rotated"), "hidden_basis must be one of gradient_flow, symmetric"),
+])
+def test_refuses_bad_inputs(changes, match):
+    w1, w2 = _small_init()
+    arguments = dict(t=1.0, W1_0=w1, W2_0=w2, Sigma_yx=jnp.ones((4, 3)), tau=1.0, hidden_basis="symmetric") | changes
+    with pytest.raises(LayerwiseError, match="lambda_balanced_solution: " + match if "hidden" not in match else match):
+        lambda_balanced_solution(**arguments)
+
+
+def test_checks_fail_loudly_under_vmap(raises_at_run_time):
+    w1, w2 = _small_init()
+    w2s = jnp.stack([w2, 1.1 * w2])  # the second run is not balanced
+    with raises_at_run_time(r"lambda_balanced_solution: \(W1_0, W2_0\) must be λ-balanced"):
+        jax.block_until_ready(jax.vmap(lambda b: lambda_balanced_solution(
+            jnp.linspace(0.0, 1.0, 3), w1, b, jnp.ones((4, 3)), hidden_basis="symmetric"))(w2s))
+
+
+def test_a_failed_transport_solve_raises(monkeypatch):
+    import layerwise.theory.lambda_balanced as module
+
+    w1, w2 = random_balanced_init(jax.random.PRNGKey(8), 1, 1, 2, 0.5, 0.3)  # a shape no other test compiles
+    monkeypatch.setattr(module, "_TRANSPORT_MAX_STEPS", 1)
+    module._solve.clear_cache()
+    try:
+        with pytest.raises(LayerwiseError, match="lambda_balanced_solution: the diffrax solve of the hidden-basis "
+                                                 "transport did not succeed"):
+            lambda_balanced_solution(jnp.array([0.0, 1.0]), w1, w2, jnp.ones((2, 1)))
+    finally:
+        module._solve.clear_cache()
+
+
+def test_float32_is_refused_and_balance_follows_the_dtype():
+    w1, w2 = _small_init()
+    with pytest.raises(LayerwiseError, match=r"lambda_balanced_solution needs float64 .*: W1_0 has dtype float32"):
+        lambda_balanced_solution(1.0, w1.astype(jnp.float32), w2, jnp.ones((4, 3)), hidden_basis="symmetric")
+    with jax.enable_x64(False):
+        low = (w1.astype(jnp.float32), w2.astype(jnp.float32))
+        with pytest.raises(LayerwiseError, match="lambda_balanced_solution needs float64 .* jax_enable_x64 is off"):
+            lambda_balanced_solution(1.0, *low, jnp.ones((4, 3), jnp.float32), hidden_basis="symmetric")
+        assert balance(*low).dtype == jnp.float32
+    with pytest.raises(LayerwiseError, match=r"balance: W2 must have shape \(..., m, h\) with h = 2"):
+        balance(w1, w2.T)

@@ -4,6 +4,10 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+import jax
+import jax.numpy as jnp
+
+from layerwise.errors import LayerwiseError
 from layerwise.theory import ufm_collapse_factor, ufm_mse_minimizer
 
 C, N_PER_CLASS, DIM, DECAY = 4, 25, 8, 5e-3  # theory.md §8.6 oracle: rho = 0.9
@@ -77,3 +81,35 @@ def test_strong_decay_collapses_to_zero():
     assert float(np.abs(m.W).max()) == 0.0 and float(np.abs(m.H).max()) == 0.0
     with pytest.raises(ValueError, match="feature_dim"):
         ufm_mse_minimizer(N_PER_CLASS, C, C - 1, DECAY, DECAY)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+@pytest.mark.parametrize("changes, match", [
+    (dict(n_classes=0), "ufm_mse_minimizer: n_classes must be an integer >= 1, got 0"),
+    (dict(n_per_class=2.5), "ufm_mse_minimizer: n_per_class must be an integer >= 1, got 2.5"),
+    (dict(feature_dim=3), "feature_dim must be >= 4 for 4 classes"),
+    (dict(lambda_W=0.0), "ufm_mse_minimizer: lambda_W must be finite and > 0, got 0.0"),
+    (dict(lambda_H=np.nan), "ufm_mse_minimizer: lambda_H must be finite and > 0, got nan"),
+    (dict(lambda_H=np.ones(2)), r"ufm_mse_minimizer: lambda_H must have shape \(\) \(a scalar\)"),
+    (dict(bias=1), "ufm_mse_minimizer: bias must be a bool, got 1"),
+])
+def test_minimizer_refuses_bad_inputs(changes, match):
+    arguments = dict(n_per_class=N_PER_CLASS, n_classes=C, feature_dim=DIM, lambda_W=DECAY, lambda_H=DECAY) | changes
+    with pytest.raises(LayerwiseError, match=match):
+        ufm_mse_minimizer(**arguments)
+
+
+def test_collapse_factor_refuses_bad_inputs(raises_at_run_time):
+    with pytest.raises(LayerwiseError, match=r"ufm_collapse_factor: lambda_W must be finite and > 0, got -1.0 at "):
+        ufm_collapse_factor(N_PER_CLASS, C, np.array([1e-3, -1.0]), DECAY)
+    with raises_at_run_time("ufm_collapse_factor: lambda_H must be finite and > 0"):
+        decays = jnp.array([DECAY, 0.0])
+        jax.block_until_ready(jax.vmap(lambda h: ufm_collapse_factor(N_PER_CLASS, C, DECAY, h))(decays))
+    assert float(ufm_collapse_factor(np.int64(N_PER_CLASS), np.int64(C), DECAY, DECAY)) == pytest.approx(0.9)
+
+
+def test_float32_follows_the_dtype():
+    with jax.enable_x64(False):
+        m = ufm_mse_minimizer(N_PER_CLASS, C, DIM, DECAY, DECAY)
+    assert m.W.dtype == jnp.float32
+    np.testing.assert_allclose(m.W @ m.W.T, 4.5 * np.eye(C), atol=1e-5)

@@ -3,7 +3,9 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
+from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork
 from layerwise.theory import kernel_distance, ntk_two_layer
 
@@ -41,3 +43,43 @@ def test_kernel_distance_properties():
     # matches the definition 1 - <K0, K1>_F / (||K0||_F ||K1||_F)
     expected = 1.0 - jnp.sum(kernel * other) / (jnp.linalg.norm(kernel) * jnp.linalg.norm(other))
     np.testing.assert_allclose(kernel_distance(kernel, other), expected, rtol=1e-14)
+
+
+# -------------------------------------------------------------------------------------------------- boundary checks
+@pytest.mark.parametrize("shapes, match", [
+    (((4, 3), (2, 5), (5, 3)), r"ntk_two_layer: W2 must have shape \(..., m, h\) with h = 4 .*got shape \(2, 5\)"),
+    (((4, 3), (2, 4), (5, 2)), r"ntk_two_layer: X must have shape \(..., n, d\) with d = 3 .*got shape \(5, 2\)"),
+    (((4,), (2, 4), (5, 3)), r"ntk_two_layer: W1 must have shape \(..., h, d\), got shape \(4,\)"),
+    (((6, 4, 3), (5, 2, 4), (5, 3)), r"ntk_two_layer: the shapes of W1_batch_axes \(6,\), W2_batch_axes \(5,\)"),
+])
+def test_ntk_refuses_mismatched_shapes(shapes, match):
+    with pytest.raises(LayerwiseError, match=match):
+        ntk_two_layer(*(jnp.ones(shape) for shape in shapes))
+
+
+def test_refuses_non_finite_and_degenerate_inputs(raises_at_run_time):
+    with pytest.raises(LayerwiseError, match=r"ntk_two_layer: X must be finite \(no NaN or inf\), got nan"):
+        ntk_two_layer(jnp.ones((4, 3)), jnp.ones((2, 4)), jnp.full((5, 3), jnp.nan))
+    with pytest.raises(LayerwiseError, match=r"kernel_distance: K1 must be square, \(..., N, N\), got shape \(3, 4\)"):
+        kernel_distance(jnp.eye(3), jnp.ones((3, 4)))
+    with pytest.raises(LayerwiseError, match="kernel_distance: K0 and K1 must be kernels of the same size N"):
+        kernel_distance(jnp.eye(3), jnp.eye(4))
+    with pytest.raises(LayerwiseError, match=r"kernel_distance: K0 and K1 must be non-zero kernels"):
+        kernel_distance(jnp.zeros((3, 3)), jnp.eye(3))
+    with raises_at_run_time(r"kernel_distance: K0 and K1 must be non-zero kernels"):
+        kernels = jnp.stack([jnp.eye(2), 0 * jnp.eye(2)])
+        jax.block_until_ready(jax.vmap(lambda k: kernel_distance(k, jnp.eye(2)))(kernels))
+    with raises_at_run_time(r"ntk_two_layer: W1 must be finite"):
+        jax.block_until_ready(jax.jit(ntk_two_layer)(jnp.full((4, 3), jnp.inf), jnp.ones((2, 4)), jnp.ones((5, 3))))
+
+
+def test_float32_follows_the_dtype():
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(3), 3)
+    w1, w2, x = jax.random.normal(k1, (4, 3)), jax.random.normal(k2, (2, 4)), jax.random.normal(k3, (5, 3))
+    reference = ntk_two_layer(w1, w2, x)
+    with jax.enable_x64(False):
+        low = ntk_two_layer(*(np.asarray(a, np.float32) for a in (w1, w2, x)))
+        distance = kernel_distance(low, 2.0 * low)
+    assert low.dtype == distance.dtype == jnp.float32
+    np.testing.assert_allclose(low, reference, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(reference))))
+    assert abs(float(distance)) < 1e-6

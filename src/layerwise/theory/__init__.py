@@ -1,8 +1,9 @@
-"""Closed-form theory of layerwise linear models: pure, vectorised (jit/vmap-able) float64 functions.
+"""Closed-form theory of layerwise linear models: pure, vectorised (jit/vmap-able) functions, float64 by design.
 
 Each function's docstring states the model, the assumptions, the equation and its source. The tests check each
-against the engine's gradient flow of the same model (`layerwise.train.gradient_flow`) and the worked oracles of
-theory.md.
+against the engine's gradient flow of the same model (`layerwise.train.gradient_flow`) and against worked
+oracle values from the cited papers' settings. Each function checks its own inputs (`layerwise.errors.LayerwiseError`,
+or ``equinox.error_if`` under jit/vmap) and says in its docstring whether it accepts float32.
 """
 
 from layerwise.theory.diagonal import SaddleToSaddle, azulay_solution, saddle_to_saddle, woodworth_solution

@@ -21,6 +21,14 @@ import scipy.optimize
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise.errors import LayerwiseError
+from layerwise.theory import _checks as checks
+
+# The interpolator is accepted when max|X w - y| <= this * (max|y| + max_i sum_j |X_ij w_j|): the polished dual
+# solution reaches ~1e-15 of that scale; an infeasible X w = y or a diverged solve is far above it.
+_INTERPOLATION_RTOL = 1e-9
+_FLOAT64_WHY = "the dual is solved to rtol 1e-10 and polished by Newton to 1e-14"
+
 
 def woodworth_solution(X: ArrayLike, y: ArrayLike, alpha: ArrayLike) -> Array:
     r"""The interpolator reached by gradient flow from scale ``alpha`` (Woodworth et al. 2020).
@@ -37,6 +45,12 @@ def woodworth_solution(X: ArrayLike, y: ArrayLike, alpha: ArrayLike) -> Array:
     Assumptions: ``Xw = y`` is feasible (e.g. ``n < d`` in general position), squared loss (any normalisation),
     depth 2.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``X`` (n, d), ``y`` (n,),
+    ``alpha`` a scalar ``> 0``, all finite; and that the solve converged to an interpolator
+    (``max|Xw - y| <= 1e-9`` of the scale of ``Xw`` and ``y``; an infeasible ``Xw = y`` fails here).
+
+    float32: refused (`LayerwiseError`): the dual solve's tolerances (1e-10 BFGS, 1e-14 Newton) need float64.
+
     Args:
         X: samples as rows, (n, d).
         y: targets, (n,).
@@ -47,17 +61,23 @@ def woodworth_solution(X: ArrayLike, y: ArrayLike, alpha: ArrayLike) -> Array:
     Example:
         >>> import jax.numpy as jnp
         >>> w = woodworth_solution(jnp.array([[1.0, 0.5, 0.25]]), jnp.array([1.0]), 0.3)
-        >>> [round(float(v), 6) for v in w]  # theory.md §6a oracle
+        >>> [round(float(v), 6) for v in w]  # oracle value
         [0.848869, 0.248791, 0.106944]
 
     References:
         Woodworth, Gunasekar, Lee, Moroshko, Savarese, Golan, Soudry & Srebro (2020), "Kernel and rich regimes in
-        overparametrized models", COLT, Theorem 1; theory.md §6a.
+        overparametrized models", COLT, Theorem 1.
     """
-    X = jnp.asarray(X)
-    alpha = jnp.asarray(alpha, dtype=jnp.result_type(float, X))
-    imbalance = jnp.full(X.shape[-1], 4.0, X.dtype) * alpha**2
-    return azulay_solution(X, y, imbalance, jnp.zeros(X.shape[-1], X.dtype))
+    name = "woodworth_solution"
+    X, y, alpha = (checks.as_array(name, n, v) for n, v in (("X", X), ("y", y), ("alpha", alpha)))
+    checks.require_float64(name, _FLOAT64_WHY, X=X, y=y, alpha=alpha)
+    _check_design(name, X, y)
+    checks.ndim(name, "alpha", alpha, 0, "() (a scalar)")
+    alpha = checks.positive(name, "alpha", alpha)
+    X, y = checks.finite(name, "X", X), checks.finite(name, "y", y)
+    dtype = jnp.result_type(float, X, y, alpha)
+    imbalance = jnp.full(X.shape[-1], 4.0, dtype) * alpha.astype(dtype) ** 2
+    return _solve(name, X, y, imbalance, jnp.zeros(X.shape[-1], dtype))
 
 
 def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayLike) -> Array:
@@ -75,6 +95,12 @@ def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayL
 
     Assumptions: ``Xw = y`` feasible, every ``delta_i != 0``, squared loss, depth 2.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``X`` (n, d), ``y`` (n,),
+    ``imbalance`` and ``w0`` (d,), all finite, every ``imbalance != 0``; and that the solve converged to an
+    interpolator (``max|Xw - y| <= 1e-9`` of the scale of ``Xw`` and ``y``; an infeasible ``Xw = y`` fails here).
+
+    float32: refused (`LayerwiseError`): the dual solve's tolerances (1e-10 BFGS, 1e-14 Newton) need float64.
+
     Args:
         X: samples as rows, (n, d).
         y: targets, (n,).
@@ -87,20 +113,47 @@ def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayL
         >>> import jax.numpy as jnp
         >>> u0, v0 = jnp.array([0.5, 0.1, 0.3]), jnp.array([0.1, 0.2, -0.05])
         >>> X, y = jnp.array([[1.0, 0.5, 0.25]]), jnp.array([1.0])
-        >>> [round(float(v), 6) for v in azulay_solution(X, y, u0**2 - v0**2, u0 * v0)]  # theory.md §6b oracle
+        >>> [round(float(v), 6) for v in azulay_solution(X, y, u0**2 - v0**2, u0 * v0)]  # oracle value
         [0.960718, 0.072891, 0.011344]
 
     References:
         Azulay, Moroshko, Nacson, Woodworth, Srebro, Globerson & Soudry (2021), "On the implicit bias of initialization
-        shape: beyond infinitesimal mirror descent", ICML, Theorem 2; theory.md §6b.
+        shape: beyond infinitesimal mirror descent", ICML, Theorem 2.
     """
-    X, y, imbalance, w0 = (jnp.asarray(a) for a in (X, y, imbalance, w0))
+    name = "azulay_solution"
+    named = dict(X=X, y=y, imbalance=imbalance, w0=w0)
+    arrays = {n: checks.as_array(name, n, v) for n, v in named.items()}
+    checks.require_float64(name, _FLOAT64_WHY, **arrays)
+    X, y, imbalance, w0 = arrays.values()
+    _check_design(name, X, y)
+    d = X.shape[1]
+    for n, v in (("imbalance", imbalance), ("w0", w0)):
+        if v.shape != (d,):
+            raise LayerwiseError(f"{name}: {n} must have shape (d,) = ({d},) from X (n, d), got shape {tuple(v.shape)}")
+    X, y, w0 = checks.finite(name, "X", X), checks.finite(name, "y", y), checks.finite(name, "w0", w0)
+    imbalance = checks.nonzero(name, "imbalance", imbalance, why=" (delta = u0^2 - v0^2)")
+    return _solve(name, X, y, imbalance, w0)
+
+
+def _check_design(function: str, X, y) -> None:
+    checks.ndim(function, "X", X, 2, "(n, d)")
+    if y.shape != (X.shape[0],):
+        raise LayerwiseError(f"{function}: y must have shape (n,) = ({X.shape[0]},) from X (n, d), got shape "
+                             f"{tuple(y.shape)}")
+
+
+def _solve(function: str, X, y, imbalance, w0):
     dtype = jnp.result_type(float, X, y, imbalance, w0)
-    return _mirror_interpolator(X.astype(dtype), y.astype(dtype), imbalance.astype(dtype), w0.astype(dtype))
+    w, residual, scale = _mirror_interpolator(X.astype(dtype), y.astype(dtype), imbalance.astype(dtype),
+                                              w0.astype(dtype))
+    converged = residual <= _INTERPOLATION_RTOL * scale  # False for NaN
+    return checks.check(w, ~converged, f"{function}: the dual solve did not reach an interpolator "
+                        f"(max|Xw - y| above {_INTERPOLATION_RTOL:g} of its scale): is X w = y feasible?")
 
 
 @jax.jit
 def _mirror_interpolator(X, y, imbalance, w0):
+    """The KKT interpolator, its residual ``max|X w - y|`` and the scale that residual is compared to."""
     scale = 0.5 * jnp.abs(imbalance)
     offset = jnp.arcsinh(w0 / scale)
 
@@ -116,7 +169,13 @@ def _mirror_interpolator(X, y, imbalance, w0):
     nu0 = jnp.zeros(X.shape[0], X.dtype)
     coarse = optx.minimise(dual, optx.BFGS(rtol=1e-10, atol=1e-12), nu0, max_steps=10_000, throw=False)
     fine = optx.root_find(dual_gradient, optx.Newton(rtol=1e-14, atol=1e-14), coarse.value, max_steps=50, throw=False)
-    return primal(fine.value)
+    # Success is judged by the interpolation residual, not by optimistix's flags: Newton at rtol 1e-14 can stop at
+    # max_steps with a residual ~1e-14 (converged for every purpose), and BFGS's step count does not matter once
+    # Newton has polished its result.
+    w = primal(fine.value)
+    residual = jnp.max(jnp.abs(X @ w - y))
+    scale = jnp.max(jnp.abs(y)) + jnp.max(jnp.abs(X) @ jnp.abs(w))
+    return w, residual, scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +216,10 @@ def saddle_to_saddle(X: ArrayLike, y: ArrayLike, *, max_jumps: int | None = None
 
     Not jit-able (a data-dependent number of jumps); runs in numpy/scipy.
 
+    Checked (`LayerwiseError`): ``X`` (n, d) with ``n, d >= 1``, ``y`` with ``n`` entries, both finite;
+    ``max_jumps`` an int >= 1 or None; ``tol`` finite and ``> 0``.
+    float32: not applicable: always computed in numpy float64, whatever the JAX setting.
+
     Args:
         X: samples as rows, (n, d).
         y: targets, (n,).
@@ -173,10 +236,23 @@ def saddle_to_saddle(X: ArrayLike, y: ArrayLike, *, max_jumps: int | None = None
 
     References:
         Pesme & Flammarion (2023), "Saddle-to-saddle dynamics in diagonal linear networks", NeurIPS, Theorem 1 and
-        Algorithm 1; theory.md §6c.
+        Algorithm 1.
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float).reshape(-1)
+    name = "saddle_to_saddle"
+    if checks.traced(X, y):
+        raise LayerwiseError(f"{name} runs in numpy and cannot be traced (jit/vmap); call it on concrete arrays")
+    X, y = (_numpy_float(name, n, v) for n, v in (("X", X), ("y", y)))
+    y = y.reshape(-1)
+    checks.ndim(name, "X", X, 2, "(n, d)")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise LayerwiseError(f"{name}: X must have shape (n, d) with n, d >= 1, got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise LayerwiseError(f"{name}: y must have n = {X.shape[0]} entries (from X (n, d)), got {y.size}")
+    checks.finite(name, "X", X)
+    checks.finite(name, "y", y)
+    if max_jumps is not None:
+        checks.positive_int(name, "max_jumps", max_jumps)
+    checks.positive(name, "tol", np.asarray(tol, dtype=float))
     n, d = X.shape
     hessian, moment = X.T @ X / n, X.T @ y / n
     s = np.zeros(d)
@@ -199,6 +275,13 @@ def saddle_to_saddle(X: ArrayLike, y: ArrayLike, *, max_jumps: int | None = None
         times.append(time)
         plateaus.append(beta)
     return SaddleToSaddle(np.asarray(times), np.asarray(plateaus).reshape(-1, d))
+
+
+def _numpy_float(function: str, name: str, value) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise LayerwiseError(f"{function}: {name} must be a real numeric array, got {type(value).__name__}") from error
 
 
 def _sign_constrained_least_squares(X: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:

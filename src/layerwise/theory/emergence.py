@@ -20,20 +20,40 @@ import jax.scipy.special as jsp
 from jax import Array
 from jax.typing import ArrayLike
 
-from layerwise.errors import LayerwiseError
+from layerwise.errors import LayerwiseError, check_choice, check_positive
+from layerwise.theory import _checks as checks
 from layerwise.theory.saxe import saxe_mode
 
 BOTTLENECKS = ("time", "data", "parameters", "compute")
 
 
+def _frequencies(function: str, p, *, allow_zero: bool = False):
+    """``p`` (K,) with every entry in (0, 1] (``[0, 1]`` with ``allow_zero``), finite."""
+    p = checks.ndim(function, "p", checks.as_array(function, "p", p), 1, "(K,)")
+    if p.shape[0] == 0:
+        raise LayerwiseError(f"{function}: p must have shape (K,) with K >= 1, got shape {tuple(p.shape)}")
+    p = checks.positive(function, "p", p, allow_zero=allow_zero, why=" (skill frequencies)")
+    xp, (values,) = checks.values(p)
+    return checks.satisfies(function, "p", p, values <= 1.0, "<= 1 (skill frequencies)", values)
+
+
+def _scalar(function: str, name: str, value, check=checks.finite, **options):
+    return check(function, name, checks.as_array(function, name, value), **options)
+
+
 def skill_frequencies(n_skills: int, alpha: float) -> Array:
-    r"""Zipf task frequencies ``p_k = k^{-(alpha+1)} / Z``, ``Z = sum_{j <= n_skills} j^{-(alpha+1)}``, (n_skills,)."""
+    r"""Zipf task frequencies ``p_k = k^{-(alpha+1)} / Z``, ``Z = sum_{j <= n_skills} j^{-(alpha+1)}``, (n_skills,).
+
+    Checked: ``n_skills`` an int >= 1, ``alpha`` finite (`LayerwiseError`).
+    float32: allowed (with x64 off the frequencies are float32; the sum runs in that dtype).
+    """
+    checks.positive_int("skill_frequencies", "n_skills", n_skills)
+    alpha = _scalar("skill_frequencies", "alpha", alpha)
     k = jnp.arange(1, n_skills + 1, dtype=jnp.result_type(float))
     weights = k ** (-(alpha + 1.0))
     return weights / jnp.sum(weights)
 
 
-@jax.jit
 def skill_strength(
     t: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0
 ) -> Array:
@@ -45,6 +65,11 @@ def skill_strength(
     Assumptions: orthogonal skills, balanced init ``a_k(0) = b_k(0) = sqrt(R_0)``, gradient flow at learning rate
     ``eta`` on ``1/2 sum_k p_k (S - a_k b_k)^2`` (evaluated by `saxe_mode` with ``tau = 1 / (eta p_k)``).
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``p`` (K,) in (0, 1];
+    ``t >= 0``, ``R0 > 0``, ``eta > 0``, ``S`` finite, broadcastable against the output (..., K).
+
+    float32: allowed (depth-2 `saxe_mode`, a well-conditioned closed form, in the input dtype).
+
     Args:
         t: times, shape (...).
         p: skill frequencies, (K,).
@@ -54,39 +79,52 @@ def skill_strength(
 
     Example:
         >>> p = skill_frequencies(200_000, 0.5)
-        >>> round(float(1.0 / p[0]), 7)  # Z (theory.md §7)
+        >>> round(float(1.0 / p[0]), 7)  # Z = sum_{k <= 200000} k^{-3/2}
         2.6079032
         >>> round(float(skill_strength(18.015, p[:1])[0]), 3)  # skill 1 is half learned at t = 18.015
         0.5
 
     References:
         Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
-        multitask sparse parity problem", NeurIPS; Nam et al. (2025) §4 (paper.md §3.2); theory.md §7.
+        multitask sparse parity problem", NeurIPS; Nam et al. (2025) §4.
     """
-    t, p = jnp.asarray(t), jnp.asarray(p)
+    t, p, S, R0, eta = _skill_arguments("skill_strength", t, p, S, R0, eta)
     times = t[..., None]
     rates = p.reshape((1,) * t.ndim + p.shape)
     return saxe_mode(times, S, R0, depth=2, tau=1.0 / (eta * rates))
 
 
-@jax.jit
+def _skill_arguments(function: str, t, p, S, R0, eta) -> list:
+    t = checks.positive(function, "t", checks.as_array(function, "t", t), allow_zero=True)
+    p = _frequencies(function, p)
+    S = _scalar(function, "S", S)
+    R0 = _scalar(function, "R0", R0, checks.positive)
+    eta = _scalar(function, "eta", eta, checks.positive)
+    checks.shapes_broadcast(function, **{"R(t) (..., K)": t.shape + p.shape, "S": S.shape, "R0": R0.shape,
+                                         "eta": eta.shape})
+    return [t, p, S, R0, eta]
+
+
 def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0) -> Array:
     r"""Loss after training time ``T`` (unlimited data and parameters): ``1/2 sum_k p_k (S - R_k(T))^2``.
 
     Asymptotically ``∝ T^{-alpha/(alpha+1)}`` for ``p_k ∝ k^{-(alpha+1)}`` (see `asymptotic_loss`).
-    Args as in `skill_strength`; returns the shape of ``T``.
+    Args and checks as in `skill_strength` (``T >= 0``); returns the shape of ``T``.
+    float32: allowed (as `skill_strength`).
     """
-    T, p = jnp.asarray(T), jnp.asarray(p)
+    T, p, S, R0, eta = _skill_arguments("loss_vs_time", T, p, S, R0, eta)
     gap = S - skill_strength(T, p, S, R0, eta)
     return 0.5 * jnp.sum(p.reshape((1,) * T.ndim + p.shape) * gap * gap, axis=-1)
 
 
-@jax.jit
 def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     r"""Loss with ``D`` training samples (unlimited time and parameters): ``1/2 S^2 sum_k p_k (1 - p_k)^D``.
 
     A skill is learned iff its task occurs at least once among ``D`` samples (one-shot), which happens with
     probability ``1 - (1 - p_k)^D``. Asymptotically ``∝ D^{-alpha/(alpha+1)}``.
+
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``D >= 0`` finite,
+    ``p`` (K,) in [0, 1], ``S`` finite. float32: allowed (``exp(D log1p(-p))``, in the input dtype).
 
     Args:
         D: numbers of samples, shape (...).
@@ -94,7 +132,15 @@ def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     Returns:
         Shape of ``D``.
     """
-    D, p = jnp.asarray(D), jnp.asarray(p)
+    D = checks.positive("loss_vs_data", "D", checks.as_array("loss_vs_data", "D", D), allow_zero=True)
+    p = _frequencies("loss_vs_data", p, allow_zero=True)
+    S = _scalar("loss_vs_data", "S", S)
+    checks.broadcastable("loss_vs_data", D=D, S=S)
+    return _loss_vs_data(D, p, S)
+
+
+@jax.jit
+def _loss_vs_data(D, p, S):
     p = p.reshape((1,) * D.ndim + p.shape)
     unseen = jnp.exp(D[..., None] * jnp.log1p(-p))
     return 0.5 * S * S * jnp.sum(p * unseen, axis=-1)
@@ -104,13 +150,27 @@ def loss_vs_parameters(N: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     r"""Loss of a model holding the ``N`` most frequent skills (unlimited time and data):
     ``1/2 S^2 sum_{k > N} p_k``. Asymptotically ``∝ N^{-alpha}``.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``N`` non-negative
+    integers (``N > K`` counts as ``K``), ``p`` (K,) in [0, 1] and non-increasing, ``S`` finite.
+    float32: allowed (the tail is summed from the small end, in the input dtype).
+
     Args:
         N: numbers of skills the model can hold (non-negative integers), shape (...).
         p: skill frequencies sorted in decreasing order (K,); S: target strength.
     Returns:
         Shape of ``N``.
     """
-    p = jnp.asarray(p)
+    name = "loss_vs_parameters"
+    N = checks.as_array(name, "N", N)
+    xp, (n_values,) = checks.values(N)
+    N = checks.satisfies(name, "N", N, xp.isfinite(n_values) & (n_values >= 0) & (n_values == xp.round(n_values)),
+                         "non-negative integers", n_values)
+    p = _frequencies(name, p, allow_zero=True)
+    xp, (p_values,) = checks.values(p)
+    p = checks.satisfies(name, "p", p, xp.concatenate([xp.ones(1, bool), xp.diff(p_values) <= 0]),
+                         "sorted in non-increasing order (most frequent skill first)", p_values)
+    S = _scalar(name, "S", S)
+    checks.broadcastable(name, N=N, S=S)
     # tail[n] = sum_{k > n} p_k, summed from the small end so the long tail keeps its relative accuracy.
     tail = jnp.concatenate([jnp.cumsum(p[::-1])[::-1], jnp.zeros(1, p.dtype)])
     index = jnp.clip(jnp.asarray(N).astype(jnp.int32), 0, p.shape[0])
@@ -122,7 +182,10 @@ def scaling_exponents(alpha: float) -> dict[str, float]:
 
     time ``-alpha/(alpha+1)``, data ``-alpha/(alpha+1)``, parameters ``-alpha``, compute (``C = N T`` at the optimal
     allocation ``T ~ N^{alpha+1}``) ``-alpha/(alpha+2)``.
+
+    Checked: ``alpha`` a finite number ``> 0`` (`LayerwiseError`). float32: not applicable (Python floats).
     """
+    check_positive("alpha", alpha)
     return {
         "time": -alpha / (alpha + 1.0),
         "data": -alpha / (alpha + 1.0),
@@ -140,7 +203,7 @@ def asymptotic_loss(
     eta: float = 1.0,
     normalizer: float | None = None,
 ) -> Array:
-    r"""Leading-order power law of the loss in one bottleneck (theory.md §7, derived prefactors).
+    r"""Leading-order power law of the loss in one bottleneck (Nam et al. 2024, Table 2; prefactors derived below).
 
     With ``Z`` the Zipf normaliser (``zeta(alpha + 1)`` for infinitely many skills):
 
@@ -159,13 +222,26 @@ def asymptotic_loss(
     Returns:
         The asymptotic loss, shape of ``x``.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``bottleneck``; ``x > 0``,
+    ``alpha > 0``, ``normalizer > 0``, ``S`` finite; for ``"time"`` also ``eta > 0`` and ``0 < R0 < S``.
+    float32: allowed (power laws, evaluated in the default float dtype).
+
     Example:
-        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # theory.md §7
+        >>> round(float(asymptotic_loss(1000.0, "parameters", 0.5, normalizer=2.6079032)), 6)  # S^2/(2 alpha Z N^alpha)
         0.012126
     """
-    if bottleneck not in BOTTLENECKS[:3]:
-        raise LayerwiseError(f"bottleneck must be one of time, data, parameters; got {bottleneck!r}")
-    x = jnp.asarray(x, dtype=jnp.result_type(float))
+    name = "asymptotic_loss"
+    check_choice("bottleneck", bottleneck, BOTTLENECKS[:3])
+    x = checks.positive(name, "x", jnp.asarray(checks.as_array(name, "x", x), dtype=jnp.result_type(float)))
+    alpha = _scalar(name, "alpha", alpha, checks.positive)
+    S = _scalar(name, "S", S)
+    if normalizer is not None:
+        normalizer = _scalar(name, "normalizer", normalizer, checks.positive)
+    if bottleneck == "time":
+        eta = _scalar(name, "eta", eta, checks.positive)
+        R0 = _scalar(name, "R0", R0, checks.positive)
+        xp, (r0_values, s_values) = checks.values(R0, S)
+        R0 = checks.satisfies(name, "R0", R0, r0_values < s_values, "< S (the time law needs ln(S/R0) > 0)", r0_values)
     z = jsp.zeta(alpha + 1.0, 1.0) if normalizer is None else normalizer
     if bottleneck == "parameters":
         return S * S / (2.0 * alpha * z) * x ** (-alpha)

@@ -18,10 +18,12 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import broadcast, one_minus_exp_over
 
+_NAME = "imbalanced_mode"
 
-@jax.jit
+
 def imbalanced_mode(
     t: ArrayLike,
     s: ArrayLike,
@@ -46,12 +48,18 @@ def imbalanced_mode(
     ``G >= |C|/2`` and from ``(G - C^2/G)/4`` below, so it keeps full relative accuracy on the plateau (``u << s``),
     near convergence, for any ``C`` (``C = 0`` gives the balanced sigmoid, ``|C| >> |u|`` linear regression) and for
     negative starts (``a ≈ -b``). Negative ``s`` uses the symmetry ``(a, b) -> (a, -b)``: ``u -> -u``,
-    ``s -> -s``, ``C`` unchanged. The same solution, written through ``nu = s b / a``, is theory.md §1
-    "Unbalanced scalar" and the 1-D case of Kunin et al. (2024).
+    ``s -> -s``, ``C`` unchanged. The same solution, written through ``nu = s b / a``, is the 1-D case of
+    Kunin et al. (2024).
 
     Assumptions: one decoupled mode (scalar network, a diagonal-network coordinate, or an aligned mode of a
     two-layer linear net with whitened input), any ``u0``, ``s``, ``C``; the pair ``(a, b)`` is determined by
     ``(u0, C)`` up to a common sign, which does not affect ``u``.
+
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): shapes broadcast, all
+    finite, ``t >= 0``, ``variance > 0``, ``tau > 0``.
+
+    float32: refused (`LayerwiseError`): starts with ``u0 s < 0`` and small ``|C|`` cancel as ``u`` crosses zero
+    (float32 errors up to ~1e-3 of ``|s|`` measured), so float64 is needed.
 
     Args:
         t: times, any shape; broadcast with the other arguments.
@@ -64,19 +72,32 @@ def imbalanced_mode(
         ``u(t)``, broadcast shape.
 
     Example:
-        >>> float(imbalanced_mode(1.0, 2.0, 0.5 * 0.01, 0.5**2 - 0.01**2))  # theory.md §1 oracle
+        >>> float(imbalanced_mode(1.0, 2.0, 0.5 * 0.01, 0.5**2 - 0.01**2))  # oracle value
         1.308608756...
 
     References:
         Saxe, McClelland & Ganguli (2014) (balanced limit); Kunin et al. (2024), "Get rich quick", NeurIPS
-        (conserved imbalance, exact solution); Nam et al. (2025) §3.1 (mode equation); theory.md §1.
+        (conserved imbalance, exact solution); Nam et al. (2025) §3.1 (mode equation).
     """
+    named = dict(t=t, s=s, u0=u0, imbalance=imbalance, variance=variance, tau=tau)
+    arrays = {name: checks.as_array(_NAME, name, value) for name, value in named.items()}
+    checks.broadcastable(_NAME, **arrays)
+    checks.require_float64(_NAME, "the saddle crossing for u0 s < 0 cancels", **arrays)
+    arrays = {name: checks.finite(_NAME, name, value) for name, value in arrays.items()}
+    arrays["t"] = checks.positive(_NAME, "t", arrays["t"], allow_zero=True)
+    arrays["variance"] = checks.positive(_NAME, "variance", arrays["variance"])
+    arrays["tau"] = checks.positive(_NAME, "tau", arrays["tau"])
+    return _imbalanced_mode(*arrays.values())
+
+
+@jax.jit
+def _imbalanced_mode(t, s, u0, imbalance, variance, tau):
     t, s, u0, c, v, tau = broadcast(t, s, u0, imbalance, variance, tau)
     x = t * v / tau
     flip = jnp.where(s < 0, -1.0, 1.0)
     u = flip * _nonnegative_target(x, flip * s, flip * u0, jnp.abs(c))
     # C = 0 with u0 s < 0 (e.g. a = -b for s > 0): the growing combination of a and b is exactly 0, and
-    # tau |u|' = -2 v |u| (|s| + |u|): the mode decays into the saddle u = 0 (theory.md §1 gotchas). s = C = 0 is the
+    # tau |u|' = -2 v |u| (|s| + |u|): the mode decays into the saddle u = 0. s = C = 0 is the
     # same law. Solution: |u| = |u0| e^{-r} / (1 + |u0| (1 - e^{-r}) / |s|), r = 2|s| v t / tau.
     rate = 2.0 * jnp.abs(s) * x
     saddle = u0 * jnp.exp(-rate) / (1.0 + 2.0 * jnp.abs(u0) * x * one_minus_exp_over(rate))

@@ -16,10 +16,13 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise.errors import LayerwiseError
+from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import log_expm1_over
 
+_NAME = "kunin_single_neuron"
 
-@jax.jit
+
 def kunin_single_neuron(
     t: ArrayLike, w0: ArrayLike, a0: ArrayLike, beta_star: ArrayLike, tau: ArrayLike = 1.0
 ) -> tuple[Array, Array]:
@@ -43,6 +46,13 @@ def kunin_single_neuron(
     ``delta``, scale and alignment. (Exactly anti-aligned starts with ``a0 w0^T beta* < 0`` and
     ``w0 || beta*`` sit on the stable manifold of the saddle ``q = 0`` and are handled like any other start.)
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``w0`` (d,), ``a0`` a
+    scalar, ``beta_star`` (d,) of the same ``d``, ``tau`` broadcastable with ``t``; all finite; ``t >= 0``,
+    ``tau > 0``.
+
+    float32: refused (`LayerwiseError`): the eigenbasis of ``F`` and the log-domain exponentials lose ~1e-3 of
+    ``|beta|`` in float32 (measured), far above the 1e-8 the closed form is checked to.
+
     Args:
         t: times, any shape (...).
         w0: first-layer weights at 0, (d,).
@@ -54,18 +64,34 @@ def kunin_single_neuron(
 
     Example:
         >>> import jax.numpy as jnp
-        >>> a0 = 1.004939  # theory.md §5 oracle (a): beta0 = a0 w0 = (-0.1, 0), delta = a0^2 - |w0|^2 = +1
+        >>> a0 = 1.004939  # oracle value: beta0 = a0 w0 = (-0.1, 0), delta = a0^2 - |w0|^2 = +1
         >>> w, a = kunin_single_neuron(1.0, jnp.array([-0.1 / a0, 0.0]), a0, jnp.array([0.0, 1.0]))
-        >>> [round(float(v), 4) for v in a * w]  # theory.md §5: beta(1) = (-0.036305, 0.738548)
+        >>> [round(float(v), 4) for v in a * w]  # beta(1) = (-0.036305, 0.738548)
         [-0.0363, 0.7385]
 
     References:
         Kunin, Raventós, Dominé, Chen, Klindt, Saxe & Ganguli (2024), "Get rich quick: exact solutions reveal how
         unbalanced initializations promote rapid feature learning", NeurIPS, §3; code
-        ``allanraventos/getrichquick:single-neuron/Single_Neuron.ipynb``; theory.md §5.
+        ``allanraventos/getrichquick:single-neuron/Single_Neuron.ipynb``.
     """
-    t, a0, tau = (jnp.asarray(v) for v in (t, a0, tau))
-    w0, beta_star = jnp.asarray(w0), jnp.asarray(beta_star)
+    named = dict(t=t, w0=w0, a0=a0, beta_star=beta_star, tau=tau)
+    arrays = {name: checks.as_array(_NAME, name, value) for name, value in named.items()}
+    checks.require_float64(_NAME, "the closed form is checked to 1e-8 against the flow", **arrays)
+    checks.ndim(_NAME, "w0", arrays["w0"], 1, "(d,)")
+    checks.ndim(_NAME, "a0", arrays["a0"], 0, "() (a scalar)")
+    d = arrays["w0"].shape[0]
+    if arrays["beta_star"].shape != (d,):
+        raise LayerwiseError(f"{_NAME}: beta_star must have shape (d,) = ({d},) like w0, got shape "
+                             f"{tuple(arrays['beta_star'].shape)}")
+    checks.broadcastable(_NAME, t=arrays["t"], tau=arrays["tau"])
+    arrays = {name: checks.finite(_NAME, name, value) for name, value in arrays.items()}
+    arrays["t"] = checks.positive(_NAME, "t", arrays["t"], allow_zero=True)
+    arrays["tau"] = checks.positive(_NAME, "tau", arrays["tau"])
+    return _kunin_single_neuron(*arrays.values())
+
+
+@jax.jit
+def _kunin_single_neuron(t, w0, a0, beta_star, tau):
     dtype = jnp.result_type(float, t, a0, tau, w0, beta_star)
     x = (t / tau).astype(dtype)
     d = w0.shape[-1]

@@ -22,7 +22,7 @@ is exact only when ``A`` and ``A'`` commute, e.g. aligned or ``h = 1``). `lambda
 transport with diffrax (and then restores ``M M^T = A^{-1}`` exactly), so everything but the hidden basis is closed
 form and the hidden basis is accurate to the solver tolerance (~1e-12).
 
-Long times: the direct formula overflows or loses accuracy once ``x * max|eig F|`` reaches ~20 (theory.md §3:
+Long times: the direct formula overflows or loses accuracy once ``x * max|eig F|`` reaches ~20 (e.g.
 already wrong at ``t = 25`` for ``max|eig F| = 4.6``). The flow map depends on ``Q_0`` only through ``P_0``, so it
 is applied as an exact semigroup in steps ``Delta`` with ``Delta * max|eig F| <= 2`` (error amplification
 ``<= e^4``), which is exact for any horizon.
@@ -38,13 +38,19 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from layerwise.errors import LayerwiseError
+from layerwise.errors import LayerwiseError, check_choice
+from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import expm1_over
 
 HIDDEN_BASES = ("gradient_flow", "symmetric")
 _STEP_EXPONENT = 2.0  # Delta * max|eig F| per exact step
 _TRANSPORT_RTOL = 1e-13
 _TRANSPORT_ATOL = 1e-15
+_TRANSPORT_MAX_STEPS = 4096
+# λ-balance is accepted when max|W2^T W2 - W1 W1^T - lambda I| <= this * (||W1||_F^2 + ||W2||_F^2): constructions in
+# float64 reach ~1e-16 of that scale; an imbalance eps perturbs the trajectory by O(eps), above the stated accuracy.
+BALANCE_RTOL = 1e-10
+_NAME = "lambda_balanced_solution"
 
 
 def lambda_balanced_solution(
@@ -68,7 +74,7 @@ def lambda_balanced_solution(
     ``h <= d``). Any scale and any alignment with ``Sigma_yx``: small or aligned init is not needed.
 
     Args:
-        t: save times ``>= 0``: a scalar or a non-decreasing 1-D array (T,) (NaN from the first decreasing time).
+        t: save times ``>= 0``: a scalar or a non-decreasing 1-D array (T,).
         W1_0: first layer at ``t = 0``, (h, d).
         W2_0: second layer at ``t = 0``, (m, h).
         Sigma_yx: ``E[y x^T]``, (m, d).
@@ -82,38 +88,112 @@ def lambda_balanced_solution(
         ``(W1, W2)`` with shapes ``(T, h, d)``, ``(T, m, h)`` (no time axis for scalar ``t``). Use ``jax.vmap``
         over a runs axis.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): the shapes above, with
+    ``W2_0`` (m, h) and ``Sigma_yx`` (m, d) matching ``W1_0`` (h, d) (a transposed ``Sigma_yx`` is refused when
+    ``m != d``); every input finite; ``t >= 0`` and non-decreasing; ``tau > 0``; λ-balance to a relative
+    tolerance: ``max|W2_0^T W2_0 - W1_0 W1_0^T - lambda I| <= 1e-10 (||W1_0||_F^2 + ||W2_0||_F^2)``
+    (`BALANCE_RTOL`); and, for ``"gradient_flow"``, that every diffrax solve of the transport succeeded.
+
+    float32: refused (`LayerwiseError`): the transport is solved to rtol 1e-13 and the long-time semigroup
+    amplifies rounding by up to e^4 per step, so float64 is needed.
+
     Example:
         >>> import jax.numpy as jnp
         >>> W1 = 0.1 * jnp.array([[1.0, 0.5], [0.0, 1.0]])
         >>> c, s = jnp.cos(0.7), jnp.sin(0.7)
         >>> W2 = jnp.array([[c, -s], [s, c]]) @ W1.T  # balanced: W2^T W2 = W1 W1^T
         >>> W1t, W2t = lambda_balanced_solution(2.0, W1, W2, jnp.diag(jnp.array([2.0, 1.0])))
-        >>> [[round(float(v), 6) for v in row] for row in W2t @ W1t]  # theory.md §3 oracle (a)
+        >>> [[round(float(v), 6) for v in row] for row in W2t @ W1t]  # oracle value
         [[1.799888, 0.060277], [0.064276, 0.410157]]
 
     References:
         Fukumizu (1998) (matrix Riccati solution); Braun, Dominé, Fitzgerald & Saxe (2022), "Exact learning
         dynamics of deep linear networks with prior knowledge", NeurIPS (λ = 0, arbitrary alignment);
-        Dominé et al. (2025), "From lazy to rich", ICLR (λ-balanced); theory.md §3-4.
+        Dominé et al. (2025), "From lazy to rich", ICLR (λ-balanced).
     """
-    if hidden_basis not in HIDDEN_BASES:
-        raise LayerwiseError(f"hidden_basis must be one of {', '.join(HIDDEN_BASES)}; got {hidden_basis!r}")
-    t = jnp.asarray(t)
-    W1_0, W2_0, Sigma_yx = (jnp.asarray(a) for a in (W1_0, W2_0, Sigma_yx))
+    check_choice("hidden_basis", hidden_basis, HIDDEN_BASES)
+    t, W1_0, W2_0, Sigma_yx, tau = _checked_arguments(t, W1_0, W2_0, Sigma_yx, tau)
     dtype = jnp.result_type(float, t, W1_0, W2_0, Sigma_yx)
     times = jnp.atleast_1d(t).astype(dtype)
-    W1, W2 = _solve(
+    W1, W2, solved = _solve(
         times, W1_0.astype(dtype), W2_0.astype(dtype), Sigma_yx.astype(dtype), jnp.asarray(tau, dtype),
         track=hidden_basis == "gradient_flow",
     )
+    # on both outputs, so that the check survives whichever one a jitted caller keeps
+    W1, W2 = checks.check((W1, W2), ~solved, f"{_NAME}: the diffrax solve of the hidden-basis transport did not "
+                          "succeed (max_steps reached or step size collapsed); hidden_basis='symmetric' needs no "
+                          "ODE solve")
     if t.ndim == 0:
         return W1[0], W2[0]
     return W1, W2
 
 
+def _checked_arguments(t, W1_0, W2_0, Sigma_yx, tau):
+    """Shapes, dtype, finiteness, times, tau and λ-balance of `lambda_balanced_solution`'s inputs."""
+    named = dict(t=t, W1_0=W1_0, W2_0=W2_0, Sigma_yx=Sigma_yx, tau=tau)
+    arrays = {name: checks.as_array(_NAME, name, value) for name, value in named.items()}
+    checks.require_float64(_NAME, "transport solved to rtol 1e-13", **arrays)
+    t, W1_0, W2_0, Sigma_yx, tau = arrays.values()
+    checks.ndim(_NAME, "t", t, (0, 1), "() or (T,)")
+    checks.ndim(_NAME, "W1_0", W1_0, 2, "(h, d)")
+    h, d = W1_0.shape
+    checks.ndim(_NAME, "W2_0", W2_0, 2, f"(m, h) with h = {h} (from W1_0 (h, d))")
+    if W2_0.shape[1] != h:
+        raise LayerwiseError(
+            f"{_NAME}: W2_0 must have shape (m, h) with h = {h} (from W1_0 {tuple(W1_0.shape)}), "
+            f"got shape {tuple(W2_0.shape)}"
+        )
+    m = W2_0.shape[0]
+    if Sigma_yx.shape != (m, d):
+        transposed = " (transposed? Sigma_yx is E[y x^T], (d_out, d_in))" if Sigma_yx.shape == (d, m) else ""
+        raise LayerwiseError(
+            f"{_NAME}: Sigma_yx must have shape (m, d) = {(m, d)} from W2_0 (m, h) and W1_0 (h, d), "
+            f"got shape {tuple(Sigma_yx.shape)}{transposed}"
+        )
+    checks.ndim(_NAME, "tau", tau, 0, "() (a scalar)")
+    t, W1_0, W2_0, Sigma_yx = (checks.finite(_NAME, name, a) for name, a in
+                               (("t", t), ("W1_0", W1_0), ("W2_0", W2_0), ("Sigma_yx", Sigma_yx)))
+    t = checks.positive(_NAME, "t", t, allow_zero=True)
+    if t.ndim == 1 and t.shape[0] > 1:
+        xp, (values,) = checks.values(t)
+        increasing = xp.concatenate([xp.ones(1, bool), xp.diff(values) >= 0])
+        t = checks.satisfies(_NAME, "t", t, increasing, "non-decreasing", value=values)
+    tau = checks.positive(_NAME, "tau", tau)
+    W1_0 = _check_balance(W1_0, W2_0)
+    return t, W1_0, W2_0, Sigma_yx, tau
+
+
+def _check_balance(W1_0, W2_0):
+    """λ-balance of the init to `BALANCE_RTOL` of the weights' scale (numpy for concrete inputs)."""
+    xp, (w1, w2) = checks.values(W1_0, W2_0)
+    b = w2.T @ w2 - w1 @ w1.T
+    h = b.shape[0]
+    lam = xp.trace(b) / h
+    deviation = xp.max(xp.abs(b - lam * xp.eye(h, dtype=b.dtype)))
+    scale = xp.sum(w1 * w1) + xp.sum(w2 * w2)
+    relative = deviation / xp.where(scale > 0, scale, 1.0)
+    return checks.satisfies(
+        _NAME, "(W1_0, W2_0)", W1_0, deviation <= BALANCE_RTOL * scale,
+        f"λ-balanced, max|W2_0^T W2_0 - W1_0 W1_0^T - lambda I| / (||W1_0||_F^2 + ||W2_0||_F^2) <= {BALANCE_RTOL:g}",
+        value=relative,
+    )
+
+
 def balance(W1: ArrayLike, W2: ArrayLike) -> Array:
-    r"""The conserved matrix ``W2^T W2 - W1 W1^T`` (h, h); it equals ``lambda I_h`` for a λ-balanced network."""
-    W1, W2 = jnp.asarray(W1), jnp.asarray(W2)
+    r"""The conserved matrix ``W2^T W2 - W1 W1^T`` (..., h, h); it equals ``lambda I_h`` for a λ-balanced network.
+
+    ``W1`` (..., h, d) and ``W2`` (..., m, h) with broadcastable leading axes; checked: shapes (`LayerwiseError`).
+    float32: allowed (two matrix products, computed in the input dtype).
+    """
+    W1, W2 = (checks.as_array("balance", name, a) for name, a in (("W1", W1), ("W2", W2)))
+    checks.min_ndim("balance", "W1", W1, 2, "(..., h, d)")
+    checks.min_ndim("balance", "W2", W2, 2, "(..., m, h)")
+    if W2.shape[-1] != W1.shape[-2]:
+        raise LayerwiseError(
+            f"balance: W2 must have shape (..., m, h) with h = {W1.shape[-2]} (from W1 {tuple(W1.shape)}), "
+            f"got shape {tuple(W2.shape)}"
+        )
+    checks.shapes_broadcast("balance", W1_batch_axes=W1.shape[:-2], W2_batch_axes=W2.shape[:-2])
     return jnp.swapaxes(W2, -1, -2) @ W2 - W1 @ jnp.swapaxes(W1, -1, -2)
 
 
@@ -135,35 +215,42 @@ def _solve(times, W1_0, W2_0, Sigma_yx, tau, *, track):
     rate = jnp.max(jnp.abs(mu))
     increments = jnp.diff(times / tau, prepend=0.0)
 
-    def advance(coords, dx):
+    def advance(carry, dx):
+        coords, solved = carry
         n = jnp.where(dx > 0, jnp.maximum(1.0, jnp.ceil(dx * rate / _STEP_EXPONENT)), 0.0)
         delta = dx / jnp.maximum(n, 1.0)
-        coords = jax.lax.fori_loop(
-            0, n.astype(jnp.int32), lambda _, c: _exact_step(c, mu, delta, track), coords
-        )
-        coords = jnp.where(dx < 0, jnp.nan, coords)  # times must be >= 0 and non-decreasing: NaN, not garbage
-        return coords, coords
 
-    _, path = jax.lax.scan(advance, coords0, increments)
+        def step(_, state):
+            coords, solved = state
+            coords, ok = _exact_step(coords, mu, delta, track)
+            return coords, solved & ok
+
+        coords, solved = jax.lax.fori_loop(0, n.astype(jnp.int32), step, (coords, solved))
+        coords = jnp.where(dx < 0, jnp.nan, coords)  # checked before: times are >= 0 and non-decreasing
+        return (coords, solved), coords
+
+    (_, solved), path = jax.lax.scan(advance, (coords0, jnp.array(True)), increments)
     q = basis @ path  # (T, d + m, h)
-    return jnp.swapaxes(q[:, :d, :], -1, -2), q[:, d:, :]
+    return jnp.swapaxes(q[:, :d, :], -1, -2), q[:, d:, :], solved
 
 
-def _exact_step(coords: Array, mu: Array, delta: Array, track: bool) -> Array:
-    r"""One exact flow step of length ``delta`` (in units of ``tau``) in F's eigenbasis: ``C -> e^{mu delta} C M``."""
+def _exact_step(coords: Array, mu: Array, delta: Array, track: bool) -> tuple[Array, Array]:
+    r"""One exact flow step of length ``delta`` (in units of ``tau``) in F's eigenbasis: ``C -> e^{mu delta} C M``.
+
+    Returns the new coordinates and whether the transport solve (if any) succeeded."""
     a = _a_matrix(coords, mu, delta)
     evals, evecs = jnp.linalg.eigh(a)
     inv_sqrt = (evecs / jnp.sqrt(evals)[None, :]) @ evecs.T
     if track:
-        transported = _hidden_transport(coords, mu, delta)
+        transported, ok = _hidden_transport(coords, mu, delta)
         # Keep P exact: M M^T = A^{-1} holds iff A^{1/2} M is orthogonal; project on the nearest orthogonal matrix so
         # that the solver's error stays confined to the hidden-basis rotation.
         sqrt_a = (evecs * jnp.sqrt(evals)[None, :]) @ evecs.T
         u, _, vt = jnp.linalg.svd(sqrt_a @ transported)
         factor = inv_sqrt @ (u @ vt)
     else:
-        factor = inv_sqrt
-    return jnp.exp(mu * delta)[:, None] * (coords @ factor)
+        factor, ok = inv_sqrt, jnp.array(True)
+    return jnp.exp(mu * delta)[:, None] * (coords @ factor), ok
 
 
 def _a_matrix(coords: Array, mu: Array, s: Array) -> Array:
@@ -172,8 +259,9 @@ def _a_matrix(coords: Array, mu: Array, s: Array) -> Array:
     return jnp.eye(coords.shape[1], dtype=coords.dtype) + (coords.T * g[None, :]) @ coords
 
 
-def _hidden_transport(coords: Array, mu: Array, delta: Array) -> Array:
-    r"""``M(delta)`` from ``dM/ds = -1/2 A(s)^{-1} A'(s) M``, ``M(0) = I`` (the horizontal lift; diffrax Dopri8)."""
+def _hidden_transport(coords: Array, mu: Array, delta: Array) -> tuple[Array, Array]:
+    r"""``M(delta)`` from ``dM/ds = -1/2 A(s)^{-1} A'(s) M``, ``M(0) = I`` (the horizontal lift; diffrax Dopri8),
+    and whether diffrax reports success."""
 
     def field(s, m, args):
         a_dot = (coords.T * jnp.exp(2.0 * mu * s)[None, :]) @ coords
@@ -188,10 +276,11 @@ def _hidden_transport(coords: Array, mu: Array, delta: Array) -> Array:
         dt0=None,
         y0=jnp.eye(h, dtype=coords.dtype),
         stepsize_controller=diffrax.PIDController(rtol=_TRANSPORT_RTOL, atol=_TRANSPORT_ATOL),
-        max_steps=4096,
+        max_steps=_TRANSPORT_MAX_STEPS,
         adjoint=diffrax.ForwardMode(),  # forward-only: cheaper to compile than checkpointed reverse mode
         throw=False,
     )
-    # A failed solve returns NaN (visible downstream) rather than raising from inside the stepping loops.
+    # throw=False: the status is carried out of the stepping loops and checked once in lambda_balanced_solution; a
+    # failed solve is also NaN here, so nothing downstream looks valid.
     ok = solution.result == diffrax.RESULTS.successful
-    return jnp.where(ok, solution.ys[-1], jnp.nan)
+    return jnp.where(ok, solution.ys[-1], jnp.nan), ok

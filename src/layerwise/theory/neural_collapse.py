@@ -28,6 +28,7 @@ import numpy as np
 from jax import Array
 
 from layerwise.errors import LayerwiseError
+from layerwise.theory import _checks as checks
 
 
 class UFMMinimizer(NamedTuple):
@@ -41,8 +42,23 @@ class UFMMinimizer(NamedTuple):
 
 
 def ufm_collapse_factor(n_per_class: int, n_classes: int, lambda_W, lambda_H) -> Array:
-    r"""``rho = (1 - C sqrt(n lambda_W lambda_H))_+``: the fitted fraction of each target mode at the minimiser."""
-    return jnp.maximum(0.0, 1.0 - n_classes * jnp.sqrt(n_per_class * jnp.asarray(lambda_W) * jnp.asarray(lambda_H)))
+    r"""``rho = (1 - C sqrt(n lambda_W lambda_H))_+``: the fitted fraction of each target mode at the minimiser.
+
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``n_per_class``,
+    ``n_classes`` ints >= 1; ``lambda_W``, ``lambda_H`` finite, ``> 0``, broadcastable.
+    float32: allowed (one square root, in the input dtype).
+    """
+    lambda_W, lambda_H = _decays("ufm_collapse_factor", n_per_class, n_classes, lambda_W, lambda_H)
+    return jnp.maximum(0.0, 1.0 - n_classes * jnp.sqrt(n_per_class * lambda_W * lambda_H))
+
+
+def _decays(function: str, n_per_class, n_classes, lambda_W, lambda_H):
+    checks.positive_int(function, "n_per_class", n_per_class)
+    checks.positive_int(function, "n_classes", n_classes)
+    lambda_W, lambda_H = (checks.positive(function, n, checks.as_array(function, n, v))
+                          for n, v in (("lambda_W", lambda_W), ("lambda_H", lambda_H)))
+    checks.broadcastable(function, lambda_W=lambda_W, lambda_H=lambda_H)
+    return lambda_W, lambda_H
 
 
 def ufm_mse_minimizer(
@@ -63,6 +79,10 @@ def ufm_mse_minimizer(
     Assumptions: balanced classes, ``feature_dim >= C`` (``>= C - 1`` with bias), the objective of the module
     docstring (mean over samples; a sum instead rescales ``lambda``).
 
+    Checked (`LayerwiseError`; ``equinox.error_if`` for traced decays): ``n_per_class``, ``n_classes``,
+    ``feature_dim`` ints >= 1 with ``feature_dim`` as above; ``lambda_W``, ``lambda_H`` finite scalars ``> 0``;
+    ``bias`` a bool. float32: allowed (closed form in the default float dtype).
+
     Args:
         n_per_class: ``n``; n_classes: ``C``; feature_dim: ``d``.
         lambda_W, lambda_H: weight decays ``> 0``.
@@ -71,15 +91,22 @@ def ufm_mse_minimizer(
         `UFMMinimizer` ``(W, H, b, rho)``.
 
     Example:
-        >>> m = ufm_mse_minimizer(25, 4, 8, 5e-3, 5e-3)  # theory.md §8.6 oracle: rho = 0.9, W W^T = 4.5 I
+        >>> m = ufm_mse_minimizer(25, 4, 8, 5e-3, 5e-3)  # oracle: rho = 0.9, W W^T = 4.5 I
         >>> round(float(m.rho), 12), round(float((m.W @ m.W.T)[0, 0]), 12)
         (0.9, 4.5)
 
     References:
         Tirer & Bruna (2022), "Extended unconstrained features model for exploring deep neural collapse", ICML;
         Zhou, Li, Ding, You, Qu & Zhu (2022), "On the optimization landscape of neural collapse under MSE loss",
-        ICML; Mixon, Parshall & Pi (2020) (no weight decay); theory.md §8.6.
+        ICML; Mixon, Parshall & Pi (2020) (no weight decay).
     """
+    name = "ufm_mse_minimizer"
+    lambda_W, lambda_H = _decays(name, n_per_class, n_classes, lambda_W, lambda_H)
+    checks.ndim(name, "lambda_W", lambda_W, 0, "() (a scalar)")
+    checks.ndim(name, "lambda_H", lambda_H, 0, "() (a scalar)")
+    checks.positive_int(name, "feature_dim", feature_dim)
+    if not isinstance(bias, bool):
+        raise LayerwiseError(f"{name}: bias must be a bool, got {bias!r}")
     minimum_dim = n_classes - 1 if bias else n_classes
     if feature_dim < minimum_dim:
         raise LayerwiseError(

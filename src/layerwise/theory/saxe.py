@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from layerwise.errors import LayerwiseError
+from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import broadcast, log_expm1, one_minus_exp_over
 
 # Newton converges in about 6 iterations over u0 in [1e-300, 1e10], depths 3-10 (measured). The fixed count is
@@ -33,9 +33,12 @@ from layerwise.theory._numerics import broadcast, log_expm1, one_minus_exp_over
 # send Newton outside the bracket near the root, and 24 iterations then stopped 7e-7 short; 64 halvings shrink any
 # bracket to 5e-20 of its width.
 _NEWTON_ITERATIONS = 64
+# After the iteration the residual of kappa t = F(a) - F(a0) must be this small relative to the magnitude of the terms
+# it is computed from (their rounding sets its floor, ~1e-15 of that; the regression above stopped ~1e-7 short).
+_NEWTON_RESIDUAL_RTOL = 1e-9
+_FLOAT64_WHY = "depth >= 3: the Newton inversion and its 1e-300 safeguards are tuned to float64"
 
 
-@functools.partial(jax.jit, static_argnames=("depth",))
 def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: ArrayLike = 1.0) -> Array:
     r"""Strength ``u(t)`` of one balanced mode of a depth-``L`` linear network under gradient flow.
 
@@ -55,6 +58,13 @@ def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: Ar
     (every layer ``a_0 = u0^{1/L}`` along the mode), ``u0 > 0``; for ``L >= 3`` also ``s > 0``.
     For depth 2 with imbalanced layers use `imbalanced_mode`.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): shapes broadcast; ``t >= 0``,
+    ``tau > 0``, all finite; ``u0`` any real for ``L = 1``, ``u0 >= 0`` for ``L = 2`` (``u0 = 0`` is the saddle,
+    ``u = 0``), ``u0 > 0`` and ``s > 0`` for ``L >= 3``; for ``L >= 3`` also that the Newton inversion converged.
+
+    float32: ``L <= 2`` are well-conditioned closed forms evaluated in the input dtype (~1e-6 relative in
+    float32); ``L >= 3`` needs float64 and raises `LayerwiseError` otherwise.
+
     Args:
         t: times, any shape; broadcast with ``s``, ``u0``, ``tau``.
         s: singular value of ``Sigma_yx`` (target strength of the mode).
@@ -65,25 +75,38 @@ def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: Ar
         ``u(t)`` with the broadcast shape of the arguments.
 
     Example:
-        >>> float(saxe_mode(1.0, 3.0, 1e-3))  # theory.md §1 oracle
+        >>> float(saxe_mode(1.0, 3.0, 1e-3))  # Saxe et al. (2014), eq. 7
         0.3557124789...
 
     References:
         Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear dynamics of learning in deep linear
-        neural networks", ICLR, eq. (7) and §3 (depth); theory.md §1; Nam et al. (2025) §3.1 (diagonal, depth L).
+        neural networks", ICLR, eq. (7) and §3 (depth); Nam et al. (2025) §3.1 (diagonal, depth L).
     """
-    _check_depth(depth)
-    t, s, u0, tau = broadcast(t, s, u0, tau)
-    if depth == 1:
-        return s + (u0 - s) * jnp.exp(-t / tau)
+    t, s, u0, tau = _mode_arguments("saxe_mode", depth, t=t, s=s, u0=u0, tau=tau)
+    t = checks.positive("saxe_mode", "t", t, allow_zero=True)
     if depth == 2:
-        x = 2.0 * s * t / tau
-        # (1 - e^{-x}) / s = (2t/tau) * (1 - e^{-x}) / x: finite at s = 0, where u = u0 / (1 + 2 u0 t / tau).
-        return u0 / (jnp.exp(-x) + u0 * (2.0 * t / tau) * one_minus_exp_over(x))
-    return _deep_mode(t, s, u0, depth, tau)
+        u0 = checks.positive("saxe_mode", "u0", u0, allow_zero=True, why=" (balanced depth 2: u0 = a0^2)")
+    u, converged = _saxe_mode(t, s, u0, depth, tau)
+    if depth >= 3:
+        u = checks.check(u, ~converged, f"saxe_mode: the Newton inversion of the depth-{depth} learning time did "
+                         f"not converge in {_NEWTON_ITERATIONS} iterations (residual above {_NEWTON_RESIDUAL_RTOL:g} "
+                         "of its terms)")
+    return u
 
 
 @functools.partial(jax.jit, static_argnames=("depth",))
+def _saxe_mode(t, s, u0, depth, tau):
+    """`saxe_mode` after its checks: ``(u, converged)`` (``converged`` is all True for ``depth <= 2``)."""
+    t, s, u0, tau = broadcast(t, s, u0, tau)
+    if depth == 1:
+        return s + (u0 - s) * jnp.exp(-t / tau), jnp.ones(t.shape, bool)
+    if depth == 2:
+        x = 2.0 * s * t / tau
+        # (1 - e^{-x}) / s = (2t/tau) * (1 - e^{-x}) / x: finite at s = 0, where u = u0 / (1 + 2 u0 t / tau).
+        return u0 / (jnp.exp(-x) + u0 * (2.0 * t / tau) * one_minus_exp_over(x)), jnp.ones(t.shape, bool)
+    return _deep_mode(t, s, u0, depth, tau)
+
+
 def learning_time(
     s: ArrayLike, u0: ArrayLike, fraction: ArrayLike = 0.5, depth: int = 2, tau: ArrayLike = 1.0
 ) -> Array:
@@ -98,6 +121,12 @@ def learning_time(
     instead of a logarithm (sharper plateaus with depth). Returns NaN when ``fraction * s`` is not between ``u0``
     and ``s`` (never reached). Assumptions as in `saxe_mode`.
 
+    Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): shapes broadcast;
+    ``tau > 0``, ``fraction`` finite; ``s != 0`` for ``L = 1``, ``s > 0`` and ``u0 > 0`` for ``L >= 2``.
+
+    float32: ``L <= 2`` are well-conditioned logarithms evaluated in the input dtype; ``L >= 3`` needs float64
+    and raises `LayerwiseError` otherwise.
+
     Args:
         s, u0: as in `saxe_mode`; broadcast together with ``fraction`` and ``tau``.
         fraction: target ``u / s``, strictly between ``u0 / s`` and 1.
@@ -107,13 +136,23 @@ def learning_time(
         The learning time, broadcast shape.
 
     Example:
-        >>> float(learning_time(2.0, 1e-3, 0.5, depth=3))  # theory.md §1 oracle
+        >>> float(learning_time(2.0, 1e-3, 0.5, depth=3))  # oracle value
         4.6613275...
 
     References:
-        Saxe et al. (2014), §2-3; theory.md §1 ("Depth D weight layers").
+        Saxe et al. (2014), §2-3.
     """
-    _check_depth(depth)
+    s, u0, tau, fraction = _mode_arguments("learning_time", depth, s=s, u0=u0, tau=tau, fraction=fraction)
+    if depth == 1:
+        s = checks.nonzero("learning_time", "s", s)
+    else:
+        s = checks.positive("learning_time", "s", s, why=f" for depth {depth}")
+        u0 = checks.positive("learning_time", "u0", u0, why=f" for depth {depth}")
+    return _learning_time(s, u0, fraction, depth, tau)
+
+
+@functools.partial(jax.jit, static_argnames=("depth",))
+def _learning_time(s, u0, fraction, depth, tau):
     s, u0, fraction, tau = broadcast(s, u0, fraction, tau)
     r0 = u0 / s
     reachable = (fraction - r0) * (1.0 - fraction) > 0
@@ -132,9 +171,22 @@ def learning_time(
 
 
 # ------------------------------------------------------------------------------------------------ depth >= 3
-def _check_depth(depth) -> None:
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise LayerwiseError(f"depth must be a Python int >= 1, got {depth!r}")
+def _mode_arguments(function: str, depth, **named) -> list[Array]:
+    """Checks common to `saxe_mode` and `learning_time`: depth, numeric arrays that broadcast, dtype, and
+    finiteness of everything; ``tau > 0``; for ``depth >= 3`` also ``s > 0`` and ``u0 > 0``. Returns the arrays in
+    the order given (checked, so that traced checks stay attached)."""
+    checks.static_depth(function, depth)
+    arrays = {name: checks.as_array(function, name, value) for name, value in named.items()}
+    checks.broadcastable(function, **arrays)
+    if depth >= 3:
+        checks.require_float64(function, _FLOAT64_WHY, **arrays)
+    for name in arrays:
+        arrays[name] = checks.finite(function, name, arrays[name])
+    arrays["tau"] = checks.positive(function, "tau", arrays["tau"])
+    if depth >= 3:
+        arrays["s"] = checks.positive(function, "s", arrays["s"], why=f" for depth {depth}")
+        arrays["u0"] = checks.positive(function, "u0", arrays["u0"], why=f" for depth {depth} (u0 = a0^{depth})")
+    return list(arrays.values())
 
 
 def _log_x(eta: Array) -> Array:
@@ -230,5 +282,10 @@ def _deep_mode(t: Array, s: Array, u0: Array, depth: int, tau: Array) -> Array:
     eta, _, _ = jax.lax.fori_loop(0, _NEWTON_ITERATIONS, newton, (eta, lo, hi))
     x = jax.nn.softplus(-eta)
     r = jnp.exp(-m * jnp.log1p(sign * x))
-    converged = (t == 0) | (r0 == 1.0)
-    return jnp.where(converged, u0, s * r)
+    at_start = (t == 0) | (r0 == 1.0)
+    # Did it converge? The residual against the magnitude of the terms it is the difference of.
+    terms = _log_terms(x, _log_x(eta), sign, depth)
+    residual = m * sign * (x0 - x) - (terms - terms0) - target
+    magnitude = jnp.abs(target) + m * (x0 + x) + jnp.abs(terms) + jnp.abs(terms0)
+    converged = at_start | (jnp.abs(residual) <= _NEWTON_RESIDUAL_RTOL * magnitude)
+    return jnp.where(at_start, u0, s * r), converged
