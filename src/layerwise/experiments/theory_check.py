@@ -2,7 +2,7 @@ r"""Experiment ``theory-check``: every closed form of `layerwise.theory` against
 
 For each closed form with a gradient-flow counterpart, several random instances are drawn from the config's seed
 (targets, initial scales, imbalances, λ, depths, weight decays, design matrices, and the dimensions of each family),
-simulated with `layerwise.train.gradient_flow` (diffrax Dopri8 at ``rtol``/``atol``, float64) and compared with
+simulated with `layerwise.engine.gradient_flow` (diffrax Dopri8 at ``rtol``/``atol``, float64) and compared with
 `layerwise.compare.compare` on the flow's own save times. The value of each check is the largest relative error over
 the instances (of each instance's largest relative error over the trajectory):
 

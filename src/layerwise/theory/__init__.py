@@ -1,7 +1,7 @@
 """Closed-form theory of layerwise linear models: pure, vectorised (jit/vmap-able) functions, float64 by design.
 
 Each function's docstring states the model, the assumptions, the equation and its source. The tests check each
-against the engine's gradient flow of the same model (`layerwise.train.gradient_flow`) and against worked
+against the engine's gradient flow of the same model (`layerwise.engine.gradient_flow`) and against worked
 oracle values from the cited papers' settings. Each function checks its own inputs (`layerwise.errors.LayerwiseError`,
 or ``equinox.error_if`` under jit/vmap) and says in its docstring whether it accepts float32.
 """
