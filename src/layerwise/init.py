@@ -136,8 +136,8 @@ def lambda_balanced_init(
     ``R`` is Haar-random. An infeasible λ raises a `LayerwiseError` (under ``jax.vmap``/``jit``, an equinox runtime
     error naming the condition), never NaN weights.
 
-    The authors' ``get_lambda_balanced(λ, ..., scale=s)`` (Dominé et al. 2025's code) is
-    ``singular_values = sqrt(s)``.
+    The authors' ``get_lambda_balanced(λ, ..., scale=s)`` (the code of Nam et al. 2025,
+    ``yoonsoonam119/linear_first``) is ``singular_values = sqrt(s)``.
 
     Args:
         key: PRNG key.
@@ -176,7 +176,7 @@ def lambda_balanced_init(
 
 
 def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dtype=None):
-    r"""Zero-output init with a layer-scale imbalance (the authors' ``get_lambda_unbalanced``, Dominé et al. 2025).
+    r"""Zero-output init with a layer-scale imbalance (``get_lambda_unbalanced`` of Nam et al. 2025's code).
 
     Depth 2: ``W_1 = (σ + max(λ, 0)) [A; A]``, ``W_2 = (σ + max(-λ, 0)) [B, -B]`` with ``A`` (h/2, d_in),
     ``B`` (d_out, h/2) standard Gaussian: the mirrored halves cancel, so ``W_2 W_1 = 0`` at init, and the layer
