@@ -1,8 +1,8 @@
 r"""Modular addition, the algorithmic grokking task (Power et al. 2022; Nanda et al. 2023; Gromov 2023).
 
 All ``p^2`` pairs ``(a, b)`` with ``a, b in {0, ..., p-1}`` and the label ``c = (a + b) mod p``; a seeded random
-fraction of the pairs is the training set, the rest the test set (theory.md §10: train fractions 0.3-0.5 at
-p = 97 or 113).
+fraction of the pairs is the training set, the rest the test set (Nanda et al. 2023 train on 30 % of the pairs at
+p = 113; Power et al. 2022 see grokking at training fractions of roughly 0.3-0.5 at p = 97).
 """
 
 from __future__ import annotations

@@ -25,7 +25,10 @@ def whiten(x: Array) -> Array:
 
 
 def whitened_regression(key: Array, n_samples: int, in_dim: int, out_dim: int, *, dtype=jnp.float64) -> Task:
-    """Gaussian inputs whitened exactly (``X^T X / n = I``) and independent Gaussian targets (paper.md §5.2).
+    """Gaussian inputs whitened exactly (``X^T X / n = I``) and independent Gaussian targets.
+
+    This is ``get_random_regression_task(..., Whiten=True)`` of the code of Nam et al. (2025)
+    (``yoonsoonam119/linear_first``, ``utils.py``), used for their Fig. 6a.
 
     Args:
         key: PRNG key.

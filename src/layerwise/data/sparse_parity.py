@@ -19,7 +19,7 @@ control bits come first, odd parity is ``+S``.
 References:
     Michaud, Liu, Girit & Tegmark (2023), "The quantization model of neural scaling", NeurIPS.
     Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
-    multitask sparse parity problem", NeurIPS; theory.md §7; paper.md §5.5.
+    multitask sparse parity problem", NeurIPS (arXiv 2404.17563).
 """
 
 from __future__ import annotations
@@ -199,7 +199,8 @@ def sparse_parity_problem(
 ) -> MultitaskSparseParity:
     """A multitask sparse parity problem whose disjoint skill bit sets ``B_k`` are drawn from ``seed`` (int or key).
 
-    Defaults are the authors' (Nam et al. 2024; paper.md §5.5): n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5.
+    Defaults are the authors' (Nam et al. 2024; ``yoonsoonam119/Skill_Eigenmode``): n_s = 5, n_b = 32, m = 3,
+    alpha = 0.6, S = 5.
     """
     check_positive_int("n_skills", n_skills)
     check_positive_int("n_bits", n_bits)

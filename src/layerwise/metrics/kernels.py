@@ -1,5 +1,5 @@
 r"""Lazy-vs-rich markers: the empirical neural tangent kernel, kernel distance, kernel-target alignment and relative
-weight change (theory.md §9).
+weight change (Chizat, Oyallon & Bach 2019; Fort et al. 2020; see ``docs/lazy-rich.md``).
 
 *Ordering.* Every NTK here is the ``(n m, n m)`` matrix over (sample, output) pairs in **sample-major** order: row
 ``i * m + a`` is output ``a`` at sample ``i`` (``model.apply(params, x).reshape(-1)``),
@@ -87,8 +87,8 @@ def kernel_target_alignment(kernel: Array, targets: Array, *, centering: str = "
 
     * ``"none"``: uncentred (Cristianini, Shawe-Taylor, Elisseeff & Kandola 2002).
     * ``"both"``: ``K_c = H K H``, ``H = I - 1 1^T / n``, and ``Y_c = H Y`` (Cortes, Mohri & Rostamizadeh 2012).
-    * ``"columns"``: one-sided ``K_c = H K`` (``K - K.mean(axis=0)``, as Kumar et al.'s grokking code,
-      theory.md §9), with ``Y_c = H Y``.
+    * ``"columns"``: one-sided ``K_c = H K`` (``K - K.mean(axis=0)``, the centring in the grokking code of Kumar,
+      Bordelon, Gershman & Pehlevan 2024, ICLR), with ``Y_c = H Y``.
 
     Args:
         kernel: ``(n, n)`` sample kernel, or an ``(n m, n m)`` sample-major NTK (`empirical_ntk`).
@@ -129,9 +129,9 @@ def relative_weight_change(model, params, initial_params=None) -> Array:
     r"""Relative change of each layer, ``Delta_l = ||theta_l(t) - theta_l(0)||_F / ||theta_l(0)||_F``.
 
     ``theta_l`` is layer ``l``'s parameters (``W_l``; for an MLP ``(W_l, b_l)`` together, which is ``W_l`` alone
-    when the biases start and stay near zero). ``O(1/alpha)`` in Chizat et al.'s lazy limit, ``O(1/sqrt(width))`` in
-    NTK parameterisation; in a λ-balanced two-layer net with large ``|λ|`` only the lighter layer moves (theory.md
-    §3, §9). A layer that starts at zero gives ``inf`` (or NaN if it also stays at zero).
+    when the biases start and stay near zero). ``O(1/alpha)`` in the lazy limit of Chizat, Oyallon & Bach (2019),
+    ``O(1/sqrt(width))`` in NTK parameterisation; in a λ-balanced two-layer net with large ``|λ|`` only the lighter
+    layer moves (Dominé et al. 2025). A layer that starts at zero gives ``inf`` (or NaN if it also stays at zero).
 
     Args:
         model: the model (its `Model.layers` define the layers).

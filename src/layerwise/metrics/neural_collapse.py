@@ -1,14 +1,14 @@
 r"""Neural-collapse metrics NC1-NC4 and the MSE loss decomposition of Han, Papyan & Donoho (2022).
 
-Notation (theory.md §8.1): features ``h_i`` (rows of ``features`` (N, d)), labels ``y_i`` in ``0..C-1``, classifier
-``W`` (C, d) with rows ``w_c``, bias ``b`` (C,). Class means ``mu_c`` (rows of ``M`` (C, d)), their average
-``mu_G = 1/C sum_c mu_c`` (the global mean for balanced classes; the Papyan et al. colab's choice), centred means
-``M~ = M - mu_G``, and
+Notation (after Papyan, Han & Donoho 2020): features ``h_i`` (rows of ``features`` (N, d)), labels ``y_i`` in
+``0..C-1``, classifier ``W`` (C, d) with rows ``w_c``, bias ``b`` (C,). Class means ``mu_c`` (rows of ``M`` (C, d)),
+their average ``mu_G = 1/C sum_c mu_c`` (the global mean for balanced classes; the Papyan et al. colab's choice),
+centred means ``M~ = M - mu_G``, and
 
     Sigma_W = 1/N sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T,      Sigma_B = 1/C sum_c (mu_c - mu_G)(mu_c - mu_G)^T.
 
-Conventions differ between public codes (theory.md §8.1); we follow the Papyan et al. (2020) colab unless said
-otherwise and offer the other choice where it changes a number:
+Conventions differ between public codes; we follow the Papyan et al. (2020) colab unless said otherwise and offer
+the other choice where it changes a number:
 
 * NC1 = tr(Sigma_W Sigma_B^+) / C with the rank-(C-1) pseudo-inverse (Zhu et al. 2021, rhubarbwu); pass
   ``divide_by_classes=False`` for the colab's tr(Sigma_W Sigma_B^+). `nc1_trace_ratio` is Tirer et al.'s
@@ -196,7 +196,7 @@ def mse_decomposition(features: Array, labels: Array, classifier: Array, bias: A
         L_NC2/3 = 1/2 sum_c pi_c ||W_LS mu_c + b_LS - e_c||^2          (pi_c = class frequency),
         L_perp  = 1/2 tr((w~ - w~_LS) A (w~ - w~_LS)^T).
 
-    For balanced classes (pi_c = 1/C) these are Han et al.'s formulas (theory.md §8.3); we build ``A`` and ``B`` from
+    For balanced classes (pi_c = 1/C) these are Han, Papyan & Donoho (2022)'s formulas; we build ``A`` and ``B`` from
     the samples, so the identity also holds for imbalanced classes. The Han et al. colab's ``weight_decay`` is
     ``2 lambda``.
 

@@ -1,4 +1,4 @@
-r"""Skill strength: how much of a skill's target a model's output carries (Nam et al. 2024; paper.md §5.5).
+r"""Skill strength: how much of a skill's target a model's output carries (Nam et al. 2024).
 
 On ``n`` held-out samples of skill ``k`` with outputs ``f_i`` and targets ``y_i``,
 

@@ -1,4 +1,7 @@
-"""The 18 checkable claims of the paper (paper.md §7) and which experiment checks decide each one."""
+"""The 18 checkable claims drawn from Nam et al. (2025) and which experiment checks decide each one.
+
+Claim 18 is a result of Kunin et al. (2024) that the paper cites.
+"""
 
 from __future__ import annotations
 
