@@ -69,7 +69,7 @@ def test_run_feedback_quick_writes_results(capsys, tmp_path):
     assert claim_checks("feedback") <= {c["name"] for c in checks}
     assert (folder / "feedback.png").stat().st_size > 10_000
     with xr.open_dataset(folder / "data.nc") as dataset:
-        assert "sigmoid_weights" in dataset and "imbalance_weights" in dataset
+        assert "linear_weights" in dataset and "theory_imbalance_weights" in dataset
     assert "checks passed" in out
     # No staging directories are left behind.
     assert [p.name for p in tmp_path.iterdir()] == ["feedback"]

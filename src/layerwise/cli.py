@@ -82,20 +82,30 @@ def list_experiments() -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(context_settings={"help_option_names": []})
 def run(
-    name: str = typer.Argument(..., help="Experiment name (see `layerwise list`) or a CONFIG.toml file."),
+    ctx: typer.Context,
+    name: Optional[str] = typer.Argument(None, help="Experiment name (see `layerwise list`) or a CONFIG.toml file."),
     quick: bool = typer.Option(False, "--quick", help="Smaller, faster setting (minutes on 2 cores)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="A named setting: full (default), quick, test."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results directory; writes OUT/NAME/."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the config's seed)."),
     assignments: list[str] = typer.Option([], "--set", help="Override a config field: --set key=value (TOML value)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the config as TOML and exit."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails."),
+    show_help: bool = typer.Option(False, "--help", "-h", help="Show this message (and NAME's config fields)."),
 ) -> None:
     """Run one experiment and write data.nc, summary.json and figures to OUT/NAME/."""
     from layerwise.experiments.config import build_config, config_to_toml, parse_assignments, read_config_file
     from layerwise.runner import run_one
 
+    if show_help:
+        console.print(ctx.get_help(), markup=False, highlight=False)
+        if name is not None:
+            _print_config_fields(name)
+        return
+    if name is None:
+        raise LayerwiseError("missing experiment NAME (see `layerwise list`)")
     registry = _registry()
     values = {}
     if name.endswith(".toml"):
@@ -103,19 +113,22 @@ def run(
     if name not in registry:
         raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted(registry))}")
     experiment = registry[name]
+    if quick and preset not in (None, "quick"):
+        raise LayerwiseError(f"--quick and --preset {preset} exclude each other; choose one")
     values.update(parse_assignments(assignments))
     if seed is not None:
         if seed < 0:
             raise LayerwiseError(f"--seed must be an integer >= 0, got {seed}")
         values["seed"] = seed
-    config = build_config(experiment, values, quick=quick)
+    preset = preset or ("quick" if quick else None)
+    config = build_config(experiment, values, preset=preset)
     if print_config:
-        sys.stdout.write(config_to_toml(name, config))
+        sys.stdout.write(config_to_toml(name, config, comments=True))
         return
     _check_out(out)
     with _progress() as progress:
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
-        record = run_one(experiment, config, out, quick=quick,
+        record = run_one(experiment, config, out, quick=preset == "quick",
                          progress=lambda text: progress.update(task, advance=1, description=text))
         progress.update(task, completed=experiment.units(config), description="done")
     summary = json.loads((record.path / "summary.json").read_text())
@@ -124,6 +137,28 @@ def run(
                   markup=False)
     if strict and record.passed < record.total:
         raise typer.Exit(1)
+
+
+def _print_config_fields(name: str) -> None:
+    """The config fields of experiment ``name`` with their defaults and docstrings (for ``run NAME --help``)."""
+    import dataclasses
+
+    from layerwise.experiments.config import _toml_value
+    from layerwise.experiments.fields import descriptions
+
+    registry = _registry()
+    if name not in registry:
+        raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted(registry))}")
+    experiment = registry[name]
+    config = experiment.make_config()
+    docs = descriptions(experiment.config_type)
+    table = Table("field (--set KEY=VALUE)", "default", "meaning", title=f"{name}: config fields "
+                  f"(presets: {', '.join(experiment.preset_names)})")
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        table.add_row(field.name, escape("(unset)" if value is None else _toml_value(value)),
+                      escape(" ".join(docs.get(field.name, "").split())))
+    console.print(table)
 
 
 @app.command()
@@ -185,6 +220,39 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
                       f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}", markup=False)
+
+
+@app.command("check")
+def check_results(
+    path: Path = typer.Argument(..., help="A finished results directory OUT/NAME."),
+    strict: bool = typer.Option(False, "--strict", help="Also exit with status 1 when a check fails."),
+) -> None:
+    """Recompute the checks from data.nc alone and compare them with summary.json (exit 1 if they differ)."""
+    from layerwise.report.recheck import recheck
+
+    result = recheck(path, _registry())
+    console.print(_checks_table(result.name, result.checks))
+    for line in result.differences:
+        console.print(f"differs: {line}", markup=False)
+    passed = sum(check["passed"] for check in result.checks)
+    console.print(f"{len(result.checks) - len(result.differences)}/{len(result.checks)} check values reproduced from "
+                  f"data.nc; {passed}/{len(result.checks)} checks passed", markup=False)
+    if result.differences or (strict and passed < len(result.checks)):
+        raise typer.Exit(1)
+
+
+@app.command("plot")
+def plot_results(
+    path: Path = typer.Argument(..., help="A finished results directory OUT/NAME."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the figures (default OUT/NAME/replot/)."),
+) -> None:
+    """Redraw the figures from data.nc alone into a new folder (a finished result is never changed)."""
+    from layerwise.report.recheck import replot
+
+    target = out if out is not None else path / "replot"
+    _check_out(target.parent)
+    written = replot(path, _registry(), target)
+    console.print(f"{len(written)} figure(s) in {target}: {', '.join(p.name for p in written)}", markup=False)
 
 
 def _configure_process() -> None:

@@ -37,7 +37,7 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
     """Run ``experiment`` with ``config`` and write ``out/NAME`` atomically."""
     start = time.perf_counter()
     with enable_x64():  # the checks' tolerances assume float64; the caller's setting comes back afterwards
-        outcome = experiment.run(config, progress)
+        outcome = experiment.outcome(config, progress)
     wall = time.perf_counter() - start
     try:
         path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,

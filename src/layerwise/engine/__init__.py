@@ -10,7 +10,7 @@ from layerwise.engine.losses import (
     softmax_cross_entropy,
 )
 from layerwise.engine.optimizers import OPTIMIZERS, make_optimizer
-from layerwise.engine.records import linear_record_steps, log_record_steps
+from layerwise.engine.records import even_record_steps, linear_record_steps, log_record_steps
 from layerwise.engine.status import Status, TrainResult
 from layerwise.engine.train import statistics_loss, task_loss, train
 
@@ -20,6 +20,7 @@ __all__ = [
     "Status",
     "TrainResult",
     "gradient_flow",
+    "even_record_steps",
     "half_squared_error",
     "linear_record_steps",
     "log_record_steps",

@@ -20,6 +20,13 @@ def linear_record_steps(steps: int, every: int) -> np.ndarray:
     return np.unique(np.append(np.arange(0, steps + 1, every), steps))
 
 
+def even_record_steps(steps: int, num: int) -> np.ndarray:
+    """About ``num`` evenly spaced steps from 0 to ``steps`` (rounded; duplicates removed)."""
+    check_positive_int("steps", steps)
+    check_positive_int("num", num, minimum=2)
+    return np.unique(np.round(np.linspace(0, steps, num)).astype(int))
+
+
 def log_record_steps(steps: int, num: int) -> np.ndarray:
     """About ``num`` log-spaced steps from 0 to ``steps`` (0, 1, then geometric; duplicates removed)."""
     check_positive_int("steps", steps)

@@ -1,4 +1,4 @@
-"""What an experiment is: a config dataclass, a ``run`` that returns data + checks + figures, and a registry."""
+"""What an experiment is: a config, ``simulate`` -> Dataset, checks and figures of that Dataset; and the registry."""
 
 from __future__ import annotations
 
@@ -35,33 +35,100 @@ class Outcome:
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """A registered experiment.
+    """A registered experiment: config -> `simulate` -> ``xarray.Dataset`` -> `check` and `plot` of that Dataset.
 
     Attributes:
         name: the CLI name (``layerwise run NAME``).
         description: one line for ``layerwise list``.
-        config_type: a dataclass whose defaults are the full (paper) setting; each field takes a ``seed`` etc.
+        config_type: a (pydantic) dataclass whose defaults are the full (paper) setting, with its constraints
+            declared on the fields and one docstring per field (shown by ``--help`` and ``--print-config``).
         quick: field overrides for ``--quick`` (a run of a few minutes on 2 cores at most).
-        run: ``run(config, progress) -> Outcome``.
-        units: how many times ``run`` calls ``progress`` (for the progress bar), as a function of the config.
+        run: the older shape, ``run(config, progress) -> Outcome`` (experiments not yet split into
+            simulate/check/plot); ``None`` when ``simulate`` is given.
+        units: how many times the experiment calls ``progress`` (for the progress bar), as a function of the config.
+        simulate: ``simulate(config, progress) -> Dataset`` holding everything the checks and figures need, with
+            variables named by source: ``theory_`` (closed form), ``flow_`` (exact ODE), ``linear_`` (GD/SGD on a
+            linear model), ``nonlinear_``, ``reference_`` (an independent computation).
+        check: ``check(dataset) -> list[Check]``, a function of the Dataset alone (``layerwise check`` re-runs it
+            from ``data.nc``).
+        plot: ``plot(dataset) -> {stem: Figure}``, a function of the Dataset alone (``layerwise plot`` redraws).
+        presets: named overrides besides ``quick``: ``full`` is always the defaults; ``test`` is a tiny run (seconds)
+            whose check values the test suite compares with stored ones.
     """
 
     name: str
     description: str
     config_type: type
     quick: dict[str, Any]
-    run: Callable[[Any, Progress], Outcome]
+    run: Callable[[Any, Progress], Outcome] | None = None
     units: Callable[[Any], int] = lambda config: 1
+    simulate: Callable[[Any, Progress], xr.Dataset] | None = None
+    check: Callable[[xr.Dataset], list[Check]] | None = None
+    plot: Callable[[xr.Dataset], dict[str, Figure]] | None = None
+    presets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
-    def make_config(self, *, quick: bool = False, **overrides) -> Any:
-        """The config: defaults, then the quick overrides (if ``quick``), then ``overrides``."""
+    def __post_init__(self):
+        if (self.run is None) == (self.simulate is None) or (self.simulate is not None and (
+                self.check is None or self.plot is None)):
+            raise ValueError(f"experiment {self.name!r} needs either run, or simulate + check + plot")
+
+    def preset(self, name: str) -> dict[str, Any]:
+        """The overrides of preset ``name`` (``full``: none; ``quick``; ``test`` and any others declared)."""
+        presets = {"full": {}, "quick": self.quick, **self.presets}
+        if name not in presets:
+            raise LayerwiseError(f"unknown preset {name!r} for {self.name}; allowed: {', '.join(presets)}")
+        return dict(presets[name])
+
+    @property
+    def preset_names(self) -> tuple[str, ...]:
+        return ("full", "quick", *self.presets)
+
+    def make_config(self, *, quick: bool = False, preset: str | None = None, **overrides) -> Any:
+        """The config: defaults, then the preset's overrides (``quick=True`` is ``preset="quick"``), then
+        ``overrides``."""
         fields = {f.name for f in dataclasses.fields(self.config_type)}
-        values = dict(self.quick) if quick else {}
+        values = self.preset(preset or ("quick" if quick else "full"))
         for key, value in overrides.items():
             if key not in fields:
                 raise LayerwiseError(f"unknown config key {key!r} for {self.name}; allowed: {', '.join(sorted(fields))}")
             values[key] = value
         return self.config_type(**values)
+
+    def outcome(self, config, progress: Progress) -> Outcome:
+        """Simulate, record the config in the Dataset, then check and plot it (or the older ``run``)."""
+        if self.run is not None:
+            return self.run(config, progress)
+        dataset = attach_config(self.simulate(config, progress), self.name, config)
+        return Outcome(dataset, self.check(dataset), self.plot(dataset))
+
+
+CONFIG_ATTRIBUTE = "config_toml"
+"""The Dataset attribute holding the config that made it, as TOML (``data.nc`` carries it)."""
+
+
+def attach_config(dataset: xr.Dataset, name: str, config) -> xr.Dataset:
+    """``dataset`` with ``attrs["experiment"] = name`` and the config as TOML in ``attrs["config_toml"]``."""
+    from layerwise.experiments.config import config_to_toml
+
+    dataset.attrs["experiment"] = name
+    dataset.attrs[CONFIG_ATTRIBUTE] = config_to_toml(name, config)
+    return dataset
+
+
+def dataset_config(dataset: xr.Dataset, experiment: "Experiment"):
+    """The config recorded in a Dataset made by ``experiment`` (see `attach_config`), validated again."""
+    import tomllib
+
+    from layerwise.experiments.config import build_config
+
+    if CONFIG_ATTRIBUTE not in dataset.attrs:
+        raise LayerwiseError(f"this dataset records no config (attrs['{CONFIG_ATTRIBUTE}']); it was not made by "
+                             f"Experiment.outcome or `layerwise run`")
+    fields = tomllib.loads(dataset.attrs[CONFIG_ATTRIBUTE])
+    name = fields.pop("experiment", None)
+    if name != experiment.name:
+        raise LayerwiseError(f"this dataset was made by experiment {name!r}, not {experiment.name!r}")
+    return build_config(experiment, fields)
 
 
 REGISTRY: dict[str, Experiment] = {}

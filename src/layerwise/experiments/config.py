@@ -16,7 +16,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from layerwise.errors import LayerwiseError
+from layerwise.experiments.fields import descriptions, is_validated, one_line
 
 
 def _type_name(annotation) -> str:
@@ -97,16 +100,38 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
     return values
 
 
-def build_config(experiment, values: dict[str, Any], *, quick: bool = False):
-    """The experiment's config: defaults, then quick overrides, then ``values`` (type-checked, validated)."""
-    hints = typing.get_type_hints(experiment.config_type)
+def build_config(experiment, values: dict[str, Any], *, quick: bool = False, preset: str | None = None):
+    """The experiment's config: defaults, then the preset's overrides (``quick``), then ``values`` (type-checked,
+    validated). A config with declared constraints (`layerwise.experiments.fields`) is validated by pydantic; TOML
+    arrays become tuples and a scalar given for a list field a one-item list, as everywhere on the command line."""
+    hints = typing.get_type_hints(experiment.config_type, include_extras=True)
     fields = [f.name for f in dataclasses.fields(experiment.config_type)]
-    checked = {}
-    for key, value in values.items():
+    for key in values:
         if key not in hints:
             raise LayerwiseError(f"unknown config key {key!r} for {experiment.name}; allowed: {', '.join(fields)}")
-        checked[key] = coerce(key, value, hints[key])
-    return experiment.make_config(quick=quick, **checked)
+    if is_validated(experiment.config_type):
+        prepared = {key: _as_tuples(value, hints[key]) for key, value in values.items()}
+        try:
+            return experiment.make_config(quick=quick, preset=preset, **prepared)
+        except pydantic.ValidationError as error:
+            raise LayerwiseError(one_line(error, experiment.name)) from None
+    checked = {key: coerce(key, value, hints[key]) for key, value in values.items()}
+    return experiment.make_config(quick=quick, preset=preset, **checked)
+
+
+def _as_tuples(value, annotation):
+    """TOML arrays as tuples (recursively); a scalar for a tuple-typed field as a one-item tuple."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(value, list):
+        value = tuple(value)
+    if typing.get_origin(annotation) is tuple:
+        if not isinstance(value, tuple):
+            value = (value,)
+        args = typing.get_args(annotation)
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        return tuple(_as_tuples(v, a) for v, a in zip(value, items)) + value[len(items):]
+    return value
 
 
 def read_config_file(path) -> tuple[str, dict[str, Any]]:
@@ -139,11 +164,15 @@ def read_config_file(path) -> tuple[str, dict[str, Any]]:
     return name, content
 
 
-def config_to_toml(name: str, config) -> str:
-    """The config as a TOML file that `read_config_file` reads back."""
+def config_to_toml(name: str, config, *, comments: bool = False) -> str:
+    """The config as a TOML file that `read_config_file` reads back (with ``comments``, each field's docstring
+    above it)."""
     lines = [f'experiment = "{name}"']
+    docs = descriptions(type(config)) if comments else {}
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
+        for line in docs.get(field.name, "").splitlines():
+            lines.append(f"# {line}".rstrip())
         if value is None:
             lines.append(f"# {field.name} = (unset)")
             continue

@@ -10,181 +10,186 @@ overlaid with its closed form:
 3. depth: balanced depth-L nets, ``du/dt = L E[x^2] u^(2-2/L) (S - u)``, sharpen the transition;
 4. imbalance: ``C = a^2 - b^2`` is conserved; ``C = 0`` is sigmoidal (rich), ``|C| >> u`` exponential at rate
    ``|C| E[x^2]`` (lazy).
+
+Panels 1-2 train on ``seeds`` sample sets at once (exactly whitened, so seeds differ only at rounding level); the
+checks read the seed mean.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from layerwise import data, init, metrics, theory
+from layerwise import data, init, metrics, observables, theory
 from layerwise.compare import compare
-from layerwise.errors import LayerwiseError, check_positive, check_positive_int
-from layerwise.experiments.base import Experiment, Outcome, Progress
+from layerwise.engine import even_record_steps, gradient_flow, log_record_steps, train
+from layerwise.errors import LayerwiseError
+from layerwise.experiments import fields as F
+from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.models import DiagonalLinearNetwork
 from layerwise.report.checks import Check, check_below
-from layerwise.report.style import MODEL_STYLE, mode_colors
-from layerwise.engine import gradient_flow, train
+from layerwise.report.plotting import figure_grid, trajectories
+from layerwise.seeds import seed_keys, seed_values
 
 
-@dataclasses.dataclass(frozen=True)
+@F.config_dataclass
 class FeedbackConfig:
     """Settings of the ``feedback`` experiment (defaults: the full run)."""
 
-    seed: int = 0
-    """Draws the input samples of panel 1 (exactly whitened, so results depend on it only at rounding level)."""
-    target_weights: tuple[float, ...] = (4.0, 2.0, 1.0, 0.5)
+    seed: F.Seed = 0
+    """First seed of the panel-1 input samples (exactly whitened: results depend on it only at rounding level)."""
+    seeds: F.Count = 1
+    """Number of seeds (sample sets) trained at once in panels 1-2; checks use their mean."""
+    target_weights: F.PositiveFloats = (4.0, 2.0, 1.0, 0.5)
     """Mode strengths S_i of the diagonal task (panels 1-2)."""
-    input_variances: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    input_variances: F.PositiveFloats = (1.0, 1.0, 1.0, 1.0)
     """Input variances E[x_i^2] (panels 1-2)."""
-    init: float = 1e-4
+    init: F.PositiveFloat = 1e-4
     """Initial end-to-end weight u0 = a_i b_i (balanced, a_i = b_i)."""
-    learning_rate: float = 1e-3
+    learning_rate: F.PositiveFloat = 1e-3
     """GD learning rate for panels 1-3 (gradient-flow time t = lr * step)."""
-    duration: float = 14.0
+    duration: F.PositiveFloat = 14.0
     """Gradient-flow time simulated in panels 1-2."""
-    n_samples: int = 1000
+    n_samples: F.at_least(2) = 1000
     """Samples of the panel-1 task (the engine trains from their sufficient statistics)."""
-    stage_gap_inits: tuple[float, ...] = (1e-2, 1e-4, 1e-6, 1e-8)
+    stage_gap_inits: F.PositiveFloats = (1e-2, 1e-4, 1e-6, 1e-8)
     """Initial scales u0 over which the stage gap is measured (panel 2)."""
-    depths: tuple[int, ...] = (2, 3, 4)
+    depths: tuple[F.at_least(2), ...] = (2, 3, 4)
     """Depths of the balanced diagonal nets of panel 3."""
-    depth_init: float = 1e-2
+    depth_init: F.PositiveFloat = 1e-2
     """Initial end-to-end weight of the depth panel."""
-    depth_duration: float = 10.0
-    imbalances: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
+    depth_duration: F.PositiveFloat = 10.0
+    """Gradient-flow time simulated in panel 3."""
+    imbalances: F.NonNegativeFloats = (0.0, 1.0, 10.0, 100.0)
     """Conserved imbalances C = a^2 - b^2 of panel 4 (target S = 1, E[x^2] = 1, b0 = imbalance_b0)."""
-    imbalance_b0: float = 0.01
-    imbalance_learning_rate: float = 1e-4
-    imbalance_duration: float = 8.0
+    imbalance_b0: F.PositiveFloat = 0.01
+    """Initial second-layer weight b0 of panel 4 (a0 = sqrt(C + b0^2))."""
+    imbalance_learning_rate: F.PositiveFloat = 1e-4
+    """GD learning rate of panel 4 (run again at twice this rate for the drift order)."""
+    imbalance_duration: F.PositiveFloat = 8.0
+    """Gradient-flow time simulated in panel 4."""
 
     def __post_init__(self):
-        check_positive_int("seed", self.seed, minimum=0)
-        for name in ("init", "learning_rate", "duration", "depth_init", "depth_duration", "imbalance_b0",
-                     "imbalance_learning_rate", "imbalance_duration"):
-            check_positive(name, getattr(self, name))
-        check_positive_int("n_samples", self.n_samples, minimum=len(self.target_weights) + 1)
         if len(self.target_weights) != len(self.input_variances) or len(self.target_weights) < 2:
             raise LayerwiseError("target_weights and input_variances must have the same length >= 2")
-        for name in ("target_weights", "input_variances", "stage_gap_inits"):
-            for value in getattr(self, name):
-                check_positive(name, value)
-        for depth in self.depths:
-            check_positive_int("depths", depth, minimum=2)
-        for value in self.imbalances:
-            check_positive("imbalances", value, allow_zero=True)
+        if self.n_samples <= len(self.target_weights):
+            raise LayerwiseError(f"n_samples must exceed the number of modes ({len(self.target_weights)})")
         if self.init >= min(self.target_weights) or max(self.stage_gap_inits) >= min(self.target_weights):
             raise LayerwiseError("init and stage_gap_inits must be smaller than every target weight")
 
 
-def _steps(duration: float, learning_rate: float) -> int:
-    return max(1, int(round(duration / learning_rate)))
+WEIGHTS = {"weights": (lambda m, p, t: m.end_to_end(p)[0], ("mode",))}
 
 
-def _end_to_end_weights(model, params, task=None):
-    return model.end_to_end(params)[0]
+def _grid(duration: float, learning_rate: float, points: int, log: bool = False) -> np.ndarray:
+    """Record steps over ``duration`` of gradient-flow time (evenly or log spaced)."""
+    return (log_record_steps if log else even_record_steps)(max(1, round(duration / learning_rate)), points)
 
 
-def _sigmoid_panel(config: FeedbackConfig):
-    """Panel 1-2 data: depth-2 and depth-1 nets on the same diagonal task; depth 2 over several init scales."""
-    s = np.asarray(config.target_weights)
-    var = np.asarray(config.input_variances)
-    task = data.diagonal_task(s, var, n_samples=config.n_samples, key=jax.random.PRNGKey(config.seed))
-    steps = _steps(config.duration, config.learning_rate)
-    record = np.unique(np.round(np.linspace(0, steps, 801)).astype(int))
+def simulate(config: FeedbackConfig, progress: Progress) -> xr.Dataset:
+    s, var = np.asarray(config.target_weights), np.asarray(config.input_variances)
     inits = np.unique(np.concatenate([[config.init], config.stage_gap_inits]))[::-1]
+    # 1-2. Depth-2 (every init) and depth-1 nets on each seed's sample set: one batched task per run.
+    tasks = [data.diagonal_task(s, var, n_samples=config.n_samples, key=k) for k in seed_keys(config.seed, config.seeds)]
+    task = jax.tree_util.tree_map(lambda *leaves: jnp.repeat(jnp.stack(leaves), len(inits), axis=0), *tasks)
+    one_per_seed = jax.tree_util.tree_map(lambda leaf: leaf[:: len(inits)], task)
+    record = _grid(config.duration, config.learning_rate, 801)
     deep = DiagonalLinearNetwork(dim=len(s), depth=2)
-    params = jax.vmap(lambda u: init.balanced_diagonal_init(deep, u))(jnp.asarray(inits))
-    rich = train(deep, params, task, steps=steps, learning_rate=config.learning_rate, record_steps=record,
-                 observables={"weights": (_end_to_end_weights, ("mode",))}, coords={"init": inits})
+    params = jax.vmap(lambda u: init.balanced_diagonal_init(deep, u))(jnp.asarray(np.tile(inits, config.seeds)))
+    rich = train(deep, params, task, steps=int(record[-1]), learning_rate=config.learning_rate, record_steps=record,
+                 observables=WEIGHTS, task_batched=True).history
     shallow = DiagonalLinearNetwork(dim=len(s), depth=1)
-    linear = train(shallow, jnp.zeros((1, 1, len(s))), task, steps=steps, learning_rate=config.learning_rate,
-                   record_steps=record, observables={"weights": (_end_to_end_weights, ("mode",))})
-    # The exact flow of the default init, for a tight closed-form check independent of the learning rate.
-    times = np.linspace(0.0, config.duration, 61)
-    flow = gradient_flow(deep, params[inits == config.init], task, times, rtol=1e-12, atol=1e-14,
-                         observables={"weights": (_end_to_end_weights, ("mode",))})
-    return task, rich.history, linear.history, flow.history
-
-
-def _depth_panel(config: FeedbackConfig):
-    """Panel 3: one mode (S = 1, E[x^2] = 1) in balanced diagonal nets of each depth."""
-    steps = _steps(config.depth_duration, config.learning_rate)
-    record = np.unique(np.round(np.linspace(0, steps, 801)).astype(int))
-    task = data.diagonal_task([1.0])
-    curves = []
+    plain = train(shallow, jnp.zeros((config.seeds, 1, len(s))), one_per_seed, steps=int(record[-1]),
+                  learning_rate=config.learning_rate, record_steps=record, observables=WEIGHTS, task_batched=True)
+    flow_times = np.linspace(0.0, config.duration, 61)
+    default = jax.tree_util.tree_map(lambda p: p[np.tile(inits, config.seeds) == config.init], params)
+    flow = gradient_flow(deep, default, one_per_seed, flow_times, rtol=1e-12, atol=1e-14, observables=WEIGHTS,
+                         task_batched=True).history
+    progress("sigmoidal vs exponential; stages")
+    # 3. One mode (S = 1, E[x^2] = 1) in balanced diagonal nets of each depth.
+    depth_record = _grid(config.depth_duration, config.learning_rate, 801)
+    depth_curves = []
     for depth in config.depths:
         model = DiagonalLinearNetwork(dim=1, depth=depth)
-        params = init.balanced_diagonal_init(model, config.depth_init)[None]
-        history = train(model, params, task, steps=steps, learning_rate=config.learning_rate, record_steps=record,
-                        observables={"weights": (_end_to_end_weights, ("mode",))}).history
-        curves.append(history.weights.isel(run=0, mode=0).drop_vars(["run", "learning_rate"]))
-    return xr.concat(curves, dim=xr.DataArray(list(config.depths), dims="depth", name="depth"))
-
-
-def _imbalance_panel(config: FeedbackConfig):
-    """Panel 4: one mode (S = 1) from b0 with a0^2 - b0^2 = C, at two learning rates (for the drift order)."""
-    model = DiagonalLinearNetwork(dim=1, depth=2)
-    c = np.asarray(config.imbalances, dtype=float)
-    b0 = config.imbalance_b0
-    a0 = np.sqrt(c + b0**2)
-    params = jnp.asarray(np.stack([a0, np.full_like(a0, b0)], axis=1)[:, :, None])
-    task = data.diagonal_task([1.0])
-    observables = {"weights": (_end_to_end_weights, ("mode",)),
-                   "layer_imbalance": (lambda m, p, t: metrics.layer_imbalance(m, p)[0], ("mode",))}
-    histories = []
-    for lr in (config.imbalance_learning_rate, 2 * config.imbalance_learning_rate):
-        steps = _steps(config.imbalance_duration, lr)
-        record = np.unique(np.round(np.geomspace(1, steps, 400)).astype(int))
-        record = np.concatenate([[0], record])
-        histories.append(train(model, params, task, steps=steps, learning_rate=lr, record_steps=record,
-                               observables=observables, coords={"imbalance": c}).history)
-    flow = gradient_flow(model, params, task, np.geomspace(1e-4, config.imbalance_duration, 60) - 1e-4, rtol=1e-12, atol=1e-14,
-                         observables=observables, coords={"imbalance": c})
-    return a0 * b0, histories, flow.history
-
-
-def run(config: FeedbackConfig, progress: Progress) -> Outcome:
-    s = np.asarray(config.target_weights)
-    var = np.asarray(config.input_variances)
-    task, rich, linear, flow = _sigmoid_panel(config)
-    progress("sigmoidal vs exponential; stages")
-    depth_curves = _depth_panel(config)
+        depth_curves.append(train(model, init.balanced_diagonal_init(model, config.depth_init)[None],
+                                  data.diagonal_task([1.0]), steps=int(depth_record[-1]),
+                                  learning_rate=config.learning_rate, record_steps=depth_record,
+                                  observables=WEIGHTS).history.weights.values[0, :, 0])
     progress("depth")
-    u0_imbalance, (imb_fine, imb_coarse), imb_flow = _imbalance_panel(config)
+    # 4. One mode (S = 1) from b0 with a0^2 - b0^2 = C, at two learning rates (for the drift order).
+    c, b0 = np.asarray(config.imbalances), config.imbalance_b0
+    a0 = np.sqrt(c + b0**2)
+    model = DiagonalLinearNetwork(dim=1, depth=2)
+    params = jnp.asarray(np.stack([a0, np.full_like(a0, b0)], axis=1)[:, :, None])
+    recorded = {**WEIGHTS, "layer_imbalance": observables.LayerImbalance()}
+    rates = [config.imbalance_learning_rate, 2 * config.imbalance_learning_rate]
+    lazy = [train(model, params, data.diagonal_task([1.0]), steps=int(grid[-1]), learning_rate=lr, record_steps=grid,
+                  observables=recorded).history
+            for lr in rates for grid in [_grid(config.imbalance_duration, lr, 401, log=True)]]
+    imbalance_flow = gradient_flow(model, params, data.diagonal_task([1.0]),
+                                   np.geomspace(1e-4, config.imbalance_duration, 60) - 1e-4, rtol=1e-12, atol=1e-14,
+                                   observables=recorded).history
     progress("imbalance")
 
-    checks: list[Check] = []
-    # 1. sigmoid (GD and exact flow) vs closed form; linear model vs exponential.
-    t = rich.time.isel(run=0).values
-    default = rich.sel(run=int(np.flatnonzero(rich.init.values == config.init)[0]))
-    sigmoid = np.asarray(theory.saxe_mode(t[:, None] * var, s, config.init))
-    gd_error = np.max(np.abs(default.weights.values - sigmoid) / s)
-    checks.append(check_below(
+    t, ti, tf = rich.time.values[0], lazy[0].time.values[0], imbalance_flow.time.values
+    u0 = (a0 * b0)[:, None]
+    drift = [np.abs(h.layer_imbalance.values[:, -1, 0, 0] - h.layer_imbalance.values[:, 0, 0, 0]) for h in lazy]
+    by_seed = lambda values: values.reshape(config.seeds, len(inits), *values.shape[1:])  # noqa: E731
+    return xr.Dataset(
+        {
+            "linear_weights": (("seed", "init", "time", "mode"), by_seed(rich.weights.values)),
+            "theory_weights": (("init", "time", "mode"),
+                               np.asarray(theory.saxe_mode(t[None, :, None] * var, s, inits[:, None, None]))),
+            "linear_regression_weights": (("seed", "time", "mode"), plain.history.weights.values),
+            "theory_regression_weights": (("time", "mode"), np.asarray(theory.linear_mode(t[:, None], s, 0.0, var))),
+            "flow_weights": (("seed", "flow_time", "mode"), flow.weights.values),
+            "theory_flow_weights": (("flow_time", "mode"),
+                                    np.asarray(theory.saxe_mode(flow_times[:, None] * var, s, config.init))),
+            "linear_depth_weights": (("depth", "depth_time"), np.stack(depth_curves)),
+            "theory_depth_weights": (("depth", "depth_time"), np.stack([np.asarray(theory.saxe_mode(
+                config.learning_rate * depth_record, 1.0, config.depth_init, depth=d)) for d in config.depths])),
+            "linear_imbalance_weights": (("imbalance", "imbalance_time"), lazy[0].weights.values[:, :, 0]),
+            "theory_imbalance_weights": (("imbalance", "imbalance_time"),
+                                         np.asarray(theory.imbalanced_mode(ti[None, :], 1.0, u0, c[:, None]))),
+            "linear_imbalance_drift": (("imbalance_learning_rate", "imbalance"), np.stack(drift)),
+            "flow_imbalance_weights": (("imbalance", "flow_imbalance_time"), imbalance_flow.weights.values[:, :, 0]),
+            "theory_flow_imbalance_weights": (("imbalance", "flow_imbalance_time"),
+                                              np.asarray(theory.imbalanced_mode(tf[None, :], 1.0, u0, c[:, None]))),
+            "flow_layer_imbalance": (("imbalance", "flow_imbalance_time"), imbalance_flow.layer_imbalance.values[..., 0, 0]),
+        },
+        coords={"seed": seed_values(config.seed, config.seeds), "init": inits, "time": t, "mode": np.arange(len(s)),
+                "target_weight": ("mode", s), "input_variance": ("mode", var), "flow_time": flow_times,
+                "depth": list(config.depths), "depth_time": config.learning_rate * depth_record, "imbalance": c,
+                "imbalance_time": ti, "flow_imbalance_time": tf, "imbalance_learning_rate": rates},
+        attrs={"description": "Dynamical feedback principle: diagonal linear network (Nam et al. 2025, §3.1-3.2)"},
+    )
+
+
+def check(ds: xr.Dataset) -> list[Check]:
+    config = dataset_config(ds, EXPERIMENT)
+    s, var, t = ds.target_weight.values, ds.input_variance.values, ds.time.values
+    linear = ds.linear_weights.mean("seed")
+    default = linear.sel(init=config.init).values
+    checks = [check_below(
         "sigmoid_gd_vs_closed_form", f"GD (lr {config.learning_rate:g}) on the balanced diagonal net follows "
-        "a_i b_i / S_i = logistic closed form (max abs error over modes and time)", gd_error, 0.01))
-    flow_theory = np.asarray(theory.saxe_mode(flow.time.values[:, None] * var, s, config.init))
-    checks.append(compare(flow_theory, flow.weights.isel(run=0), rtol=1e-8, name="sigmoid_flow_vs_closed_form")
+        "a_i b_i / S_i = logistic closed form (max abs error over modes and time)",
+        np.max(np.abs(default - ds.theory_weights.sel(init=config.init).values) / s), 0.01)]
+    checks.append(compare(ds.theory_flow_weights, ds.flow_weights.mean("seed"), time_dim="flow_time", rtol=1e-8,
+                          name="sigmoid_flow_vs_closed_form")
                   .to_check("exact gradient flow (diffrax Dopri8) matches the logistic closed form at every time "
                             "(max relative error)"))
-    exponential = np.asarray(theory.linear_mode(t[:, None], s, 0.0, var))
-    linear_error = np.max(np.abs(linear.weights.isel(run=0).values - exponential) / s)
+    regression = ds.linear_regression_weights.mean("seed").values
     checks.append(check_below(
         "linear_model_exponential", "the linear model saturates as theta_i/S_i = 1 - exp(-E[x_i^2] t) "
-        "(max abs error)", linear_error, 0.01))
-    linear_half = metrics.crossing_time(t, (linear.weights.isel(run=0).values / s).T, 0.5)
-    spread = np.ptp(linear_half * var) / np.mean(linear_half * var)
+        "(max abs error)", np.max(np.abs(regression - ds.theory_regression_weights.values) / s), 0.01))
+    linear_half = metrics.crossing_time(t, (regression / s).T, 0.5) * var
     checks.append(check_below(
         "linear_rate_independent_of_target", "linear model: half-time x E[x^2] is the same for every S_i "
-        "(relative spread)", spread, 0.01))
-
-    # 2. stage-like learning: order and half-times; stage gap ~ ln(1/u0).
-    half = metrics.crossing_time(t, (default.weights.values / s).T, 0.5)
+        "(relative spread)", np.ptp(linear_half) / np.mean(linear_half), 0.01))
+    # 2. Stage-like learning: order and half-times; the stage gap grows like ln(1/u0).
+    half = metrics.crossing_time(t, (default / s).T, 0.5)
     half_theory = np.log(s / config.init - 1) / (2 * s * var)
     order = np.argsort(-(s * var))
     checks.append(Check(
@@ -193,142 +198,93 @@ def run(config: FeedbackConfig, progress: Progress) -> Outcome:
     checks.append(check_below(
         "half_times_vs_theory", "measured half-times match t_1/2 = ln(S/u0 - 1)/(2 S E[x^2]) (max relative error)",
         np.max(np.abs(half - half_theory) / half_theory), 0.02))
-    all_half = metrics.crossing_time(t, np.moveaxis(rich.weights.values / s, 1, 2), 0.5)  # (init, mode)
-    log_inv = np.log(1 / rich.init.values)
+    all_half = metrics.crossing_time(t, np.moveaxis(linear.values / s, 1, 2), 0.5)  # (init, mode)
     first, second = order[0], order[1]
-    gap = all_half[:, second] - all_half[:, first]
-    slope = np.polyfit(log_inv, gap, 1)[0]
+    slope = np.polyfit(np.log(1 / ds.init.values), all_half[:, second] - all_half[:, first], 1)[0]
     slope_theory = 1 / (2 * s[second] * var[second]) - 1 / (2 * s[first] * var[first])
     checks.append(check_below(
         "stage_gap_grows_like_log_init", "the gap between the first two stages grows like ln(1/u0) with slope "
         "1/(2 S_2 E_2) - 1/(2 S_1 E_1) (relative error of the fitted slope)",
         abs(slope - slope_theory) / slope_theory, 0.05))
-
-    # 3. depth: sharper transitions; each depth follows its exact solution.
-    td = depth_curves.time.values
-    width = []
-    depth_theory = []
-    for depth in config.depths:
-        curve = depth_curves.sel(depth=depth).values
-        t10, t50, t90 = (metrics.crossing_time(td, curve, q) for q in (0.1, 0.5, 0.9))
-        width.append(float((t90 - t10) / t50))
-        depth_theory.append(np.asarray(theory.saxe_mode(td, 1.0, config.depth_init, depth=depth)))
-    depth_error = max(np.max(np.abs(depth_curves.sel(depth=d).values - th)) for d, th in zip(config.depths, depth_theory))
-    checks.append(Check(
-        "depth_sharpens_transition", "relative transition width (t_90 - t_10)/t_50 decreases with depth",
-        width, "decreasing", bool(np.all(np.diff(width) < 0))))
+    # 3. Depth: sharper transitions; each depth follows its exact solution.
+    width = _transition_widths(ds)
+    checks.append(Check("depth_sharpens_transition", "relative transition width (t_90 - t_10)/t_50 decreases with "
+                        "depth", width, "decreasing", bool(np.all(np.diff(width) < 0))))
     checks.append(check_below(
-        "depth_gd_vs_exact", f"GD (lr {config.learning_rate:g}) on depth-L balanced nets follows the exact "
-        "depth-L mode solution (max abs error of u/S)", depth_error, 0.01))
-
-    # 4. imbalance: closed form, lazy rate, conservation (flow) and drift order (GD).
-    ti = imb_fine.time.isel(run=0).values
-    c = np.asarray(config.imbalances)
-    imb_theory = np.asarray(theory.imbalanced_mode(ti[None, :], 1.0, u0_imbalance[:, None], c[:, None]))
-    imb_error = np.max(np.abs(imb_fine.weights.isel(mode=0).values - imb_theory))
+        "depth_gd_vs_exact", f"GD (lr {config.learning_rate:g}) on depth-L balanced nets follows the exact depth-L "
+        "mode solution (max abs error of u/S)",
+        float(np.max(np.abs(ds.linear_depth_weights - ds.theory_depth_weights))), 0.01))
+    # 4. Imbalance: closed form, lazy rate, conservation (flow) and drift order (GD).
+    c = ds.imbalance.values
     checks.append(check_below(
         "imbalance_gd_vs_closed_form", "GD follows the imbalanced-mode closed form for every C (max abs error of u/S)",
-        imb_error, 0.01))
-    tf = imb_flow.time.values
-    imb_flow_theory = np.asarray(theory.imbalanced_mode(tf[None, :], 1.0, u0_imbalance[:, None], c[:, None]))
-    checks.append(compare(imb_flow_theory, imb_flow.weights.isel(mode=0), rtol=1e-8,
-                          name="imbalance_flow_vs_closed_form")
+        float(np.max(np.abs(ds.linear_imbalance_weights - ds.theory_imbalance_weights))), 0.01))
+    checks.append(compare(ds.theory_flow_imbalance_weights, ds.flow_imbalance_weights, rtol=1e-8,
+                          time_dim="flow_imbalance_time", name="imbalance_flow_vs_closed_form")
                   .to_check("exact gradient flow matches the imbalanced-mode closed form for every C at every time "
                             "(max relative error)"))
     largest = int(np.argmax(c))
-    u = imb_fine.weights.isel(run=largest, mode=0).values
+    ti, u = ds.imbalance_time.values, ds.linear_imbalance_weights.values[largest]
     window = (u > 0.1) & (u < 0.9)
     rate = -np.polyfit(ti[window], np.log(1 - u[window]), 1)[0]
     checks.append(check_below(
         "lazy_rate", f"at C = {c[largest]:g} the mode saturates exponentially at rate |C| E[x^2] "
         "(relative error of the fitted rate)", abs(rate / c[largest] - 1), 0.02))
-    flow_drift = np.max(np.abs(imb_flow.layer_imbalance - imb_flow.layer_imbalance.isel(time=0)).values)
-    checks.append(check_below(
-        "imbalance_conserved_under_flow", "C = a^2 - b^2 is conserved by gradient flow (max abs drift)",
-        flow_drift, 1e-8))
-    drift_fine = np.abs(imb_fine.layer_imbalance.isel(step=-1, mode=0) - imb_fine.layer_imbalance.isel(step=0, mode=0)).values
-    drift_coarse = np.abs(imb_coarse.layer_imbalance.isel(step=-1, mode=0) - imb_coarse.layer_imbalance.isel(step=0, mode=0)).values
-    nonzero = c > 0
-    order_measured = np.log2(drift_coarse[nonzero] / drift_fine[nonzero])
+    conserved = ds.flow_layer_imbalance - ds.flow_layer_imbalance.isel(flow_imbalance_time=0)
+    checks.append(check_below("imbalance_conserved_under_flow", "C = a^2 - b^2 is conserved by gradient flow "
+                              "(max abs drift)", float(np.max(np.abs(conserved))), 1e-8))
+    fine, coarse = ds.linear_imbalance_drift.values
+    order_measured = np.log2(coarse[c > 0] / fine[c > 0])
     checks.append(check_below(
         "imbalance_drift_order", "under GD the drift of C over a fixed time is O(lr) (O(lr^2) per step): "
         "doubling lr doubles it (max |log2 ratio - 1|)", np.max(np.abs(order_measured - 1)), 0.1))
-
-    figure = _figure(config, t, default, linear, sigmoid, exponential, rich, all_half, half_theory, order, log_inv,
-                     depth_curves, depth_theory, width, imb_fine, imb_theory, drift_fine)
-    dataset = xr.Dataset({
-        "sigmoid_weights": _panel(default.weights, "sigmoid"),
-        "linear_weights": _panel(linear.weights.isel(run=0), "sigmoid"),
-        "stage_half_time": (("init", "mode"), all_half),
-        "stage_half_time_theory": (("init", "mode"), np.log(s / rich.init.values[:, None] - 1) / (2 * s * var)),
-        "depth_weights": _panel(depth_curves, "depth"),
-        "imbalance_weights": _panel(imb_fine.weights.isel(mode=0), "imbalance").rename(run="imbalance"),
-        "imbalance_drift": (("imbalance",), drift_fine),
-    }, coords={"init": rich.init.values, "mode": np.arange(len(s)), "target_weight": ("mode", s),
-               "input_variance": ("mode", var), "imbalance": c})
-    dataset.attrs["description"] = "Dynamical feedback principle: diagonal linear network (Nam et al. 2025, §3.1-3.2)"
-    return Outcome(dataset, checks, {"feedback": figure})
+    return checks
 
 
-def _panel(array: xr.DataArray, prefix: str) -> xr.DataArray:
-    """One panel's curve with its own step/time axes (panels use different learning rates and grids)."""
-    array = array.drop_vars([name for name in ("run", "init", "learning_rate", "imbalance") if name in array.coords])
-    if "time" in array.coords and array.time.ndim > 1:
-        array = array.assign_coords(time=("step", array.time.values[0]))
-    return array.rename(step=f"{prefix}_step", time=f"{prefix}_time")
+def _transition_widths(ds: xr.Dataset) -> list[float]:
+    """(t_90 - t_10) / t_50 of each depth's GD curve."""
+    td = ds.depth_time.values
+    return [float((metrics.crossing_time(td, curve, 0.9) - metrics.crossing_time(td, curve, 0.1))
+                  / metrics.crossing_time(td, curve, 0.5)) for curve in ds.linear_depth_weights.values]
 
 
-def _figure(config, t, default, linear, sigmoid, exponential, rich, all_half, half_theory, order, log_inv,
-            depth_curves, depth_theory, width, imb, imb_theory, drift):
-    s = np.asarray(config.target_weights)
-    colors = mode_colors(len(s))
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), constrained_layout=True)
+def plot(ds: xr.Dataset) -> dict:
+    config = dataset_config(ds, EXPERIMENT)
+    s, var = ds.target_weight.values, ds.input_variance.values
+    figure, axes = figure_grid(2, 2, width=5.5, height=4.25, title="Dynamical feedback principle — theory solid, "
+                               "linear-network simulation dashed")
     ax = axes[0, 0]
-    for i in range(len(s)):
-        ax.plot(t, sigmoid[:, i] / s[i], color=colors[i], **MODE_THEORY)
-        ax.plot(t, default.weights.values[:, i] / s[i], color=colors[i], label=f"$S$={s[i]:g}", **MODE_SIM)
-    ax.plot(t, exponential[:, 0] / s[0], color="0.3", lw=2.5, alpha=0.4, label="linear model (all $S$)")
-    ax.plot(t, linear.weights.isel(run=0, mode=0).values / s[0], color="0.3", **MODE_SIM)
+    trajectories(ax, ds.time.values, ds.theory_weights.sel(init=config.init).values / s,
+                 ds.linear_weights.mean("seed").sel(init=config.init).values / s, labels=[f"$S$={v:g}" for v in s])
+    trajectories(ax, ds.time.values, ds.theory_regression_weights.values[:, :1] / s[0],
+                 ds.linear_regression_weights.mean("seed").values[:, :1] / s[0], colors=["0.3"],
+                 labels=["linear model (all $S$)"])
     ax.set(xlabel="time $t$ = lr x step", ylabel="$a_i b_i / S_i$  ($\\theta_i / S_i$)",
            title="1. sigmoidal (diagonal net) vs exponential (linear model)")
     ax.legend(fontsize=8, loc="lower right")
     ax = axes[0, 1]
-    for i in range(len(s)):
-        theory_line = np.log(s[i] / rich.init.values - 1) / (2 * s[i] * config.input_variances[i])
-        ax.plot(log_inv, theory_line, color=colors[i], **MODE_THEORY)
-        ax.plot(log_inv, all_half[:, i], "o", color=colors[i], label=f"$S$={s[i]:g}", mfc="none")
+    log_inv = np.log(1 / ds.init.values)
+    half = metrics.crossing_time(ds.time.values, np.moveaxis(ds.linear_weights.mean("seed").values / s, 1, 2), 0.5)
+    colors = trajectories(ax, log_inv, np.log(s / ds.init.values[:, None] - 1) / (2 * s * var))
+    for i, color in enumerate(colors):
+        ax.plot(log_inv, half[:, i], "o", color=color, mfc="none", label=f"$S$={s[i]:g}")
     ax.set(xlabel="$\\ln(1/u_0)$", ylabel="half-time $t_{1/2}$",
            title="2. stage-like learning: $t_{1/2}=\\ln(S/u_0-1)/(2S E[x^2])$")
     ax.legend(fontsize=8)
     ax = axes[1, 0]
-    td = depth_curves.time.values
-    depth_colors = mode_colors(len(config.depths), "viridis")
-    for j, depth in enumerate(config.depths):
-        ax.plot(td, depth_theory[j], color=depth_colors[j], **MODE_THEORY)
-        ax.plot(td, depth_curves.sel(depth=depth).values, color=depth_colors[j], **MODE_SIM,
-                label=f"L={depth}: width {width[j]:.2f}")
+    width = _transition_widths(ds)
+    trajectories(ax, ds.depth_time.values, ds.theory_depth_weights.values.T, ds.linear_depth_weights.values.T,
+                 labels=[f"L={d}: width {w:.2f}" for d, w in zip(ds.depth.values, width)], cmap="viridis")
     ax.set(xlabel="time $t$", ylabel="$u/S$", title=f"3. depth sharpens the transition ($u_0$={config.depth_init:g})")
     ax.legend(fontsize=8, title="(t90-t10)/t50", title_fontsize=8)
     ax = axes[1, 1]
-    ti = imb.time.isel(run=0).values
-    imb_colors = mode_colors(len(config.imbalances), "plasma")
-    for j, c in enumerate(config.imbalances):
-        ax.plot(ti[1:], imb_theory[j, 1:], color=imb_colors[j], **MODE_THEORY)
-        ax.plot(ti[1:], imb.weights.isel(run=j, mode=0).values[1:], color=imb_colors[j], **MODE_SIM,
-                label=f"C={c:g}: drift {drift[j]:.1e}")
+    trajectories(ax, ds.imbalance_time.values[1:], ds.theory_imbalance_weights.values[:, 1:].T,
+                 ds.linear_imbalance_weights.values[:, 1:].T, cmap="plasma",
+                 labels=[f"C={c:g}: drift {d:.1e}" for c, d in zip(ds.imbalance.values, ds.linear_imbalance_drift[0])])
     ax.set(xscale="log", xlabel="time $t$ (log)", ylabel="$ab/S$",
            title="4. imbalance $C=a^2-b^2$: rich (sigmoid) to lazy (exponential)")
     ax.legend(fontsize=8, title=f"GD lr {config.imbalance_learning_rate:g}", title_fontsize=8)
-    fig.suptitle("Dynamical feedback principle — theory solid, linear-network simulation dashed", fontsize=12)
-    return fig
-
-
-MODE_THEORY = MODEL_STYLE["theory"]
-MODE_SIM = MODEL_STYLE["linear"]
-
-
-def _units(config: FeedbackConfig) -> int:
-    return 3
+    return {"feedback": figure}
 
 
 EXPERIMENT = Experiment(
@@ -336,6 +292,11 @@ EXPERIMENT = Experiment(
     description="Dynamical feedback principle: sigmoidal, stage-like, depth and imbalance dynamics of diagonal nets",
     config_type=FeedbackConfig,
     quick={"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 10.0},
-    run=run,
-    units=_units,
+    presets={"test": {"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 9.0, "n_samples": 200,
+                      "stage_gap_inits": (1e-2, 1e-4, 1e-6), "depth_duration": 7.0, "imbalance_duration": 6.0,
+                      "seeds": 2}},
+    simulate=simulate,
+    check=check,
+    plot=plot,
+    units=lambda config: 3,
 )

@@ -1,0 +1,68 @@
+"""Declared config constraints: the field types experiment configs are built from (pydantic validates them).
+
+A config is a `config_dataclass`: strict types (TOML types only; no string -> number coercion; an int is accepted
+for a float), unknown keys refused, frozen, and each field's docstring kept as its description (shown by
+``layerwise run NAME --help`` and ``--print-config``). Cross-field rules go in ``__post_init__``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pydantic
+from pydantic import Field
+
+config_dataclass = pydantic.dataclasses.dataclass(
+    frozen=True, config=pydantic.ConfigDict(strict=True, extra="forbid", use_attribute_docstrings=True))
+"""Decorator for experiment configs."""
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+"""A seed: the first of ``seeds`` consecutive seeds (see `layerwise.seeds`)."""
+Count = Annotated[int, Field(ge=1, lt=2**31)]
+PositiveFloats = Annotated[tuple[PositiveFloat, ...], Field(min_length=1)]
+NonNegativeFloats = Annotated[tuple[NonNegativeFloat, ...], Field(min_length=1)]
+
+
+def at_least(minimum: int):
+    """An integer ``>= minimum`` (and below 2**31)."""
+    return Annotated[int, Field(ge=minimum, lt=2**31)]
+
+
+def is_validated(config_type) -> bool:
+    """Whether ``config_type`` declares its constraints (a pydantic dataclass) rather than checking them by hand."""
+    return pydantic.dataclasses.is_pydantic_dataclass(config_type)
+
+
+def descriptions(config_type) -> dict[str, str]:
+    """Field name -> its docstring (empty when it has none)."""
+    if not is_validated(config_type):
+        return {}
+    return {name: (info.description or "") for name, info in config_type.__pydantic_fields__.items()}
+
+
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
+           "less_than_equal": ("le", "<=")}
+_TYPES = {"float_type": "a number", "int_type": "an integer", "bool_type": "true or false", "string_type": "a string",
+          "tuple_type": "a list", "finite_number": "a finite number", "int_from_float": "an integer"}
+
+
+def one_line(error: pydantic.ValidationError, experiment: str) -> str:
+    """The first problem of a pydantic ``ValidationError`` as one line naming the config key and what is allowed."""
+    first = error.errors()[0]
+    key = next((str(part) for part in first["loc"] if isinstance(part, str)), "config")
+    given = first.get("input")
+    kind, ctx = first["type"], first.get("ctx") or {}
+    if kind == "unexpected_keyword_argument":
+        return f"unknown config key {key!r} for {experiment}"
+    if kind in _BOUNDS:
+        name, symbol = _BOUNDS[kind]
+        return f"config key {key!r} must be {symbol} {ctx[name]}, got {given!r}"
+    if kind == "too_short":
+        return f"config key {key!r} expects a non-empty list, got {given!r}"
+    if kind == "value_error":
+        return f"config key {key!r}: {ctx.get('error', first['msg'])}" if key != "config" else str(ctx.get("error"))
+    if kind in _TYPES:
+        return f"config key {key!r} expects {_TYPES[kind]} (float, int, list ... as TOML), got {given!r}"
+    return f"config key {key!r}: {first['msg'].lower()}, got {given!r}"

@@ -1,0 +1,36 @@
+"""Shared figure pieces, so every experiment draws theory, linear network and nonlinear network the same way:
+theory solid, linear-network simulation dashed, nonlinear network dotted, one colour per mode across a figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from layerwise.report.style import MODEL_STYLE, mode_colors
+
+
+def figure_grid(rows: int, cols: int, *, width: float = 5.5, height: float = 4.2, title: str | None = None):
+    """A ``rows x cols`` figure with constrained layout; returns ``(figure, axes)`` (axes always 2-D)."""
+    figure, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), constrained_layout=True,
+                                squeeze=False)
+    if title:
+        figure.suptitle(title, fontsize=12)
+    return figure, axes
+
+
+def trajectories(ax, times, theory=None, simulation=None, *, labels=None, colors=None, kind: str = "linear",
+                 cmap: str = "tab10") -> list:
+    """Curves over time: column ``k`` of ``theory`` (T, K) solid and of ``simulation`` (T, K) in the ``kind`` style
+    (``linear`` dashed, ``nonlinear`` dotted), the same colour for the same column. ``times`` is (T,) or, for a
+    different grid per curve set, a pair ``(theory_times, simulation_times)``. Returns the colours used."""
+    theory_times, simulation_times = times if isinstance(times, tuple) else (times, times)
+    count = (np.shape(theory) if theory is not None else np.shape(simulation))[-1]
+    colors = colors or mode_colors(count, cmap)
+    for k in range(count):
+        label = None if labels is None else labels[k]
+        if theory is not None:
+            ax.plot(theory_times, np.asarray(theory)[:, k], color=colors[k], **MODEL_STYLE["theory"],
+                    label=label if simulation is None else None)
+        if simulation is not None:
+            ax.plot(simulation_times, np.asarray(simulation)[:, k], color=colors[k], **MODEL_STYLE[kind], label=label)
+    return colors

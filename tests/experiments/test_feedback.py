@@ -1,0 +1,89 @@
+"""The feedback experiment at its `test` preset: check values equal the stored ones (so a loosened threshold or a
+changed computation fails here), and `layerwise check` / `layerwise plot` re-derive them from data.nc alone."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerwise.cli import main
+from layerwise.errors import LayerwiseError
+from layerwise.experiments import get_experiment, no_progress
+from layerwise.experiments.config import build_config
+from layerwise.report.claims import claim_checks
+from layerwise.runner import run_one
+
+EXPECTED = json.loads((Path(__file__).parent / "expected" / "feedback.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    experiment = get_experiment("feedback")
+    config = build_config(experiment, {}, preset="test")
+    record = run_one(experiment, config, tmp_path_factory.mktemp("results"), quick=False, progress=no_progress)
+    return record.path
+
+
+def _close(value, expected):
+    # Errors at rounding level (the exact flow vs its closed form, ~1e-10) vary with XLA's summation order.
+    return np.allclose(np.asarray(value, float), np.asarray(expected, float), rtol=1e-6, atol=1e-9)
+
+
+def test_check_values_equal_the_stored_ones(finished):
+    checks = {c["name"]: c for c in json.loads((finished / "summary.json").read_text())["checks"]}
+    assert set(checks) == set(EXPECTED)
+    assert claim_checks("feedback") <= set(checks)
+    for name, stored in EXPECTED.items():
+        assert checks[name]["expected"] == stored["expected"], name  # the threshold itself
+        assert checks[name]["passed"] == stored["passed"], name
+        assert _close(checks[name]["value"], stored["value"]), (name, checks[name]["value"], stored["value"])
+
+
+def test_data_nc_records_the_config_and_seeds(finished):
+    import xarray as xr
+
+    with xr.open_dataset(finished / "data.nc") as ds:
+        assert ds.attrs["experiment"] == "feedback" and "seeds = 2" in ds.attrs["config_toml"]
+        assert ds.sizes["seed"] == 2
+        assert {name.split("_")[0] for name in ds.data_vars} <= {"linear", "theory", "flow"}
+
+
+def test_layerwise_check_recomputes_every_value_from_data_nc(finished, capsys, tmp_path):
+    assert main(["check", str(finished)]) == 0
+    assert "14/14 check values reproduced" in capsys.readouterr().out
+    # An altered summary value is named and the exit status is 1.
+    altered = tmp_path / "feedback"
+    altered.mkdir()
+    for item in finished.iterdir():
+        if item.is_file():
+            (altered / item.name).write_bytes(item.read_bytes())
+    summary = json.loads((altered / "summary.json").read_text())
+    summary["checks"][0]["value"] = 0.5
+    (altered / "summary.json").write_text(json.dumps(summary))
+    assert main(["check", str(altered)]) == 1
+    assert "differs: sigmoid_gd_vs_closed_form" in capsys.readouterr().out
+
+
+def test_layerwise_plot_redraws_into_a_new_folder(finished, capsys, tmp_path):
+    before = {p.name: p.stat().st_mtime_ns for p in finished.iterdir() if p.is_file()}
+    assert main(["plot", str(finished), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "feedback.png").stat().st_size > 10_000
+    assert {p.name: p.stat().st_mtime_ns for p in finished.iterdir() if p.is_file()} == before
+
+
+def test_check_of_a_bad_folder_is_one_line(tmp_path, capsys):
+    assert main(["check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "summary.json" in err
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("learning_rate", 0.0, "> 0"), ("depths", (1,), ">= 2"), ("stage_gap_inits", (), "non-empty"),
+    ("target_weights", (1.0, 2.0, 3.0), "same length"), ("init", 10.0, "smaller than every target weight"),
+    ("seeds", 0, ">= 1"),
+])
+def test_bad_config_is_one_line_naming_the_field(field, value, words):
+    with pytest.raises(LayerwiseError, match=words) as error:
+        build_config(get_experiment("feedback"), {field: value})
+    assert "\n" not in str(error.value)
