@@ -1,6 +1,7 @@
 """The command line: listing, one-line errors with exit status 2, and a full quick run of `feedback`."""
 
 import json
+from pathlib import Path
 
 import pytest
 import xarray as xr
@@ -73,3 +74,21 @@ def test_run_feedback_quick_writes_results(capsys, tmp_path):
     assert "checks passed" in out
     # No staging directories are left behind.
     assert [p.name for p in tmp_path.iterdir()] == ["feedback"]
+
+
+def test_an_old_name_that_was_split_runs_and_shows_its_parts(capsys, tmp_path, monkeypatch):
+    from layerwise.experiments import GROUPS
+
+    monkeypatch.setenv("LAYERWISE_PLUGINS", "tests.plugins.tiny_experiments")
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    monkeypatch.setenv("TINY_SLEEP", "0")
+    monkeypatch.setitem(GROUPS, "tiny", ("alpha", "beta"))
+    code, out, err = run_cli(capsys, "run", "tiny", "--quick", "--out", str(tmp_path), "--set", "scale=0.25")
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha", "beta"]
+    code, out, _ = run_cli(capsys, "show", str(tmp_path / "tiny"))
+    assert code == 0 and "alpha_small" in out and "beta_small" in out
+    code, _, err = run_cli(capsys, "run", "tiny", "--set", "colour=red")
+    assert code == 2 and "unknown config key 'colour' for tiny" in err
+    code, out, _ = run_cli(capsys, "reproduce", "--quick", "--only", "tiny", "--out", str(tmp_path / "r"))
+    assert code == 0 and (tmp_path / "r" / "alpha").is_dir() and (tmp_path / "r" / "beta").is_dir()

@@ -97,7 +97,6 @@ def run(
 ) -> None:
     """Run one experiment and write data.nc, summary.json and figures to OUT/NAME/."""
     from layerwise.experiments.config import build_config, config_to_toml, parse_assignments, read_config_file
-    from layerwise.runner import run_one
 
     if show_help:
         console.print(ctx.get_help(), markup=False, highlight=False)
@@ -106,13 +105,12 @@ def run(
         return
     if name is None:
         raise LayerwiseError("missing experiment NAME (see `layerwise list`)")
+    from layerwise.experiments import GROUPS
+
     registry = _registry()
     values = {}
     if name.endswith(".toml"):
         name, values = read_config_file(name)
-    if name not in registry:
-        raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted(registry))}")
-    experiment = registry[name]
     if quick and preset not in (None, "quick"):
         raise LayerwiseError(f"--quick and --preset {preset} exclude each other; choose one")
     values.update(parse_assignments(assignments))
@@ -121,11 +119,54 @@ def run(
             raise LayerwiseError(f"--seed must be an integer >= 0, got {seed}")
         values["seed"] = seed
     preset = preset or ("quick" if quick else None)
-    config = build_config(experiment, values, preset=preset)
+    if name in GROUPS:  # an old name that was split: run its parts, each with the --set keys it has
+        configs = _group_configs(name, values, preset)
+        if print_config:
+            sys.stdout.write("\n".join(config_to_toml(part, config, comments=True) for part, config in configs))
+            return
+        _check_out(out)
+        passed = [_run_and_print(registry[part], config, out, preset) for part, config in configs]
+        if strict and not all(passed):
+            raise typer.Exit(1)
+        return
+    if name not in registry:
+        raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted([*registry, *GROUPS]))}")
+    config = build_config(registry[name], values, preset=preset)
     if print_config:
         sys.stdout.write(config_to_toml(name, config, comments=True))
         return
     _check_out(out)
+    if not _run_and_print(registry[name], config, out, preset) and strict:
+        raise typer.Exit(1)
+
+
+def _group_configs(group: str, values: dict, preset):
+    """Each part's config for ``run GROUP``: the --set keys a part has apply to it; a key no part has is an error."""
+    import dataclasses
+
+    from layerwise.experiments import GROUPS
+    from layerwise.experiments.config import build_config
+
+    registry = _registry()
+    parts = GROUPS[group]
+    known = {f.name for part in parts for f in dataclasses.fields(registry[part].config_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise LayerwiseError(f"unknown config key {unknown[0]!r} for {group} (parts: {', '.join(parts)}); allowed: "
+                             f"{', '.join(sorted(known))}")
+    configs = []
+    for part in parts:
+        own = {f.name for f in dataclasses.fields(registry[part].config_type)}
+        configs.append((part, build_config(registry[part], {k: v for k, v in values.items() if k in own},
+                                           preset=preset)))
+    return configs
+
+
+def _run_and_print(experiment, config, out: Path, preset) -> bool:
+    """Run one experiment with a progress bar and print its checks; whether every check passed."""
+    from layerwise.runner import run_one
+
+    name = experiment.name
     with _progress() as progress:
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
         record = run_one(experiment, config, out, quick=preset == "quick",
@@ -135,8 +176,7 @@ def run(
     console.print(_checks_table(name, summary["checks"]))
     console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}",
                   markup=False)
-    if strict and record.passed < record.total:
-        raise typer.Exit(1)
+    return record.passed == record.total
 
 
 def _print_config_fields(name: str) -> None:
@@ -177,11 +217,14 @@ def reproduce(
     registry = _registry()
     names = list(registry)  # registration order: the report's narrative order (feedback first)
     if only is not None:
+        from layerwise.experiments import GROUPS, expand_names
+
         names = [n.strip() for n in only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in registry]
+        unknown = [n for n in names if n not in registry and n not in GROUPS]
         if unknown or not names:
             raise LayerwiseError(f"--only: unknown experiment {', '.join(unknown) or '(none given)'}; allowed: "
-                                 f"{', '.join(sorted(registry))}")
+                                 f"{', '.join(sorted([*registry, *GROUPS]))}")
+        names = expand_names(names)
     _check_out(out, "index.html")
     with _progress() as progress:
         def progress_factory(name: str, total: int):
@@ -207,8 +250,13 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
     """Print the summary of finished results."""
     from layerwise.report.results import SUMMARY, read_summary
 
+    from layerwise.experiments import GROUPS
+
     try:
-        folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
+        if not (path / SUMMARY).exists() and path.name in GROUPS:  # an old name that was split: show its parts
+            folders = [path.parent / part for part in GROUPS[path.name] if (path.parent / part / SUMMARY).exists()]
+        else:
+            folders = [path] if (path / SUMMARY).exists() else sorted(p.parent for p in path.glob(f"*/{SUMMARY}"))
     except (OSError, ValueError) as error:  # a name too long, a NUL byte, a folder that cannot be listed
         reason = getattr(error, "strerror", None) or error
         raise LayerwiseError(f"cannot look for results in {str(path)!r} ({reason})") from None

@@ -6,17 +6,21 @@ The registry is this explicit list; plugins add theirs through ``$LAYERWISE_PLUG
 
 from layerwise.experiments import emergence, feedback, grokking, lazy_rich, neural_collapse, theory_check
 from layerwise.experiments.base import (
+    GROUPS,
     REGISTRY,
     Experiment,
     Outcome,
+    expand_names,
     get_experiment,
     load_plugins,
     no_progress,
     register,
+    register_group,
 )
 
 for _module in (feedback, theory_check, emergence, lazy_rich, neural_collapse, grokking):
     register(_module.EXPERIMENT)
 del _module
 
-__all__ = ["REGISTRY", "Experiment", "Outcome", "get_experiment", "load_plugins", "no_progress", "register"]
+__all__ = ["GROUPS", "REGISTRY", "Experiment", "Outcome", "expand_names", "get_experiment", "load_plugins",
+           "no_progress", "register", "register_group"]

@@ -142,10 +142,37 @@ def register(experiment: Experiment) -> Experiment:
     return experiment
 
 
+GROUPS: dict[str, tuple[str, ...]] = {}
+"""An old experiment name that was split -> the experiments that replace it (``run``, ``reproduce --only`` and
+``show`` accept the old name and act on its parts)."""
+
+
+def register_group(name: str, parts: tuple[str, ...]) -> None:
+    """Let ``name`` stand for the registered experiments ``parts`` (in order)."""
+    if name in REGISTRY or name in GROUPS:
+        raise ValueError(f"experiment or group {name!r} is registered twice")
+    GROUPS[name] = tuple(parts)
+
+
+def expand_names(names) -> list[str]:
+    """Experiment names with every group replaced by its parts (order kept, duplicates dropped); a
+    `LayerwiseError` naming the allowed names for an unknown one."""
+    expanded = []
+    for name in names:
+        if name not in REGISTRY and name not in GROUPS:
+            allowed = ", ".join(sorted([*REGISTRY, *GROUPS]))
+            raise LayerwiseError(f"unknown experiment {name!r}; allowed: {allowed}")
+        for part in GROUPS.get(name, (name,)):
+            if part not in expanded:
+                expanded.append(part)
+    return expanded
+
+
 def get_experiment(name: str) -> Experiment:
     """The registered experiment called ``name``; a `LayerwiseError` naming the allowed names otherwise."""
     if name not in REGISTRY:
-        raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted(REGISTRY))}")
+        hint = f" ({name!r} is a group of {', '.join(GROUPS[name])})" if name in GROUPS else ""
+        raise LayerwiseError(f"unknown experiment {name!r}{hint}; allowed: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
 
 
