@@ -1,5 +1,6 @@
 """The command line: listing, one-line errors with exit status 2, and a full quick run of `feedback`."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -92,3 +93,36 @@ def test_an_old_name_that_was_split_runs_and_shows_its_parts(capsys, tmp_path, m
     assert code == 2 and "unknown config key 'colour' for tiny" in err
     code, out, _ = run_cli(capsys, "reproduce", "--quick", "--only", "tiny", "--out", str(tmp_path / "r"))
     assert code == 0 and (tmp_path / "r" / "alpha").is_dir() and (tmp_path / "r" / "beta").is_dir()
+
+
+def test_a_run_that_diverged_inside_an_experiment_is_reported_and_strict_fails(capsys, tmp_path, monkeypatch):
+    """An engine call whose runs diverge (on_divergence='mark') inside an experiment ends the CLI run with a line
+    saying which experiment and where; --strict exits 1 for it."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from layerwise import data
+    from layerwise.engine import train
+    from layerwise.experiments import REGISTRY, Experiment, Outcome
+    from layerwise.models import DiagonalLinearNetwork
+    from layerwise.report.checks import check_below
+
+    @dataclasses.dataclass(frozen=True)
+    class TinyConfig:
+        seed: int = 0
+
+    def run(config, progress):
+        result = train(DiagonalLinearNetwork(dim=1), 3 * jnp.ones((2, 2, 1)), data.diagonal_task([1.0]), steps=50,
+                       learning_rate=np.array([0.1, 50.0]), on_divergence="mark")
+        return Outcome(xr.Dataset({"loss": (("run", "step"), result.history.loss.values)}),
+                       [check_below("always", "a check that passes", 0.0, 1.0)], {})
+
+    monkeypatch.setitem(REGISTRY, "diverging", Experiment("diverging", "diverges", TinyConfig, {}, run))
+    code, out, _ = run_cli(capsys, "run", "diverging", "--out", str(tmp_path), "--profile")
+    assert code == 0
+    assert "diverging: runs did not finish in 1 engine call(s): train: 2 runs: 1 finished, 1 diverged" in out
+    assert "compiling" in out
+    summary = json.loads((tmp_path / "diverging" / "summary.json").read_text())
+    assert len(summary["incomplete_runs"]) == 1 and summary["timing"]["compilations"] >= 1
+    code, _, _ = run_cli(capsys, "run", "diverging", "--out", str(tmp_path), "--strict")
+    assert code == 1

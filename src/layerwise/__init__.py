@@ -28,4 +28,4 @@ __all__ = [
     "observables",
     "train",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -92,7 +92,9 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the config's seed)."),
     assignments: list[str] = typer.Option([], "--set", help="Override a config field: --set key=value (TOML value)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the config as TOML and exit."),
-    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails or any run diverged."),
+    profile: bool = typer.Option(False, "--profile", help="Print the time spent compiling vs running."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the persistent compilation cache."),
     show_help: bool = typer.Option(False, "--help", "-h", help="Show this message (and NAME's config fields)."),
 ) -> None:
     """Run one experiment and write data.nc, summary.json and figures to OUT/NAME/."""
@@ -105,6 +107,7 @@ def run(
         return
     if name is None:
         raise LayerwiseError("missing experiment NAME (see `layerwise list`)")
+    _compilation_cache(not no_cache)
     from layerwise.experiments import GROUPS
 
     registry = _registry()
@@ -125,7 +128,7 @@ def run(
             sys.stdout.write("\n".join(config_to_toml(part, config, comments=True) for part, config in configs))
             return
         _check_out(out)
-        passed = [_run_and_print(registry[part], config, out, preset) for part, config in configs]
+        passed = [_run_and_print(registry[part], config, out, preset, profile) for part, config in configs]
         if strict and not all(passed):
             raise typer.Exit(1)
         return
@@ -136,7 +139,7 @@ def run(
         sys.stdout.write(config_to_toml(name, config, comments=True))
         return
     _check_out(out)
-    if not _run_and_print(registry[name], config, out, preset) and strict:
+    if not _run_and_print(registry[name], config, out, preset, profile) and strict:
         raise typer.Exit(1)
 
 
@@ -162,8 +165,9 @@ def _group_configs(group: str, values: dict, preset):
     return configs
 
 
-def _run_and_print(experiment, config, out: Path, preset) -> bool:
-    """Run one experiment with a progress bar and print its checks; whether every check passed."""
+def _run_and_print(experiment, config, out: Path, preset, profile: bool = False) -> bool:
+    """Run one experiment with a progress bar and print its checks; whether every check passed and every run
+    finished."""
     from layerwise.runner import run_one
 
     name = experiment.name
@@ -176,7 +180,36 @@ def _run_and_print(experiment, config, out: Path, preset) -> bool:
     console.print(_checks_table(name, summary["checks"]))
     console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}",
                   markup=False)
-    return record.passed == record.total
+    _print_record_notes(record, profile)
+    return record.passed == record.total and not record.incomplete_runs
+
+
+def _print_record_notes(record, profile: bool) -> None:
+    """The lines a finished experiment owes its user: runs that did not finish, and (``--profile``) timing."""
+    if record.incomplete_runs:
+        console.print(f"{record.name}: runs did not finish in {len(record.incomplete_runs)} engine call(s): "
+                      f"{'; '.join(record.incomplete_runs)}", markup=False, style="bold red", soft_wrap=True)
+    if profile and record.timing:
+        timing = record.timing
+        console.print(f"{record.name}: {timing['wall_s']:.1f} s in all, {timing['compile_s']:.1f} s compiling "
+                      f"({timing['compilations']} programs), {timing['wall_s'] - timing['compile_s']:.1f} s running",
+                      markup=False, soft_wrap=True)
+
+
+def _compilation_cache(enabled: bool) -> None:
+    """JAX's persistent compilation cache in the user cache dir (``$JAX_COMPILATION_CACHE_DIR`` wins), caching even
+    small programs, so a re-run skips most compilation."""
+    if not enabled:
+        return
+    import os
+
+    import jax
+
+    directory = os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "layerwise", "jax")
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _print_config_fields(name: str) -> None:
@@ -208,12 +241,16 @@ def reproduce(
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated experiment names to run."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results directory; writes OUT/index.html."),
     force: bool = typer.Option(False, "--force", help="Re-run experiments that already finished."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails or any run diverged."),
+    profile: bool = typer.Option(False, "--profile", help="Print the time spent compiling vs running."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the persistent compilation cache."),
 ) -> None:
     """Run every experiment (finished ones are skipped) and write the HTML report with a verdict per claim."""
     from layerwise.runner import reproduce as run_all
 
     if quick and full:
         raise LayerwiseError("--quick and --full exclude each other; choose one")
+    _compilation_cache(not no_cache)
     registry = _registry()
     names = list(registry)  # registration order: the report's narrative order (feedback first)
     if only is not None:
@@ -234,6 +271,7 @@ def reproduce(
         def announce(record) -> None:
             state = "skipped (already finished)" if record.skipped else f"{record.wall_time:.1f} s"
             progress.console.print(f"{record.name}: {record.passed}/{record.total} checks passed, {state}")
+            _print_record_notes(record, profile)
 
         records, report = run_all(out, names, quick=quick, force=force, progress_factory=progress_factory,
                                   on_record=announce)
@@ -243,6 +281,12 @@ def reproduce(
                       "skipped (finished before)" if record.skipped else "ran")
     console.print(table)
     console.print(f"report: {report}", markup=False)
+    incomplete = [record.name for record in records if record.incomplete_runs]
+    if incomplete:
+        console.print(f"runs did not finish in: {', '.join(incomplete)} (see the lines above, or incomplete_runs in "
+                      "their summary.json)", markup=False, style="bold red")
+    if strict and (incomplete or any(record.passed < record.total for record in records)):
+        raise typer.Exit(1)
 
 
 @app.command()

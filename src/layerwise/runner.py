@@ -14,7 +14,9 @@ from typing import Callable
 
 from layerwise.errors import LayerwiseError
 from layerwise.experiments.base import REGISTRY, Experiment
+from layerwise.engine.status import RunJournal
 from layerwise.precision import enable_x64
+from layerwise.profiling import CompileCounter
 from layerwise.experiments.config import build_config, config_key
 from layerwise.report.html import write_report
 from layerwise.report.results import clean_partial, is_finished, read_summary, write_results
@@ -28,6 +30,8 @@ class RunRecord:
     skipped: bool
     passed: int
     total: int
+    incomplete_runs: list[str] = dataclasses.field(default_factory=list)
+    timing: dict = dataclasses.field(default_factory=dict)
 
 
 ProgressFactory = Callable[[str, int], Callable[[str], None]]
@@ -36,9 +40,14 @@ ProgressFactory = Callable[[str, int], Callable[[str], None]]
 def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Callable[[str], None]) -> RunRecord:
     """Run ``experiment`` with ``config`` and write ``out/NAME`` atomically."""
     start = time.perf_counter()
-    with enable_x64():  # the checks' tolerances assume float64; the caller's setting comes back afterwards
+    # float64 for the checks' tolerances (the caller's setting comes back afterwards); every engine call whose
+    # runs did not all finish is journalled; compilations are counted for --profile.
+    with enable_x64(), RunJournal() as journal, CompileCounter() as compiled:
         outcome = experiment.outcome(config, progress)
     wall = time.perf_counter() - start
+    outcome.incomplete_runs = list(journal.lines)
+    outcome.timing = {"wall_s": round(wall, 3), "compile_s": round(compiled.seconds, 3),
+                      "compilations": compiled.count}
     try:
         path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick,
                              config_key=config_key(experiment.name, config))
@@ -46,7 +55,8 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
         raise LayerwiseError(f"cannot write results to {str(Path(out) / experiment.name)!r}: "
                              f"{error.strerror or error}") from None
     passed = sum(check.passed for check in outcome.checks)
-    return RunRecord(experiment.name, path, wall, False, passed, len(outcome.checks))
+    return RunRecord(experiment.name, path, wall, False, passed, len(outcome.checks), outcome.incomplete_runs,
+                     outcome.timing)
 
 
 def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_factory: ProgressFactory,
@@ -62,7 +72,8 @@ def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_facto
         if not force and is_finished(out, name, config_key(name, config)):
             summary = read_summary(out / name)
             record = RunRecord(name, out / name, summary.get("wall_time_s", 0.0), True, summary["passed"],
-                               summary["passed"] + summary["failed"])
+                               summary["passed"] + summary["failed"], list(summary.get("incomplete_runs", [])),
+                               dict(summary.get("timing", {})))
         else:
             record = run_one(experiment, config, out, quick=quick,
                              progress=progress_factory(name, experiment.units(config)))

@@ -17,9 +17,11 @@ import numpy as np
 
 from layerwise.data.task import Task
 from layerwise.engine.losses import resolve_loss
-from layerwise.engine.records import history, model_coords, observable_specs, per_run, runs_of
-from layerwise.engine.status import Status, TrainResult
-from layerwise.engine.train import DIVERGENCE_POLICIES, _check_inputs, observe, raise_on_divergence, task_loss, uses_statistics
+from layerwise.engine.records import history, observable_specs, per_run, runs_of
+from layerwise.engine.status import Status, TrainResult, journal
+from layerwise.engine.train import (
+    DIVERGENCE_POLICIES, _check_inputs, observe, raise_on_divergence, run_coordinates, task_loss, uses_statistics,
+)
 from layerwise.errors import LayerwiseError, SolverError, check_choice, check_positive, check_positive_int
 
 
@@ -123,10 +125,7 @@ def gradient_flow(
     status = np.where(out_of_steps, Status.MAX_STEPS,
                       np.where(first_bad >= 0, Status.DIVERGED, Status.FINISHED)).astype(np.int8)
     stopped_at = np.where(first_bad >= 0, first_bad, len(times) - 1)
-    run_coords = {"weight_decay": wd} if np.any(wd > 0) else {}
-    if model_batched:
-        run_coords.update(model_coords(model, runs))
-    run_coords.update({name: per_run(name, value, runs) for name, value in (coords or {}).items()})
+    run_coords = run_coordinates({"weight_decay": wd} if np.any(wd > 0) else {}, model, model_batched, coords, runs)
     if on_divergence == "raise" and np.any(status == Status.MAX_STEPS):
         run = int(np.flatnonzero(status == Status.MAX_STEPS)[0])
         reached = times[max(int(stopped_at[run]) - 1, 0)]
@@ -142,4 +141,6 @@ def gradient_flow(
         {"solver": "Dopri8", "rtol": rtol, "atol": atol, "loss": loss_name, "sufficient_statistics": int(statistics)},
     )
     result_history["solver_steps"] = ("run", np.asarray(num_steps))
-    return TrainResult(result_history, final, status, stopped_at)
+    result = TrainResult(result_history, final, status, stopped_at)
+    journal(result, "gradient_flow")
+    return result

@@ -10,6 +10,40 @@ import numpy as np
 import xarray as xr
 
 
+_JOURNALS: list["RunJournal"] = []
+
+
+class RunJournal:
+    """Context manager collecting one line for every `train` / `gradient_flow` call inside it whose runs did not
+    all finish (diverged, or out of solver steps with ``on_divergence="mark"``): the CLI reports them, so a
+    divergence inside an experiment is never silent.
+
+    Example:
+        >>> with RunJournal() as journal:
+        ...     pass                                                 # experiments train here
+        >>> journal.lines
+        []
+    """
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def __enter__(self) -> "RunJournal":
+        _JOURNALS.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _JOURNALS.remove(self)
+
+
+def journal(result: "TrainResult", where: str) -> None:
+    """Note ``result`` in every open `RunJournal` when some of its runs did not finish."""
+    if _JOURNALS and np.any(result.status != Status.FINISHED):
+        line = f"{where}: {result.summary()}"
+        for open_journal in _JOURNALS:
+            open_journal.lines.append(line)
+
+
 class Status(enum.IntEnum):
     """Per-run outcome of `train` / `gradient_flow`."""
 

@@ -26,7 +26,7 @@ from layerwise.engine.records import (
     all_finite, check_record_steps, check_task_finite, history, linear_record_steps, model_coords,
     observable_specs, per_run, runs_of, shard_runs,
 )
-from layerwise.engine.status import Status, TrainResult
+from layerwise.engine.status import Status, TrainResult, journal
 from layerwise.errors import DivergenceError, LayerwiseError, check_choice, check_positive_int
 from layerwise.models import LinearModel, Model
 
@@ -165,6 +165,15 @@ def _check_inputs(model, params, task, loss, runs, task_batched, model_batched) 
                              f"{model.out_dim}")
 
 
+def _check_batching(batch_size, key, task) -> None:
+    if batch_size is not None:
+        check_positive_int("batch_size", batch_size)
+        if key is None:
+            raise LayerwiseError("key is required with batch_size (it fixes the mini-batch order)")
+        if task.sampler is None and task.x is None:
+            raise LayerwiseError("batch_size needs a task with samples or a sampler; this task has moments only")
+
+
 def _hyperparameters(optimizer, learning_rate, weight_decay, optimizer_options, runs, params, dtype):
     """Per-run injected hyperparameters (name -> (R,) array) and the optimiser transformation to run."""
     options = dict(optimizer_options or {})
@@ -244,22 +253,15 @@ def train(
         `TrainResult` with ``history`` dims ``(run, step, ...)`` and per-run ``status``; for ``gd``/``sgd`` the
         coordinate ``time = learning_rate * step`` (gradient-flow time).
 
-    Example:
-        >>> model = DeepLinearNetwork(widths=(3, 2, 2))                                    # doctest: +SKIP
-        >>> result = train(model, params, task, optax.adam(1e-3), steps=1000,
-        ...                observables={"W": observables.EndToEnd()})                      # doctest: +SKIP
+    Example (see the README): ``train(model, params, task, optax.adam(1e-3), steps=1000,
+    observables={"W": observables.EndToEnd()})``.
     """
     check_positive_int("steps", steps)
     loss_name, _ = resolve_loss(loss)
     check_choice("on_divergence", on_divergence, DIVERGENCE_POLICIES)
     runs = runs_of(params)
     _check_inputs(model, params, task, loss, runs, task_batched, model_batched)
-    if batch_size is not None:
-        check_positive_int("batch_size", batch_size)
-        if key is None:
-            raise LayerwiseError("key is required with batch_size (it fixes the mini-batch order)")
-        if task.sampler is None and task.x is None:
-            raise LayerwiseError("batch_size needs a task with samples or a sampler; this task has moments only")
+    _check_batching(batch_size, key, task)
     record_steps = check_record_steps(
         linear_record_steps(steps, max(1, steps // 200)) if record_steps is None else record_steps, steps
     )
@@ -270,22 +272,17 @@ def train(
     specs = observable_specs(observables)
     keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, runs)
     segments = np.stack([np.concatenate([[0], record_steps[:-1]]), record_steps], axis=1)
-    hyper_arrays = {k: jnp.asarray(v, dtype) for k, v in hyper.items()}
-    params, hyper_arrays, keys = shard_runs((params, hyper_arrays, keys), runs)
-    if task_batched:
-        task = shard_runs(task, runs)
+    params, hyper_arrays, keys = shard_runs((params, {k: jnp.asarray(v, dtype) for k, v in hyper.items()}, keys), runs)
     final, diverged, records = _train_compiled(
-        params, task, hyper_arrays, keys, jnp.asarray(segments), model,
+        params, shard_runs(task, runs) if task_batched else task, hyper_arrays, keys, jnp.asarray(segments), model,
         optimizer=transformation, loss=loss, observables=tuple((n, fn) for n, (fn, _) in specs.items()),
         batch_size=batch_size, statistics=statistics, task_batched=task_batched, model_batched=model_batched,
     )
     diverged = np.asarray(diverged)
     status = np.where(diverged >= 0, Status.DIVERGED, Status.FINISHED).astype(np.int8)
     stopped_at = np.where(diverged >= 0, diverged, steps)
-    run_coords = {name: value for name, value in hyper.items() if np.ptp(value) > 0 or name == "learning_rate"}
-    if model_batched:
-        run_coords.update(model_coords(model, runs))
-    run_coords.update({name: per_run(name, value, runs) for name, value in (coords or {}).items()})
+    run_coords = run_coordinates({name: value for name, value in hyper.items()
+                                  if np.ptp(value) > 0 or name == "learning_rate"}, model, model_batched, coords, runs)
     raise_on_divergence(diverged, run_coords, on_divergence, "step", advice="lower the learning rate or pass "
                         "on_divergence='mark' to keep the other runs")
     result_history = history(
@@ -296,7 +293,18 @@ def train(
     if optimizer in ("gd", "sgd"):
         result_history = result_history.assign_coords(
             time=(("run", "step"), np.outer(hyper["learning_rate"], record_steps)))
-    return TrainResult(result_history, final, status, stopped_at)
+    result = TrainResult(result_history, final, status, stopped_at)
+    journal(result, "train")
+    return result
+
+
+def run_coordinates(swept: dict, model, model_batched: bool, coords, runs: int) -> dict[str, np.ndarray]:
+    """The history's per-run coordinates: swept hyperparameters, a batched model's fields, the caller's coords."""
+    run_coords = dict(swept)
+    if model_batched:
+        run_coords.update(model_coords(model, runs))
+    run_coords.update({name: per_run(name, value, runs) for name, value in (coords or {}).items()})
+    return run_coords
 
 
 def raise_on_divergence(diverged_at, coords, policy, index_name, *, advice) -> None:

@@ -31,6 +31,10 @@ class Outcome:
     dataset: xr.Dataset
     checks: list[Check]
     figures: dict[str, Figure]
+    incomplete_runs: list[str] = dataclasses.field(default_factory=list)
+    """One line per engine call whose runs did not all finish (see `layerwise.engine.status.RunJournal`)."""
+    timing: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Seconds spent compiling (``compile_s``, ``compilations``) and in all (``wall_s``)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -123,6 +123,8 @@ def write_results(
             "data_source": str(outcome.dataset.attrs.get("data_source", "generated")),
             "quick": quick,
             "wall_time_s": round(wall_time, 3),
+            "incomplete_runs": list(getattr(outcome, "incomplete_runs", [])),
+            "timing": dict(getattr(outcome, "timing", {})),
             "figures": figures,
             "data": DATA,
             "versions": _versions(),
