@@ -79,3 +79,19 @@ def test_plain_arrays_with_times_and_the_report_check():
     assert absolute.passed and absolute.value == pytest.approx(0.02) and absolute.expected == "err <= 0.05"
     with pytest.raises(ValueError, match="times"):
         compare(np.ones(3), np.ones(3), rtol=1e-8)
+
+
+def test_max_relative_errors_is_each_runs_compare():
+    from layerwise.compare import max_relative_errors
+
+    rng = np.random.default_rng(0)
+    theory = rng.normal(size=(3, 4, 2, 2))
+    simulation = theory * (1 + 1e-6 * rng.normal(size=theory.shape))
+    times = np.arange(4.0)
+    for norm in (False, True):
+        dims = ("dim_1", "dim_2") if norm else ()
+        expected = [compare(t, s, rtol=1e-3, times=times, norm_dims=dims).max_rel_error
+                    for t, s in zip(theory, simulation)]
+        np.testing.assert_array_equal(max_relative_errors(theory, simulation, times, norm=norm), expected)
+    simulation[1, 2, 0, 0] = np.nan
+    assert np.isnan(max_relative_errors(theory, simulation, times)[1])

@@ -138,6 +138,24 @@ def compare(
     )
 
 
+def max_relative_errors(theory, simulation, times, *, norm: bool = False) -> np.ndarray:
+    """Each run's largest relative error (`compare`'s ``max_rel_error``) for arrays ``(runs, T, ...)`` on the save
+    times ``times``: elementwise, or of the Frobenius norm over all axes after time when ``norm`` (NaN for a run
+    with NaN).
+
+    Example:
+        >>> theory = np.ones((2, 3, 2))
+        >>> errors = max_relative_errors(theory, theory * (1 + np.array([0.0, 1e-9])[:, None, None]), [0.0, 1.0, 2.0])
+        >>> float(errors[0]), bool(abs(errors[1] - 1e-9) < 1e-15)
+        (0.0, True)
+    """
+    errors = []
+    for theory_run, simulation_run in zip(np.asarray(theory), np.asarray(simulation)):
+        dims = tuple(f"dim_{k}" for k in range(1, simulation_run.ndim)) if norm else ()
+        errors.append(compare(theory_run, simulation_run, rtol=1.0, times=times, norm_dims=dims).max_rel_error)
+    return np.asarray(errors)
+
+
 def _as_aligned(theory, simulation, time_dim: str, times) -> tuple[xr.DataArray, xr.DataArray]:
     if not isinstance(simulation, xr.DataArray):
         if isinstance(theory, xr.DataArray):

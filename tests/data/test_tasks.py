@@ -53,3 +53,17 @@ def test_same_key_same_task():
     b = data.whitened_regression(jax.random.PRNGKey(3), 20, 2, 2)
     np.testing.assert_array_equal(a.x, b.x)
     np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_haar_orthogonal_is_orthogonal_and_reproducible():
+    q = data.haar_orthogonal(np.random.default_rng(3), 5)
+    np.testing.assert_allclose(q @ q.T, np.eye(5), atol=1e-13)
+    np.testing.assert_array_equal(q, data.haar_orthogonal(np.random.default_rng(3), 5))
+    assert not np.allclose(q, data.haar_orthogonal(np.random.default_rng(4), 5))
+
+
+def test_stack_tasks_stacks_every_leaf():
+    tasks = [data.diagonal_task([1.0, 2.0]), data.diagonal_task([3.0, 4.0], [0.5, 2.0])]
+    stacked = data.stack_tasks(tasks)
+    assert stacked.cross_covariance.shape == (2, *tasks[0].cross_covariance.shape)
+    np.testing.assert_array_equal(stacked.input_covariance[1], tasks[1].input_covariance)

@@ -11,9 +11,10 @@ from layerwise.data.images import (
     train_test_split,
     write_idx,
 )
-from layerwise.data.regression import diagonal_task, random_orthogonal, teacher_task, whiten, whitened_regression
+from layerwise.data.regression import (
+    diagonal_task, haar_orthogonal, random_orthogonal, teacher_task, whiten, whitened_regression)
 from layerwise.data.mnist1d import make_mnist1d
-from layerwise.data.task import Task
+from layerwise.data.task import Task, stack_tasks
 from layerwise.data.sparse_parity import FixedDatasetSampler, MultitaskSparseParity, sparse_parity_problem
 from layerwise.data.modular import modular_addition, modular_addition_task
 
@@ -21,7 +22,7 @@ __all__ = [
     "FixedDatasetSampler", "MultitaskSparseParity", "sparse_parity_problem",
     "modular_addition", "modular_addition_task",
     "make_mnist1d",
-    "Task",
+    "Task", "stack_tasks",
     "accuracy",
     "classification_task",
     "load_digits",
@@ -31,4 +32,4 @@ __all__ = [
     "read_idx",
     "train_test_split",
     "write_idx",
-    "diagonal_task", "random_orthogonal", "teacher_task", "whiten", "whitened_regression"]
+    "diagonal_task", "haar_orthogonal", "random_orthogonal", "teacher_task", "whiten", "whitened_regression"]

@@ -51,6 +51,14 @@ def random_orthogonal(key: Array, dim: int, dtype=jnp.float64) -> Array:
     return q * jnp.sign(jnp.diagonal(r))
 
 
+def haar_orthogonal(rng, dim: int):
+    """`random_orthogonal` drawn from a NumPy ``Generator`` (a NumPy array): QR of a Gaussian matrix, signs fixed."""
+    import numpy as np
+
+    q, r = np.linalg.qr(rng.normal(size=(dim, dim)))
+    return q * np.sign(np.diagonal(r))
+
+
 def teacher_task(
     key: Array,
     singular_values,

@@ -87,3 +87,10 @@ class Task(eqx.Module):
             None if self.y is None else factor * self.y,
             self.sampler,
         )
+
+
+def stack_tasks(tasks) -> "Task":
+    """Tasks of equal shapes stacked leaf by leaf into one batched task (for ``task_batched=True``)."""
+    import jax
+
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *tasks)

@@ -31,3 +31,19 @@ def crossing_time(times, values, level) -> np.ndarray:
         fraction = (target - v[j - 1]) / (v[j] - v[j - 1])
         out[i] = t[j - 1] + fraction * (t[j] - t[j - 1])
     return out.reshape(values.shape[:-1])
+
+
+def exponential_times(horizon: float, count: int, span: float = 1e3) -> np.ndarray:
+    r"""``count`` save times from 0 to ``horizon``, exponentially spaced: ``t_k = T (e^{c x_k} - 1) / (e^c - 1)``
+    with ``x_k = k / (count - 1)`` and ``c = ln(span)`` (the last step is about ``span`` times the
+    first): dense early, where dynamics from a small init are fast, and the same count for every
+    horizon (flows saved on such grids share one compilation).
+
+    Example:
+        >>> t = exponential_times(10.0, 5)
+        >>> float(t[0]), float(t[-1]), bool(np.all(np.diff(np.diff(t)) > 0))
+        (0.0, 10.0, True)
+    """
+    x = np.linspace(0.0, 1.0, count)
+    rate = np.log(span)
+    return float(horizon) * np.expm1(rate * x) / np.expm1(rate)

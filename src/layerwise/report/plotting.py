@@ -34,3 +34,23 @@ def trajectories(ax, times, theory=None, simulation=None, *, labels=None, colors
         if simulation is not None:
             ax.plot(simulation_times, np.asarray(simulation)[:, k], color=colors[k], **MODEL_STYLE[kind], label=label)
     return colors
+
+
+def error_bars(ax, names, errors, tolerance: float, *, floor: float = 1e-18) -> None:
+    """Per item, its largest error as a bar (green within ``tolerance``, red above or NaN) and each of its ``errors``
+    (a list of arrays, one per item) as a dot, with ``tolerance`` dashed, on a log axis. Exact agreement (0) is drawn
+    at ``floor``; a NaN or infinite error at 1, marked "NaN/inf"."""
+    positions = np.arange(len(names))
+    worst = np.array([float(np.max(e)) for e in errors])
+    passed = worst <= tolerance  # NaN fails
+    ax.bar(positions, np.where(np.isfinite(worst), np.maximum(worst, floor), 1.0),
+           color=np.where(passed, "tab:green", "tab:red"), alpha=0.6)
+    for i, item in enumerate(errors):
+        item = np.ravel(item)
+        ax.plot(np.full(len(item), i), np.clip(np.nan_to_num(item, nan=1.0, posinf=1.0), floor, None), "k.",
+                markersize=3)
+        if not np.isfinite(worst[i]):
+            ax.text(i, 1.0, "NaN/inf", ha="center", va="bottom", fontsize=7, color="tab:red")
+    ax.axhline(tolerance, color="tab:red", linestyle="--", linewidth=1.2, label=f"tolerance {tolerance:g}")
+    ax.set_yscale("log")
+    ax.set_xticks(positions, list(names), rotation=35, ha="right", fontsize=8)
