@@ -124,6 +124,8 @@ REFERENCES = {
                           + 0.05 * (np.sum(CLASSIFIER**2) + np.sum(BIAS**2))),
     "crossing_time": (lambda: metrics.crossing_time(EPOCHS * 1.0, TEST_ACC, 0.4),
                       lambda: _crossing(EPOCHS * 1.0, TEST_ACC, 0.4)),
+    "exponential_times": (lambda: metrics.exponential_times(10.0, 5, 100.0),
+                          lambda: [10.0 * (100.0 ** (k / 4) - 1) / 99.0 for k in range(5)]),
     "end_to_end": (lambda: metrics.end_to_end(DEEP, DEEP_PARAMS), lambda: _product(DEEP_PARAMS)),
     "singular_values": (lambda: metrics.singular_values(DEEP, DEEP_PARAMS),
                         lambda: np.linalg.svd(_product(DEEP_PARAMS), compute_uv=False)),
