@@ -112,6 +112,7 @@ def solve(
     target: str | None = None,
     max_steps: int = MAX_STEPS,
     records: int = RECORDS,
+    name: str | None = None,
 ) -> SolveReport:
     r"""Solve the layerwise linear model of ``(x, y)`` and train it, and each compared network, beside the solution.
 
@@ -140,6 +141,7 @@ def solve(
         seeds: runs per network (vmapped; seeds ``seed .. seed + seeds - 1``), giving a band.
         center, whiten, task, test_fraction, chunk_rows, target: preprocessing (`layerwise.solve.data.prepare`).
         records: about how many record steps.
+        name: the data set's name in the report (default: the source's, or ``"arrays"``).
     Returns:
         `SolveReport` (``.modes``, ``.history``, ``.checks``, ``.summary``, ``.save(DIR)``).
 
@@ -151,11 +153,11 @@ def solve(
     with enable_x64():
         if y is None:
             raw = data_lib.load_data(x, target=target)
-            x, y, name = raw.x, raw.y, raw.name
+            x, y, name = raw.x, raw.y, name or raw.name
         else:
             if target is not None:
                 raise LayerwiseError("target names a CSV column; pass it only with a data file, not with arrays")
-            name = "arrays"
+            name = name or "arrays"
         prepared = data_lib.prepare(x, y, task=task, center=center, whiten=whiten, test_fraction=test_fraction,
                                     seed=seed, chunk_rows=chunk_rows, name=name)
         return _solve_prepared(prepared, depth=depth, init=init, init_scale=float(init_scale),
@@ -247,7 +249,8 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
     strength[0] = theory_strength
     group_strength[0] = np.sqrt(np.einsum("rta,ag->rtg", theory_strength**2, member))
     if prediction == "lambda_balanced":
-        maps = pred.lambda_balanced_maps(times, params, modes)
+        W1_theory, W2_theory = _lambda_layers(times, params, modes)
+        maps = W2_theory @ W1_theory
         target = prepared.cross_covariance
         loss[0] = (0.5 * np.sum(maps**2, axis=(-2, -1)) - np.sum(maps * target, axis=(-2, -1))
                    + 0.5 * prepared.output_second_moment)
@@ -284,7 +287,6 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
         probe = prepared.x_train[:PROBE_SAMPLES]
         distance = blank(len(names), seeds, T)
         lin = results["linear"].history
-        W1_theory, W2_theory = _lambda_layers(times, params, modes)
         for r in range(seeds):
             distance[0, r] = sim.kernel_distance_path(W1_theory[r], W2_theory[r], probe)
             distance[1, r] = sim.kernel_distance_path(lin.W1.values[r], lin.W2.values[r], probe)
