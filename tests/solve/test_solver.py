@@ -101,3 +101,20 @@ def test_bad_arguments_are_refused_before_training(teacher, kwargs, words):
     x, y = teacher
     with pytest.raises(LayerwiseError, match=words):
         lw.solve(x, y, **kwargs)
+
+
+def test_without_whitening_the_prediction_is_labelled_approximate(teacher):
+    x, y = teacher
+    report = lw.solve(x * np.array([1.0, 2.0, 1.0, 0.5, 1.0]), y, whiten=False, learning_rate=0.01,
+                      test_fraction=0.0, steps=200)
+    assert report.summary["prediction"] == "saxe_approximate" and report.summary["whitened"] is False
+    assert report.summary["dropped_directions"] == 0
+
+
+def test_a_large_learning_rate_warns_and_another_optimiser_compares_order_only(teacher):
+    x, y = teacher
+    report = lw.solve(x, y, learning_rate=0.05, steps=100, test_fraction=0.0)  # eta * s0 / 2 = 0.05
+    assert any("discretisation" in warning for warning in report.summary["warnings"])
+    adam = lw.solve(x, y, optimizer="adam", learning_rate=1e-3, steps=100, test_fraction=0.0)
+    names = {check.name for check in adam.checks}
+    assert "learning_order_linear" in names and "half_time_linear" not in names
