@@ -6,6 +6,9 @@ linear net and each compared network with the one engine (`layerwise.solve.simul
 (`layerwise.solve.verdicts`) and returns a `SolveReport` (`layerwise.solve.report`; ``report.save(DIR)`` writes
 ``data.nc``, ``summary.json``, ``solve.png`` and ``index.html``).
 
+``layerwise.solve`` is the function (``import layerwise as lw; lw.solve(...)``); import the modules by name,
+``from layerwise.solve import data, prediction``.
+
 Example:
     >>> import layerwise as lw
     >>> from layerwise.models import MLP

@@ -26,7 +26,8 @@ import numpy as np
 from layerwise.errors import LayerwiseError, check_choice
 
 BUILTIN = ("digits", "mnist1d", "mnist")
-"""Built-in data sets: scikit-learn's digits, MNIST-1D (5,000 samples), MNIST (local IDX files, ``$LAYERWISE_MNIST``)."""
+"""Built-in data sets: scikit-learn's digits, MNIST-1D (5,000 samples), MNIST (local IDX files in
+``$LAYERWISE_MNIST``)."""
 TASKS = ("auto", "classification", "regression")
 DROP_RTOL = 1e-10
 """Whitening drops input directions with eigenvalue ``<= DROP_RTOL * largest``."""
@@ -177,8 +178,9 @@ def load_data(source, *, target: str | None = None) -> RawData:
     if text == "mnist":
         directory = lw_data.mnist_directory()
         if directory is None:
-            raise LayerwiseError(f"data set 'mnist' reads local IDX files: set ${lw_data.images.MNIST_ENVIRONMENT_VARIABLE}"
-                                 " to their folder (nothing is downloaded)")
+            variable = lw_data.images.MNIST_ENVIRONMENT_VARIABLE
+            raise LayerwiseError(f"data set 'mnist' reads local IDX files: set ${variable} to their folder (nothing is "
+                                 "downloaded)")
         x, labels, x_test, labels_test = lw_data.load_mnist(directory)
         return RawData(np.concatenate([x, x_test]), np.concatenate([labels, labels_test]), "mnist")
     path = Path(text)

@@ -119,15 +119,6 @@ def hidden_widths(depth: int, width: int | None, modes: Modes, in_dim: int, out_
     return (in_dim, *([hidden] * (depth - 1)), out_dim)
 
 
-def _full_basis(columns: np.ndarray, key) -> jnp.ndarray:
-    """An orthogonal matrix whose first columns are ``columns`` (orthonormal), completed at random."""
-    dim, k = columns.shape
-    extra = np.asarray(random_orthogonal(key, dim))[:, : dim - k] if dim > k else np.zeros((dim, 0))
-    extra = extra - columns @ (columns.T @ extra)
-    q, _ = np.linalg.qr(extra) if extra.shape[1] else (extra, None)
-    return jnp.asarray(np.concatenate([columns, q], axis=1))
-
-
 def imbalanced_layers(u0: float, imbalance: float) -> tuple[float, float]:
     r"""Per-mode layer strengths ``(a, b)`` with ``ab = u_0`` and ``a^2 - b^2 = C``:
     ``a^2 = (C + sqrt(C^2 + 4u_0^2)) / 2``, ``b = u_0 / a``."""

@@ -245,7 +245,7 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
     blank = lambda *shape: np.full(shape, np.nan)  # noqa: E731
     strength = blank(len(names), seeds, T, k)
     group_strength = blank(len(names), seeds, T, g)
-    loss, test_loss, test_accuracy = blank(len(names), seeds, T), blank(len(names), seeds, T), blank(len(names), seeds, T)
+    loss, test_loss, test_accuracy = (blank(len(names), seeds, T) for _ in range(3))
     strength[0] = theory_strength
     group_strength[0] = np.sqrt(np.einsum("rta,ag->rtg", theory_strength**2, member))
     if prediction == "lambda_balanced":
