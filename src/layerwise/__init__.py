@@ -11,6 +11,7 @@ from layerwise import data, init, metrics, models, observables
 from layerwise.engine import Status, TrainResult, gradient_flow, make_optimizer, train
 from layerwise.errors import DivergenceError, LayerwiseError, SolverError
 from layerwise.precision import enable_x64
+from layerwise.solve import solve  # the function; its modules are layerwise.solve.data, .prediction, ...
 
 __all__ = [
     "DivergenceError",
@@ -26,6 +27,7 @@ __all__ = [
     "metrics",
     "models",
     "observables",
+    "solve",
     "train",
 ]
 __version__ = "0.2.0"

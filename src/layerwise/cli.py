@@ -349,6 +349,81 @@ def plot_results(
     console.print(f"{len(written)} figure(s) in {target}: {', '.join(p.name for p in written)}", markup=False)
 
 
+@app.command("solve")
+def solve_command(
+    data: str = typer.Argument(..., help="digits, mnist1d, mnist (IDX files in $LAYERWISE_MNIST), FILE.npz (arrays "
+                               "x, y) or FILE.csv (one column is the target)."),
+    target: Optional[str] = typer.Option(None, "--target", help="CSV: the target column (default: the last one)."),
+    task: str = typer.Option("auto", "--task", help="auto, classification or regression (auto: text or <= 100 "
+                             "distinct integers are labels)."),
+    depth: int = typer.Option(2, "--depth", help="Layers of the linear net."),
+    init: str = typer.Option("aligned", "--init", help="aligned (Saxe, exact), lambda-balanced (depth 2) or random."),
+    init_scale: float = typer.Option(1e-3, "--init-scale", help="Each mode's initial end-to-end strength u0 > 0."),
+    imbalance: float = typer.Option(0.0, "--imbalance", help="C (aligned, depth 2) or λ (lambda-balanced)."),
+    width: Optional[int] = typer.Option(None, "--width", help="Hidden width of the linear net (default min(d, m))."),
+    learning_rate: float = typer.Option(0.01, "--learning-rate", help="Learning rate of every network."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Steps (default: until the slowest predicted mode "
+                                        "reaches 90 %, at most 100,000)."),
+    optimizer: str = typer.Option("gd", "--optimizer", help="gd (default), sgd, momentum, adam or adamw."),
+    mlp: Optional[str] = typer.Option(None, "--mlp", help="Compare an MLP with these hidden widths, e.g. 256,256."),
+    activation: str = typer.Option("relu", "--activation", help="The MLP's activation: relu, tanh, gelu, linear."),
+    seeds: int = typer.Option(1, "--seeds", help="Runs per network (vmapped), for a band."),
+    seed: int = typer.Option(0, "--seed", help="First seed (split, inits)."),
+    center: bool = typer.Option(True, "--center/--no-center", help="Centre inputs and targets."),
+    whiten: bool = typer.Option(True, "--whiten/--no-whiten", help="PCA-whiten the inputs."),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", help="Held-out fraction in [0, 1)."),
+    chunk_rows: int = typer.Option(65_536, "--chunk-rows", help="Rows per chunk when accumulating the statistics."),
+    out: Path = typer.Option(DEFAULT_OUT / "solve", "--out", help="Results folder (data.nc, summary.json, "
+                             "solve.png, index.html)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails."),
+) -> None:
+    """Solve the layerwise linear model of your data first, then train it and your network beside the solution."""
+    from layerwise.errors import check_choice
+    from layerwise.models import MLP
+    from layerwise.models.mlp import ACTIVATIONS
+    from layerwise.solve import load_data, solve
+    from layerwise.solve.data import interpret_target
+    from layerwise.solve.report import FILES
+
+    _check_out(out, *FILES)
+    check_choice("--activation", activation, tuple(ACTIVATIONS))
+    hidden = None
+    if mlp is not None:
+        try:
+            hidden = tuple(int(w) for w in mlp.split(","))
+        except ValueError:
+            hidden = ()
+        if not hidden or min(hidden) < 1:
+            raise LayerwiseError(f"--mlp must be comma-separated positive hidden widths such as 256,256; got {mlp!r}")
+    raw = load_data(data, target=target)
+    compare = None
+    if hidden is not None:
+        outputs = interpret_target(raw.y, task).y.shape[1]
+        compare = {"mlp": MLP(widths=(raw.x.shape[1], *hidden, outputs), activation=activation)}
+    started = time.perf_counter()
+    with console.status("solving, then training the linear net" + (" and the MLP" if compare else "")):
+        report = solve(raw.x, raw.y, depth=depth, init=init, init_scale=init_scale, imbalance=imbalance, width=width,
+                       learning_rate=learning_rate, steps=steps, optimizer=optimizer, compare=compare, seeds=seeds,
+                       seed=seed, center=center, whiten=whiten, task=task, test_fraction=test_fraction,
+                       chunk_rows=chunk_rows, name=raw.name)
+        path = report.save(out)
+    summary = report.summary_json()
+    table = Table("mode", "s", "predicted t½", *(f"{n} t½" for n in summary["networks"]),
+                  title=f"{escape(raw.name)}: prediction {summary['prediction']}")
+    for mode in summary["modes"]:
+        table.add_row(str(mode["index"]), _short(mode["singular_value"]), _short(mode["predicted_half_time"]),
+                      *(_short(mode[f"{n}_half_time"]) for n in summary["networks"]))
+    console.print(table)
+    console.print(_checks_table("solve", summary["checks"]))
+    for warning in summary["warnings"]:
+        console.print(f"warning: {warning}", markup=False)
+    console.print(f"{report.passed}/{len(report.checks)} checks passed in {time.perf_counter() - started:.1f} s; "
+                  f"{summary['dropped_directions']} input direction(s) dropped by whitening; results in {path}",
+                  markup=False)
+    if strict and report.passed < len(report.checks):
+        raise typer.Exit(1)
+
+
 def _configure_process() -> None:
     """The command line's process-wide settings (a library import changes neither): float64 for the theory checks,
     and matplotlib's file-only Agg backend (no display needed)."""
