@@ -11,7 +11,7 @@ from layerwise import data, init, metrics, models, observables
 from layerwise.engine import Status, TrainResult, gradient_flow, make_optimizer, train
 from layerwise.errors import DivergenceError, LayerwiseError, SolverError
 from layerwise.precision import enable_x64
-from layerwise.solve import solve  # the function; its modules are layerwise.solve.data, .prediction, ...
+from layerwise.solving import solve  # the function; the package is layerwise.solving
 
 __all__ = [
     "DivergenceError",

@@ -381,9 +381,9 @@ def solve_command(
     from layerwise.errors import check_choice
     from layerwise.models import MLP
     from layerwise.models.mlp import ACTIVATIONS
-    from layerwise.solve import load_data, solve
-    from layerwise.solve.data import interpret_target
-    from layerwise.solve.report import FILES
+    from layerwise.solving import load_data, solve
+    from layerwise.solving.data import interpret_target
+    from layerwise.solving.report import FILES
 
     _check_out(out, *FILES)
     check_choice("--activation", activation, tuple(ACTIVATIONS))

@@ -1,9 +1,9 @@
 r"""`solve`: the layerwise linear model of a data set, solved first, then simulated beside the user's networks.
 
 Order of work: check every argument and the data (a one-line `LayerwiseError` before anything trains), preprocess
-(`layerwise.solve.data`), find the modes and the closed form (`layerwise.solve.prediction`), train the linear net
-and each compared network with the one engine (`layerwise.solve.simulation`), judge (`layerwise.solve.verdicts`)
-and collect a `SolveReport` (`layerwise.solve.report`).
+(`layerwise.solving.data`), find the modes and the closed form (`layerwise.solving.prediction`), train the linear net
+and each compared network with the one engine (`layerwise.solving.simulation`), judge (`layerwise.solving.verdicts`)
+and collect a `SolveReport` (`layerwise.solving.report`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from layerwise.models import MLP, DeepLinearNetwork, Model
 from layerwise.observables import ModeStrengths
 from layerwise.precision import enable_x64
 from layerwise.seeds import seed_keys, seed_values
-from layerwise.solve import data as data_lib
-from layerwise.solve import prediction as pred
-from layerwise.solve import simulation as sim
-from layerwise.solve import verdicts
-from layerwise.solve.data import finite_or_none
-from layerwise.solve.report import SolveReport, mean_or_nan
+from layerwise.solving import data as data_lib
+from layerwise.solving import prediction as pred
+from layerwise.solving import simulation as sim
+from layerwise.solving import verdicts
+from layerwise.solving.data import finite_or_none
+from layerwise.solving.report import SolveReport, mean_or_nan
 
 MAX_STEPS = 100_000
 """Default step budget's cap: the run is long enough for the slowest predicted mode to reach 90 %, at most this."""
@@ -120,12 +120,12 @@ def solve(
     (n, d_w) fitting the centred targets ``y`` (n, m) (one-hot for class labels) under
     ``L = 1/(2n) ||X_w W^T - Y||_F^2``. Its modes are the SVD ``Sigma_yx = Y^T X_w / n = U diag(s) V^T``; each
     starts at strength ``u_0 = init_scale`` and follows the closed form picked by ``init`` (see
-    `layerwise.solve.prediction`), in gradient-flow time ``t = learning_rate * step``. The linear net and each
+    `layerwise.solving.prediction`), in gradient-flow time ``t = learning_rate * step``. The linear net and each
     compared network train with `layerwise.engine.train` (full batch, same inputs, same loss, same optimiser),
     recording ``u_a(t) = u_a^T (Yhat^T X_w / n) v_a``.
 
     Args:
-        x: inputs (n, d), or a data source for `layerwise.solve.data.load_data` (``"digits"``, ``"mnist1d"``,
+        x: inputs (n, d), or a data source for `layerwise.solving.data.load_data` (``"digits"``, ``"mnist1d"``,
             ``"mnist"``, a ``.npz`` or ``.csv`` path) when ``y`` is None.
         y: targets (n, m) or labels (n,) (text allowed).
         depth: layers ``L >= 1`` of the linear net. init: ``"aligned"``, ``"lambda-balanced"``, ``"random"``.
@@ -139,7 +139,7 @@ def solve(
             to ``d_w``) or ``name -> (model, params)`` with params batched over ``seeds``. Default init: Gaussian
             ``N(0, u_0^{2/L'} / fan_in)`` per layer of an ``L'``-layer network, biases 0.
         seeds: runs per network (vmapped; seeds ``seed .. seed + seeds - 1``), giving a band.
-        center, whiten, task, test_fraction, chunk_rows, target: preprocessing (`layerwise.solve.data.prepare`).
+        center, whiten, task, test_fraction, chunk_rows, target: preprocessing (`layerwise.solving.data.prepare`).
         records: about how many record steps.
         name: the data set's name in the report (default: the source's, or ``"arrays"``).
     Returns:

@@ -6,7 +6,7 @@ import pytest
 from layerwise import theory
 from layerwise.errors import LayerwiseError
 from layerwise.metrics import crossing_time
-from layerwise.solve import data, prediction
+from layerwise.solving import data, prediction
 
 from .conftest import SINGULAR_VALUES
 

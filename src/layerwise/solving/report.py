@@ -73,7 +73,7 @@ class SolveReport:
 
     def figure(self):
         """The report's figure (matplotlib): the spectrum, and mode strengths ``u_a(t) / s_a`` over time."""
-        from layerwise.solve.figures import solve_figure
+        from layerwise.solving.figures import solve_figure
 
         return solve_figure(self)
 
@@ -81,7 +81,7 @@ class SolveReport:
         """The self-contained HTML page, with ``figure_png`` embedded."""
         import jinja2
 
-        environment = jinja2.Environment(loader=jinja2.PackageLoader("layerwise.solve", "templates"),
+        environment = jinja2.Environment(loader=jinja2.PackageLoader("layerwise.solving", "templates"),
                                          autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                                          lstrip_blocks=True)
         environment.filters["fmt"] = _format

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from layerwise.errors import LayerwiseError
-from layerwise.solve import data
+from layerwise.solving import data
 
 
 def test_chunked_statistics_equal_the_one_pass_moments():

@@ -25,7 +25,7 @@ from layerwise.engine import train
 from layerwise.metrics.timing import crossing_time
 from layerwise.models import LinearModel
 from layerwise.observables import EvaluationLoss, ModeStrengths, Observable
-from layerwise.solve.prediction import FRACTIONS, Modes
+from layerwise.solving.prediction import FRACTIONS, Modes
 
 
 class GroupStrengths(Observable):
