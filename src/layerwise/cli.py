@@ -94,6 +94,7 @@ def run(
 ) -> None:
     """Run one experiment and write data.nc, summary.json and figures to OUT/NAME/."""
     from layerwise.experiments.config import build_config, config_to_toml, parse_assignments, read_config_file
+    from layerwise.interrupt import Session
     from layerwise.runner import run_one
 
     registry = _registry()
@@ -113,10 +114,10 @@ def run(
         sys.stdout.write(config_to_toml(name, config))
         return
     _check_out(out)
-    with _progress() as progress:
+    with Session(out, [name]) as session, _progress() as progress:  # locks out; Ctrl-C keeps what finished
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
-        record = run_one(experiment, config, out, quick=quick,
-                         progress=lambda text: progress.update(task, advance=1, description=text))
+        record = session.call(run_one, experiment, config, out, quick=quick,
+                              progress=lambda text: progress.update(task, advance=1, description=text))
         progress.update(task, completed=experiment.units(config), description="done")
     summary = json.loads((record.path / "summary.json").read_text())
     console.print(_checks_table(name, summary["checks"]))
@@ -135,6 +136,7 @@ def reproduce(
     force: bool = typer.Option(False, "--force", help="Re-run experiments that already finished."),
 ) -> None:
     """Run every experiment (finished ones are skipped) and write the HTML report with a verdict per claim."""
+    from layerwise.interrupt import Session
     from layerwise.runner import reproduce as run_all
 
     if quick and full:
@@ -148,17 +150,20 @@ def reproduce(
             raise LayerwiseError(f"--only: unknown experiment {', '.join(unknown) or '(none given)'}; allowed: "
                                  f"{', '.join(sorted(registry))}")
     _check_out(out, "index.html")
-    with _progress() as progress:
+    # Session: locks out; the experiments run in a worker thread, so Ctrl-C keeps what finished and exits 130.
+    with Session(out, names, report="the report") as session, _progress() as progress:
         def progress_factory(name: str, total: int):
             task = progress.add_task("starting", total=total, experiment=name)
             return lambda text: progress.update(task, advance=1, description=text)
 
         def announce(record) -> None:
+            session.keep(record.name)
             state = "skipped (already finished)" if record.skipped else f"{record.wall_time:.1f} s"
             progress.console.print(f"{record.name}: {record.passed}/{record.total} checks passed, {state}")
 
-        records, report = run_all(out, names, quick=quick, force=force, progress_factory=progress_factory,
-                                  on_record=announce)
+        records, report = session.call(run_all, out, names, quick=quick, force=force,
+                                       progress_factory=progress_factory, on_record=announce,
+                                       on_problem=lambda message: _print_error(f"warning: {message}"))
     table = Table("experiment", "checks passed", "wall time (s)", "status", title="layerwise reproduce")
     for record in records:
         table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",
@@ -168,8 +173,13 @@ def reproduce(
 
 
 @app.command()
-def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them).")) -> None:
-    """Print the summary of finished results."""
+def show(
+    path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when a result fails its integrity check "
+                                "(manifest.json) or any check failed."),
+) -> None:
+    """Print the summary of finished results, flagging any that fails its integrity check (manifest.json)."""
+    from layerwise.report.manifest import verify_manifest
     from layerwise.report.results import SUMMARY, read_summary
 
     try:
@@ -179,12 +189,23 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
         raise LayerwiseError(f"cannot look for results in {str(path)!r} ({reason})") from None
     if not folders:
         raise LayerwiseError(f"no results in {str(path)!r} (expected {SUMMARY} there or in its subdirectories)")
-    summaries = [read_summary(folder) for folder in folders]  # every file checked before anything is printed
-    for folder, summary in zip(folders, summaries):
+    summaries, problems = [], []
+    for folder in folders:  # every file checked before anything is printed
+        problem = verify_manifest(folder)
+        try:
+            summaries.append(read_summary(folder))
+        except LayerwiseError as error:
+            raise LayerwiseError(f"{error}{f' ({folder}: {problem})' if problem else ''}") from None
+        problems.append(problem)
+    for folder, summary, problem in zip(folders, summaries, problems):
+        if problem is not None:
+            _print_error(f"warning: {folder}: {problem}")
         console.print(_checks_table(summary["experiment"], summary["checks"]))
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
                       f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}", markup=False)
+    if strict and (any(problems) or any(summary["failed"] for summary in summaries)):
+        raise typer.Exit(1)
 
 
 def _configure_process() -> None:
