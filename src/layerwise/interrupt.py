@@ -82,6 +82,7 @@ class Session:
         self.lock = OutputLock(self.out)
         self._kept: list[str] = []
         self._worker: threading.Thread | None = None
+        self._done = threading.Event()  # set when the worker returns (not Thread.is_alive: see `call`)
         self._handler = None
 
     def keep(self, name: str) -> None:
@@ -96,18 +97,24 @@ class Session:
     def call(self, function: Callable, *args, **kwargs):
         """``function(*args, **kwargs)`` in a worker thread; its result, or its exception re-raised here."""
         outcome: dict = {}
+        done = self._done = threading.Event()
 
         def work() -> None:
             try:
                 outcome["value"] = function(*args, **kwargs)
             except BaseException as error:  # noqa: BLE001  (handed to the main thread)
                 outcome["error"] = error
+            finally:
+                done.set()
 
         self._worker = threading.Thread(target=work, name="layerwise-worker", daemon=True)
         self._worker.start()
         try:
-            while self._worker.is_alive():
-                self._worker.join(_JOIN_SLICE_S)
+            # Short waits, so KeyboardInterrupt arrives at once. An event rather than Thread.join: a join interrupted by
+            # KeyboardInterrupt can mark a running thread as stopped (CPython's bpo-45274 handling), and is_alive()
+            # would then lie about a worker still computing.
+            while not done.wait(_JOIN_SLICE_S):
+                pass
         except KeyboardInterrupt:
             self._second_interrupt_aborts()
             raise
@@ -151,8 +158,7 @@ class Session:
         sys.stderr.flush()
         self.lock.release()
         if self._worker is not None:
-            self._worker.join(_GRACE_S)
-            if self._worker.is_alive():
+            if not self._done.wait(_GRACE_S):
                 # The worker is inside a computation (a compiled JAX call) that Python cannot stop, and it would keep
                 # the interpreter from exiting until it returned: end the process now. Every finished result is in
                 # place, the staging folders are gone and the lock is released (the OS would release it too).
