@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from layerwise import interrupt
 from layerwise.report.claims import CLAIMS, judge
 from layerwise.report.results import SUMMARY
 
@@ -68,6 +69,11 @@ def write_report(directory, names, descriptions: dict[str, str], wall_times: dic
         counts=counts, n_claims=len(CLAIMS), verdicts=verdicts, runs=runs, provenance=provenance)
     target = directory / "index.html"
     staging = directory / ".index.html.partial"
-    staging.write_text(page)
-    staging.replace(target)
+    try:
+        staging.write_text(page)
+        with interrupt.gate():  # after a Ctrl-C the report is not put in place
+            staging.replace(target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
     return target

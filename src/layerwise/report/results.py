@@ -102,7 +102,9 @@ def write_results(
 ) -> Path:
     """Write ``outcome`` (an `Outcome`) to ``directory/name`` atomically; returns the final path.
 
-    ``config_key`` (see `layerwise.experiments.config.config_key`) lets a later run recognise a finished result.
+    ``config_key`` (see `layerwise.experiments.config.config_key`) lets a later run recognise a finished result;
+    ``manifest.json``, written last, lets it tell an intact result from a damaged or foreign one. After a Ctrl-C
+    (`layerwise.interrupt.stop_writing`) nothing is put in place: `layerwise.interrupt.Stopped` is raised instead.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
