@@ -20,6 +20,7 @@ from layerwise.cli import main
 from layerwise.report.lock import LOCK, OutputLock
 from layerwise.report.manifest import MANIFEST, verify_manifest
 from layerwise.report.results import is_finished, read_summary
+from test_reproduce import subprocess_environment
 
 PLUGIN = "tests.plugins.tiny_experiments"
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,7 +242,7 @@ HOLDER = ("import sys, time\n"
 def test_a_second_writer_is_refused(plugins, capsys, tmp_path, command):
     out = tmp_path / "out"
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
+                              env=subprocess_environment())
     try:
         assert holder.stdout.readline() == "held\n"
         code, _, err = cli(capsys, *command, "--out", out)

@@ -10,7 +10,7 @@ import pytest
 
 from layerwise.cli import main
 from layerwise.report.manifest import verify_manifest
-from tests.test_reproduce import plugins, subprocess_environment, wait_for  # noqa: F401  (plugins: a fixture)
+from test_reproduce import plugins, subprocess_environment, wait_for  # noqa: F401  (plugins: a fixture)
 
 LATENCY_LIMIT_S = 5.0
 
@@ -42,7 +42,7 @@ def test_ctrl_c_exits_130_promptly_and_keeps_finished_results(tmp_path, capsys, 
         if process.poll() is None:
             process.kill()
             process.communicate()
-    print(f"Ctrl-C latency ({' '.join(command[:1])}, {point}, {signals} signal(s)): {latency:.2f} s")
+    print(f"Ctrl-C latency ({command[0]}, {point}, {signals} signal(s)): {latency:.2f} s", file=sys.__stderr__)
     assert process.returncode == 130, stderr
     assert latency < LATENCY_LIMIT_S
     assert "Traceback" not in stderr
