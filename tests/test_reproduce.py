@@ -1,4 +1,5 @@
-"""`layerwise reproduce`: report rendering, resume after kill -9, --only/--force, TOML configs and their errors."""
+"""`layerwise reproduce`: report rendering, resume after kill -9 at three points (integration), --only/--force, TOML
+configs and their errors."""
 
 import html
 import json
@@ -11,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+import xarray as xr
 
 from layerwise.cli import main
+from layerwise.report.manifest import verify_manifest
 from layerwise.report.claims import CLAIMS
 
 PLUGIN = "tests.plugins.tiny_experiments"
@@ -60,35 +63,84 @@ def test_finished_experiments_are_skipped_unless_forced(plugins, capsys, tmp_pat
     assert (tmp_path / "alpha" / "summary.json").stat().st_mtime_ns != stamp
 
 
-def test_resume_after_kill_9(tmp_path):
-    environment = {**os.environ, "LAYERWISE_PLUGINS": PLUGIN, "PYTHONPATH": str(ROOT), "TINY_SLEEP": "60"}
-    command = [sys.executable, "-m", "layerwise.cli", "reproduce", "--quick", "--only", "alpha,beta",
-               "--out", str(tmp_path)]
+def subprocess_environment(**extra) -> dict:
+    """The environment for a ``python -m layerwise.cli`` child: the tiny plugin experiments, and the same layerwise
+    as this test process imported (the checkout's ``src`` or the installed package)."""
+    import layerwise
+
+    path = os.pathsep.join([str(Path(layerwise.__file__).resolve().parents[1]), str(ROOT)])
+    return {**os.environ, "LAYERWISE_PLUGINS": PLUGIN, "PYTHONPATH": path, "TINY_SLEEP": "0", **extra}
+
+
+def wait_for(path: Path, process, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while not path.exists():
+        assert time.time() < deadline and process.poll() is None, f"{path.name} never reached"
+        time.sleep(0.05)
+
+
+def result_contents(out: Path) -> dict:
+    """What must not depend on interruptions: each result's files, checks and data (and an intact manifest)."""
+    contents = {}
+    for name in ("alpha", "beta"):
+        assert verify_manifest(out / name) is None
+        summary = json.loads((out / name / "summary.json").read_text())
+        with xr.open_dataset(out / name / "data.nc") as dataset:
+            contents[name] = (sorted(p.name for p in (out / name).iterdir()), summary["checks"], summary["config_key"],
+                              dataset.load())
+    return contents
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    command = [sys.executable, "-m", "layerwise.cli", "reproduce", "--quick", "--only", "alpha,beta", "--out", str(out)]
+    finished = subprocess.run(command, env=subprocess_environment(), capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    return result_contents(out)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("point", ["alpha", "beta", "beta-write"])  # alpha running; beta running; beta half written
+def test_resume_after_kill_9(tmp_path, uninterrupted, point):
+    """kill -9 at three points of a reproduce, then resume: the same files, checks and data as a run never
+    interrupted, and no finished result lost (alpha, finished before the kill, is not run again)."""
+    out, marks = tmp_path / "out", tmp_path / "marks"
+    marks.mkdir()
+    environment = subprocess_environment(TINY_SLEEP="60", TINY_SLEEP_AT=point, TINY_MARKS=str(marks))
+    command = [sys.executable, "-m", "layerwise.cli", "reproduce", "--quick", "--only", "alpha,beta", "--out", str(out)]
     process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while not (tmp_path / "alpha" / "summary.json").exists():
-            assert time.time() < deadline and process.poll() is None, "alpha never finished"
-            time.sleep(0.2)
-        time.sleep(1.0)  # beta is now sleeping mid-run
+        wait_for(marks / point, process)
+        time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    assert not (tmp_path / "beta").exists()
-    assert not (tmp_path / "index.html").exists()
+    alpha_finished = point != "alpha"
+    assert (out / "alpha" / "summary.json").exists() == alpha_finished
+    assert not (out / "beta").exists()
+    assert not (out / "index.html").exists()
+    if point == "beta-write":  # the half-written staging folder is there, and is not a result
+        assert [p.name for p in out.glob(".beta.partial-*/*")] == ["data.nc"]
     # A stale staging directory that looks complete must never be read as a result.
-    fake = tmp_path / ".beta.partial-stale"
+    fake = out / ".beta.partial-stale"
     fake.mkdir()
     (fake / "summary.json").write_text(json.dumps({"config_key": "x", "checks": []}))
-    alpha_stamp = (tmp_path / "alpha" / "summary.json").stat().st_mtime_ns
+    alpha_stamp = (out / "alpha" / "summary.json").stat().st_mtime_ns if alpha_finished else None
     environment["TINY_SLEEP"] = "0"
     finished = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
-    assert "skipped" in finished.stdout
-    assert (tmp_path / "alpha" / "summary.json").stat().st_mtime_ns == alpha_stamp
-    assert json.loads((tmp_path / "beta" / "summary.json").read_text())["passed"] == 1
-    assert (tmp_path / "index.html").exists()
-    assert not list(tmp_path.glob(".*partial*"))
+    assert ("skipped" in finished.stdout) == alpha_finished
+    assert finished.stderr == ""  # nothing damaged to report: a killed run leaves no half result
+    if alpha_finished:
+        assert (out / "alpha" / "summary.json").stat().st_mtime_ns == alpha_stamp
+    assert json.loads((out / "beta" / "summary.json").read_text())["passed"] == 1
+    assert sorted(p.name for p in out.iterdir()) == ["alpha", "beta", "index.html"]  # no staging, no lock left
+    resumed = result_contents(out)
+    for name in ("alpha", "beta"):
+        files, checks, key, data = resumed[name]
+        assert (files, checks, key) == uninterrupted[name][:3]
+        xr.testing.assert_identical(data, uninterrupted[name][3])
 
 
 def test_show_prints_summary(plugins, capsys, tmp_path):

@@ -128,9 +128,7 @@ def run(
             sys.stdout.write("\n".join(config_to_toml(part, config, comments=True) for part, config in configs))
             return
         _check_out(out)
-        passed = [_run_and_print(registry[part], config, out, preset, profile) for part, config in configs]
-        if strict and not all(passed):
-            raise typer.Exit(1)
+        _run_all(out, [(registry[part], config) for part, config in configs], preset, profile, strict)
         return
     if name not in registry:
         raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted([*registry, *GROUPS]))}")
@@ -139,8 +137,7 @@ def run(
         sys.stdout.write(config_to_toml(name, config, comments=True))
         return
     _check_out(out)
-    if not _run_and_print(registry[name], config, out, preset, profile) and strict:
-        raise typer.Exit(1)
+    _run_all(out, [(registry[name], config)], preset, profile, strict)
 
 
 def _group_configs(group: str, values: dict, preset):
@@ -165,17 +162,29 @@ def _group_configs(group: str, values: dict, preset):
     return configs
 
 
-def _run_and_print(experiment, config, out: Path, preset, profile: bool = False) -> bool:
-    """Run one experiment with a progress bar and print its checks; whether every check passed and every run
-    finished."""
+def _run_all(out: Path, jobs, preset, profile: bool, strict: bool) -> None:
+    """Run ``jobs`` ((experiment, config) pairs) holding the lock on ``out``, with Ctrl-C keeping what finished;
+    with ``strict``, exit 1 unless every check passed and every run finished."""
+    from layerwise.interrupt import Session
+
+    with Session(out, [experiment.name for experiment, _ in jobs]) as session:
+        passed = [_run_and_print(session, experiment, config, out, preset, profile) for experiment, config in jobs]
+    if strict and not all(passed):
+        raise typer.Exit(1)
+
+
+def _run_and_print(session, experiment, config, out: Path, preset, profile: bool = False) -> bool:
+    """Run one experiment in ``session`` with a progress bar and print its checks; whether every check passed and
+    every run finished."""
     from layerwise.runner import run_one
 
     name = experiment.name
-    with _progress() as progress:
+    with _progress() as progress:  # locks out; Ctrl-C keeps what finished
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
-        record = run_one(experiment, config, out, quick=preset == "quick",
-                         progress=lambda text: progress.update(task, advance=1, description=text))
+        record = session.call(run_one, experiment, config, out, quick=preset == "quick",
+                              progress=lambda text: progress.update(task, advance=1, description=text))
         progress.update(task, completed=experiment.units(config), description="done")
+    session.keep(name)
     summary = json.loads((record.path / "summary.json").read_text())
     console.print(_checks_table(name, summary["checks"]))
     console.print(f"{record.passed}/{record.total} checks passed in {record.wall_time:.1f} s; results in {record.path}",
@@ -248,6 +257,7 @@ def reproduce(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the persistent compilation cache."),
 ) -> None:
     """Run every experiment (finished ones are skipped) and write the HTML report with a verdict per claim."""
+    from layerwise.interrupt import Session
     from layerwise.runner import reproduce as run_all
 
     if quick and full:
@@ -265,18 +275,21 @@ def reproduce(
                                  f"{', '.join(sorted([*registry, *GROUPS]))}")
         names = expand_names(names)
     _check_out(out, "index.html")
-    with _progress() as progress:
+    # Session: locks out; the experiments run in a worker thread, so Ctrl-C keeps what finished and exits 130.
+    with Session(out, names, report="the report") as session, _progress() as progress:
         def progress_factory(name: str, total: int):
             task = progress.add_task("starting", total=total, experiment=name)
             return lambda text: progress.update(task, advance=1, description=text)
 
         def announce(record) -> None:
+            session.keep(record.name)
             state = "skipped (already finished)" if record.skipped else f"{record.wall_time:.1f} s"
             progress.console.print(f"{record.name}: {record.passed}/{record.total} checks passed, {state}")
             _print_record_notes(record, profile)
 
-        records, report = run_all(out, names, quick=quick, force=force, progress_factory=progress_factory,
-                                  on_record=announce)
+        records, report = session.call(run_all, out, names, quick=quick, force=force,
+                                       progress_factory=progress_factory, on_record=announce,
+                                       on_problem=lambda message: _print_error(f"warning: {message}"))
     table = Table("experiment", "checks passed", "wall time (s)", "status", title="layerwise reproduce")
     for record in records:
         table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",
@@ -292,8 +305,13 @@ def reproduce(
 
 
 @app.command()
-def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them).")) -> None:
-    """Print the summary of finished results."""
+def show(
+    path: Path = typer.Argument(..., help="A results directory OUT/NAME (or OUT for all of them)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when a result fails its integrity check "
+                                "(manifest.json) or any check failed."),
+) -> None:
+    """Print the summary of finished results, flagging any that fails its integrity check (manifest.json)."""
+    from layerwise.report.manifest import verify_manifest
     from layerwise.report.results import SUMMARY, read_summary
 
     from layerwise.experiments import GROUPS
@@ -308,12 +326,23 @@ def show(path: Path = typer.Argument(..., help="A results directory OUT/NAME (or
         raise LayerwiseError(f"cannot look for results in {str(path)!r} ({reason})") from None
     if not folders:
         raise LayerwiseError(f"no results in {str(path)!r} (expected {SUMMARY} there or in its subdirectories)")
-    summaries = [read_summary(folder) for folder in folders]  # every file checked before anything is printed
-    for folder, summary in zip(folders, summaries):
+    summaries, problems = [], []
+    for folder in folders:  # every file checked before anything is printed
+        problem = verify_manifest(folder)
+        try:
+            summaries.append(read_summary(folder))
+        except LayerwiseError as error:
+            raise LayerwiseError(f"{error}{f' ({folder}: {problem})' if problem else ''}") from None
+        problems.append(problem)
+    for folder, summary, problem in zip(folders, summaries, problems):
+        if problem is not None:
+            _print_error(f"warning: {folder}: {problem}")
         console.print(_checks_table(summary["experiment"], summary["checks"]))
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
                       f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}", markup=False)
+    if strict and (any(problems) or any(summary["failed"] for summary in summaries)):
+        raise typer.Exit(1)
 
 
 @app.command("check")

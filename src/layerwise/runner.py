@@ -1,13 +1,16 @@
 """Running experiments for the CLI: one at a time (``run``) or all of them with a report (``reproduce``).
 
 Results are keyed by their config: a finished experiment whose ``summary.json`` carries the same config key is
-skipped on a re-run (unless ``force``), and a run killed at any moment leaves only hidden staging directories, which
-the next run removes, so an interrupted ``reproduce`` finishes the rest and never reads a partial file.
+skipped on a re-run (unless ``force``) when its manifest verifies (see `layerwise.report.manifest`), and a run killed
+at any moment leaves only hidden staging directories, which the next run removes, so an interrupted ``reproduce``
+finishes the rest and never reads a partial file. A result that is damaged, incomplete or made by other source is
+named in one line (``on_problem``) and run again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,7 +22,8 @@ from layerwise.precision import enable_x64
 from layerwise.profiling import CompileCounter
 from layerwise.experiments.config import build_config, config_key
 from layerwise.report.html import write_report
-from layerwise.report.results import clean_partial, is_finished, read_summary, write_results
+from layerwise.report.manifest import verify_manifest
+from layerwise.report.results import clean_partial, read_summary, resume_state, write_results
 
 
 @dataclasses.dataclass
@@ -59,9 +63,15 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
                      outcome.timing)
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_factory: ProgressFactory,
-              on_record: Callable[[RunRecord], None] = lambda record: None) -> tuple[list[RunRecord], Path]:
-    """Run every experiment in ``names`` (skipping finished ones unless ``force``), then write ``out/index.html``."""
+              on_record: Callable[[RunRecord], None] = lambda record: None,
+              on_problem: Callable[[str], None] = _warn) -> tuple[list[RunRecord], Path]:
+    """Run every experiment in ``names`` (skipping finished ones unless ``force``), then write ``out/index.html``
+    (a result whose manifest does not verify is left out of it and named through ``on_problem``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
@@ -69,7 +79,10 @@ def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_facto
     for name in names:
         experiment = REGISTRY[name]
         config = build_config(experiment, {}, quick=quick)
-        if not force and is_finished(out, name, config_key(name, config)):
+        finished, problem = (False, None) if force else resume_state(out, name, config_key(name, config))
+        if problem is not None:
+            on_problem(f"{out / name}: {problem}; running it again")
+        if finished:
             summary = read_summary(out / name)
             record = RunRecord(name, out / name, summary.get("wall_time_s", 0.0), True, summary["passed"],
                                summary["passed"] + summary["failed"], list(summary.get("incomplete_runs", [])),
@@ -79,6 +92,9 @@ def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_facto
                              progress=progress_factory(name, experiment.units(config)))
         records.append(record)
         on_record(record)
+    problems = {r.name: problem for r in records if (problem := verify_manifest(r.path)) is not None}
+    for name, problem in problems.items():
+        on_problem(f"{out / name}: {problem}; left out of the report")
     report = write_report(out, names, {n: REGISTRY[n].description for n in names},
-                          {r.name: r.wall_time for r in records})
+                          {r.name: r.wall_time for r in records}, problems=problems)
     return records, report

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from layerwise import interrupt
 from layerwise.report.claims import CLAIMS, judge
 from layerwise.report.results import SUMMARY
 
@@ -28,27 +29,34 @@ _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("layerwise.report"
 _ENVIRONMENT.filters["fmt"] = _format
 
 
-def load_summaries(directory, names) -> dict[str, dict]:
-    """The summaries of the finished experiments among ``names`` in ``directory``."""
+def load_summaries(directory, names, *, skip=()) -> dict[str, dict]:
+    """The summaries of the finished experiments among ``names`` in ``directory`` (those in ``skip`` left out)."""
     summaries = {}
     for name in names:
+        if name in skip:
+            continue
         path = Path(directory) / name / SUMMARY
         if path.exists():
             summaries[name] = json.loads(path.read_text())
     return summaries
 
 
-def write_report(directory, names, descriptions: dict[str, str], wall_times: dict[str, float]) -> Path:
-    """Write ``directory/index.html`` from the finished experiments in ``directory``; returns its path."""
+def write_report(directory, names, descriptions: dict[str, str], wall_times: dict[str, float],
+                 problems: dict[str, str] | None = None) -> Path:
+    """Write ``directory/index.html`` from the finished experiments in ``directory``; returns its path.
+
+    ``problems`` (name -> what is wrong, from `layerwise.report.manifest.verify_manifest`) marks results that failed
+    their integrity check: they are shown as such and no claim is judged on them."""
     directory = Path(directory)
-    summaries = load_summaries(directory, names)
+    problems = dict(problems or {})
+    summaries = load_summaries(directory, names, skip=problems)
     checks = {name: {c["name"]: c for c in s["checks"]} for name, s in summaries.items()}
     verdicts = [judge(claim, checks) for claim in CLAIMS]
     counts = {v: sum(x.verdict == v for x in verdicts) for v in ("reproduced", "not reproduced", "not applicable")}
     runs = []
     for name in names:
         s = summaries.get(name)
-        run = {"name": name, "summary": s}
+        run = {"name": name, "summary": s, "problem": problems.get(name)}
         if s is not None:
             run.update(wall=wall_times.get(name, s.get("wall_time_s")), description=descriptions.get(name, ""),
                        config_json=json.dumps(s["config"], indent=1),
@@ -61,6 +69,11 @@ def write_report(directory, names, descriptions: dict[str, str], wall_times: dic
         counts=counts, n_claims=len(CLAIMS), verdicts=verdicts, runs=runs, provenance=provenance)
     target = directory / "index.html"
     staging = directory / ".index.html.partial"
-    staging.write_text(page)
-    staging.replace(target)
+    try:
+        staging.write_text(page)
+        with interrupt.gate():  # after a Ctrl-C the report is not put in place
+            staging.replace(target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
     return target

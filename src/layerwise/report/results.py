@@ -2,8 +2,9 @@
 
 Layout of ``OUT/NAME/``: ``data.nc`` (netCDF4 via h5netcdf; opens with plain ``xarray.open_dataset``),
 ``summary.json`` (top-level ``checks`` list of {name, claim, value, expected, passed}, plus config and provenance),
-and one PNG per figure. Everything is written into a hidden temporary directory beside the target, which is then
-renamed into place, so an interrupted run never leaves a directory that looks complete.
+one PNG per figure, and ``manifest.json`` (see `layerwise.report.manifest`), written last. Everything is written
+into a hidden temporary directory beside the target, which is then renamed into place, so an interrupted run never
+leaves a directory that looks complete; the manifest tells a complete result from a damaged or foreign one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import xarray as xr
 
+from layerwise import interrupt
 from layerwise.errors import LayerwiseError
 from layerwise.report.checks import Check, _jsonable
+from layerwise.report.manifest import verify_manifest, write_manifest
 
 SUMMARY = "summary.json"
 DATA = "data.nc"
@@ -99,12 +102,15 @@ def write_results(
 ) -> Path:
     """Write ``outcome`` (an `Outcome`) to ``directory/name`` atomically; returns the final path.
 
-    ``config_key`` (see `layerwise.experiments.config.config_key`) lets a later run recognise a finished result.
+    ``config_key`` (see `layerwise.experiments.config.config_key`) lets a later run recognise a finished result;
+    ``manifest.json``, written last, lets it tell an intact result from a damaged or foreign one. After a Ctrl-C
+    (`layerwise.interrupt.stop_writing`) nothing is put in place: `layerwise.interrupt.Stopped` is raised instead.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / name
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=directory))
+    with interrupt.gate():  # after a Ctrl-C no new staging folder appears
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=directory))
     try:
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the result folder gets the usual mode
         _netcdf_safe(outcome.dataset).to_netcdf(staging / DATA, engine="h5netcdf")
@@ -131,33 +137,65 @@ def write_results(
             "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         }
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=directory))
-            os.replace(target, old / name)
+        write_manifest(staging, experiment=name, config_key=config_key)  # the last file written
+        old = None
+        with interrupt.gate(committing=name):  # after a Ctrl-C nothing is renamed into place
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=directory))
+                os.replace(target, old / name)
             os.replace(staging, target)
+        if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
 
 
+def discard_staging(directory) -> None:
+    """Remove the staging directories and files in ``directory`` (they are never read as results), even one that a
+    writer is still filling: each folder is first renamed, so no new file can appear in it, then deleted."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    leftovers = [*directory.glob(".*.partial-*"), *directory.glob(".*.old-*"), *directory.glob(".*.partial")]
+    for leftover in leftovers:
+        try:
+            if leftover.is_dir() and not leftover.is_symlink():
+                doomed = leftover.with_name(f"{leftover.name}.discard-{os.getpid()}")
+                os.rename(leftover, doomed)
+                shutil.rmtree(doomed, ignore_errors=True)
+            else:
+                leftover.unlink()
+        except OSError:  # gone already (its writer removed it), or not ours to remove
+            pass
+
+
 def clean_partial(directory) -> None:
     """Remove staging directories left by a run that was killed (they are never read as results)."""
-    directory = Path(directory)
-    if directory.is_dir():
-        for leftover in list(directory.glob(".*.partial-*")) + list(directory.glob(".*.old-*")):
-            shutil.rmtree(leftover, ignore_errors=True)
+    discard_staging(directory)
+
+
+def resume_state(directory, name: str, config_key: str) -> tuple[bool, str | None]:
+    """``(finished, problem)`` for ``directory/name``: finished when it holds a complete, intact result made by this
+    source for the config with ``config_key``; ``problem`` says what is wrong with a result that is there but damaged,
+    incomplete or made by other source (None when it is fine, or simply absent or for another config)."""
+    folder = Path(directory) / name
+    if not folder.is_dir():
+        return False, None
+    problem = verify_manifest(folder)
+    if problem is not None:
+        return False, problem
+    try:
+        return read_summary(folder).get("config_key") == config_key, None
+    except LayerwiseError as error:  # the manifest lists a summary that does not read: not ours
+        return False, str(error)
 
 
 def is_finished(directory, name: str, config_key: str) -> bool:
-    """Whether ``directory/name`` holds a complete result for the config with ``config_key``."""
-    try:
-        return read_summary(Path(directory) / name).get("config_key") == config_key
-    except LayerwiseError:  # missing or damaged: not finished, it runs again
-        return False
+    """Whether ``directory/name`` holds a complete result for the config with ``config_key`` (its manifest intact,
+    made by this source)."""
+    return resume_state(directory, name, config_key)[0]
 
 
 _SUMMARY_KEYS = {"experiment": str, "checks": list, "passed": int, "failed": int, "config": dict, "quick": bool,
