@@ -34,3 +34,20 @@ def trajectories(ax, times, theory=None, simulation=None, *, labels=None, colors
         if simulation is not None:
             ax.plot(simulation_times, np.asarray(simulation)[:, k], color=colors[k], **MODEL_STYLE[kind], label=label)
     return colors
+
+
+def heatmap(ax, x, y, values, *, title: str = "", xlabel: str = "", ylabel: str = "", vmin=None, vmax=None,
+            cmap: str = "coolwarm", label: str = ""):
+    """``values`` (len(y), len(x)) as cells centred on the grid points ``x`` (columns) and ``y`` (rows), with a
+    colour bar labelled ``label``; NaN cells are left blank. Returns the mesh."""
+    mesh = ax.pcolormesh(x, y, values, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.figure.colorbar(mesh, ax=ax, label=label, shrink=0.85)
+    return mesh
+
+
+def log_ticks(ax, values, axis: str = "x") -> None:
+    """A log-scaled ``axis`` whose ticks are exactly ``values`` (labelled with 2 significant digits), no minor ticks."""
+    getattr(ax, f"set_{axis}scale")("log")
+    getattr(ax, f"set_{axis}ticks")(values, [f"{v:.2g}" for v in values])
+    ax.minorticks_off()
