@@ -244,8 +244,6 @@ EXPERIMENT = Experiment(
     presets={"test": {"beyond_models": ("linear", "relu"), "beyond_scales": (0.25, 2.0, 2),
                       "beyond_imbalance": (-1.0, 1.0, 3), "beyond_width": 8, "beyond_train": 100, "beyond_probe": 4,
                       "beyond_steps": 100, "seeds": 2}},
-    simulate=simulate,
-    check=check,
-    plot=plot,
+    simulate=simulate, check=check, plot=plot,
     units=lambda config: len(config.beyond_models),
 )

@@ -305,8 +305,6 @@ EXPERIMENT = Experiment(
            "scale_b": (0.1, 50.0, 20)},
     presets={"test": {"imbalance_a": (-9.0, 9.0, 6), "scale_a": (1.0, 20.0, 3), "imbalance_b": (-0.5, 0.5, 4),
                       "scale_b": (0.1, 50.0, 3), "curve_points": 8, "seeds": 2}},
-    simulate=simulate,
-    check=check,
-    plot=plot,
+    simulate=simulate, check=check, plot=plot,
     units=lambda config: 2,
 )
