@@ -175,7 +175,7 @@ def test_any_set_value_is_a_config_or_one_line(work, name_field, value):
 # (experiment, field) that must be > 0 (or >= 2 and so on): a zero or negative value is refused, naming the field.
 POSITIVE = [("feedback", "learning_rate"), ("feedback", "duration"), ("feedback", "init"), ("feedback", "n_samples"),
             ("feedback", "depths"), ("feedback", "target_weights"), ("emergence", "learning_rate"),
-            ("emergence", "n_skills"), ("lazy-rich", "steps"), ("lazy-rich", "learning_rate"),
+            ("emergence", "n_skills"), ("lazy-rich-fig6", "steps"), ("lazy-rich-fig6", "learning_rate"),
             ("neural-collapse", "classes"), ("neural-collapse", "width"), ("grokking", "modulus"),
             ("grokking", "learning_rate"), ("theory-check", "instances")]
 

@@ -4,7 +4,15 @@ The registry is this explicit list; plugins add theirs through ``$LAYERWISE_PLUG
 ``layerwise.experiments`` entry-point group (`load_plugins`).
 """
 
-from layerwise.experiments import emergence, feedback, grokking, lazy_rich, neural_collapse, theory_check
+from layerwise.experiments import (
+    emergence,
+    feedback,
+    grokking,
+    lazy_rich_digits,
+    lazy_rich_fig6,
+    neural_collapse,
+    theory_check,
+)
 from layerwise.experiments.base import (
     GROUPS,
     REGISTRY,
@@ -18,9 +26,10 @@ from layerwise.experiments.base import (
     register_group,
 )
 
-for _module in (feedback, theory_check, emergence, lazy_rich, neural_collapse, grokking):
+for _module in (feedback, theory_check, emergence, lazy_rich_fig6, lazy_rich_digits, neural_collapse, grokking):
     register(_module.EXPERIMENT)
 del _module
+register_group("lazy-rich", ("lazy-rich-fig6", "lazy-rich-digits"))
 
 __all__ = ["GROUPS", "REGISTRY", "Experiment", "Outcome", "expand_names", "get_experiment", "load_plugins",
            "no_progress", "register", "register_group"]

@@ -50,11 +50,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(13, "NTK parameterisation makes Sigma0 ~ sqrt(width), lazy at large width; target down-scaling is "
           "equivalent", "grokking", ("ntk_equals_target_downscaling", "ntk_width_makes_lazy")),
     Claim(14, "Fig. 6a: kernel distance small (<= 1e-4) for |lambda| >~ 2 or large s; largest (~0.1) at small "
-          "|lambda| and small s", "lazy-rich",
+          "|lambda| and small s", "lazy-rich-fig6",
           ("fig6a_s1_endpoints_match_paper", "fig6a_s1_falls_with_imbalance", "fig6a_falls_with_scale",
            "fig6a_rich_region")),
     Claim(15, "Fig. 6b: with zero-output init the NTK moves only for small target divisor s and small |sigma1 - "
-          "sigma2|", "lazy-rich",
+          "sigma2|", "lazy-rich-fig6",
           ("fig6b_falls_with_scale", "fig6b_rich_region", "fig6b_lazy_at_large_ratio")),
     Claim(16, "Fig. 11a: tanh MLP, weight scale 5, target 3: train accuracy saturates early, test accuracy much "
           "later (grokking)", "grokking", ("fig11a_groks",)),

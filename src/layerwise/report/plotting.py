@@ -54,3 +54,18 @@ def error_bars(ax, names, errors, tolerance: float, *, floor: float = 1e-18) -> 
     ax.axhline(tolerance, color="tab:red", linestyle="--", linewidth=1.2, label=f"tolerance {tolerance:g}")
     ax.set_yscale("log")
     ax.set_xticks(positions, list(names), rotation=35, ha="right", fontsize=8)
+def heatmap(ax, x, y, values, *, title: str = "", xlabel: str = "", ylabel: str = "", vmin=None, vmax=None,
+            cmap: str = "coolwarm", label: str = ""):
+    """``values`` (len(y), len(x)) as cells centred on the grid points ``x`` (columns) and ``y`` (rows), with a
+    colour bar labelled ``label``; NaN cells are left blank. Returns the mesh."""
+    mesh = ax.pcolormesh(x, y, values, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.figure.colorbar(mesh, ax=ax, label=label, shrink=0.85)
+    return mesh
+
+
+def log_ticks(ax, values, axis: str = "x") -> None:
+    """A log-scaled ``axis`` whose ticks are exactly ``values`` (labelled with 2 significant digits), no minor ticks."""
+    getattr(ax, f"set_{axis}scale")("log")
+    getattr(ax, f"set_{axis}ticks")(values, [f"{v:.2g}" for v in values])
+    ax.minorticks_off()
