@@ -3,6 +3,7 @@
 from layerwise.data.images import (
     accuracy,
     classification_task,
+    image_split,
     load_digits,
     load_mnist,
     mnist_directory,
@@ -24,6 +25,7 @@ __all__ = [
     "Task",
     "accuracy",
     "classification_task",
+    "image_split",
     "load_digits",
     "load_mnist",
     "mnist_directory",
