@@ -4,7 +4,16 @@ The registry is this explicit list; plugins add theirs through ``$LAYERWISE_PLUG
 ``layerwise.experiments`` entry-point group (`load_plugins`).
 """
 
-from layerwise.experiments import emergence, feedback, grokking, lazy_rich, neural_collapse, theory_check
+from layerwise.experiments import (
+    emergence,
+    feedback,
+    grokking_fig11,
+    grokking_modular,
+    grokking_toy,
+    lazy_rich,
+    neural_collapse,
+    theory_check,
+)
 from layerwise.experiments.base import (
     GROUPS,
     REGISTRY,
@@ -18,9 +27,11 @@ from layerwise.experiments.base import (
     register_group,
 )
 
-for _module in (feedback, theory_check, emergence, lazy_rich, neural_collapse, grokking):
+for _module in (feedback, theory_check, emergence, lazy_rich, neural_collapse, grokking_toy, grokking_fig11,
+                grokking_modular):
     register(_module.EXPERIMENT)
 del _module
+register_group("grokking", ("grokking-toy", "grokking-fig11", "grokking-modular"))
 
 __all__ = ["GROUPS", "REGISTRY", "Experiment", "Outcome", "expand_names", "get_experiment", "load_plugins",
            "no_progress", "register", "register_group"]
