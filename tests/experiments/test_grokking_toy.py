@@ -75,7 +75,7 @@ def test_data_nc_holds_every_route_per_seed(finished, capsys):
 
 @pytest.mark.parametrize("field, value, words", [
     ("toy_width", 3, "even"), ("toy_ratios", (1.0, 0.0), "> 0"), ("toy_ratios", (1.0,), "at least 2"),
-    ("toy_ntk_widths", (4, 5), "even"), ("seeds", 0, ">= 1"),
+    ("toy_ntk_widths", (4, 5), "even"), ("toy_ntk_widths", (), "non-empty"), ("seeds", 0, ">= 1"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:

@@ -14,10 +14,13 @@ per-seed values.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from pydantic import Field
 
 from layerwise import data, theory
 from layerwise.compare import compare
@@ -46,7 +49,7 @@ class GrokkingToyConfig:
     """Hidden units p of the toy for the weight and target routes (even: the zero-output init mirrors pairs)."""
     toy_ratios: tuple[F.PositiveFloat, ...] = (1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 30.0, 100.0)
     """Weight-to-target ratios Sigma0/S of the weight-scale and target-scale sweeps (at least 2; 4 decades)."""
-    toy_ntk_widths: tuple[F.at_least(2), ...] = (4, 64, 1024, 16384)
+    toy_ntk_widths: Annotated[tuple[F.at_least(2), ...], Field(min_length=1)] = (4, 64, 1024, 16384)
     """Widths p of the NTK-parameterised toy (Z = sqrt(p), a_i, b_i ~ N(0, 1)): Sigma0 ~ sqrt(p); even."""
     toy_duration: F.PositiveFloat = 40.0
     """Gradient-flow time (S = 1 units); long enough for S(t) = S to 1e-10."""
