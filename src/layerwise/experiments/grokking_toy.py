@@ -27,7 +27,7 @@ from layerwise.compare import compare
 from layerwise.engine import gradient_flow
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
-from layerwise.experiments.base import Experiment, Progress, dataset_config
+from layerwise.experiments.base import Experiment, Progress
 from layerwise.models import DeepLinearNetwork
 from layerwise.report.checks import Check, check_below
 from layerwise.report.plotting import figure_grid, trajectories
