@@ -67,3 +67,20 @@ def test_digits_split_and_task():
     task = data.classification_task(x_train, y_train, 10, target_scale=3.0)
     np.testing.assert_allclose(task.y.sum(axis=1), 3.0)
     assert float(data.accuracy(task.y, y_train)) == 1.0
+
+
+def test_image_split_uses_mnist_idx_files_when_given(tmp_path, monkeypatch):
+    """A generated IDX directory is used (seeded n_train subset, full test set); without one, digits."""
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), rng.integers(0, 10, 30).astype(np.uint8)
+    for stem, array in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels),
+                        ("t10k-images-idx3-ubyte", images[:7]), ("t10k-labels-idx1-ubyte", labels[:7])):
+        data.write_idx(tmp_path / stem, array)
+    x_train, y_train, x_test, y_test, source = data.image_split(12, 0, str(tmp_path))
+    assert x_train.shape == (12, 784) and x_test.shape == (7, 784) and "MNIST" in source
+    match = [np.flatnonzero((images.reshape(30, -1) / 255.0 == row).all(axis=1))[0] for row in x_train]
+    np.testing.assert_array_equal(y_train, labels[match])  # labels travel with their images
+    monkeypatch.delenv(data.images.MNIST_ENVIRONMENT_VARIABLE, raising=False)
+    x_train, _, x_test, _, source = data.image_split(12, 0)
+    assert x_train.shape == (12, 64) and x_test.shape == (1797 - 12, 64) and "digits" in source
+    np.testing.assert_array_equal(data.image_split(12, 3)[0], data.train_test_split(*data.load_digits(), 12, 3)[0])

@@ -3,6 +3,7 @@
 from layerwise.data.images import (
     accuracy,
     classification_task,
+    image_split,
     load_digits,
     load_mnist,
     mnist_directory,
@@ -25,6 +26,7 @@ __all__ = [
     "Task", "stack_tasks",
     "accuracy",
     "classification_task",
+    "image_split",
     "load_digits",
     "load_mnist",
     "mnist_directory",

@@ -121,3 +121,18 @@ def classification_task(x, labels, num_classes: int, target_scale: float = 1.0, 
 def accuracy(outputs, labels) -> jnp.ndarray:
     """Fraction of rows whose argmax equals the label."""
     return jnp.mean(jnp.argmax(outputs, axis=-1) == jnp.asarray(labels))
+
+
+def image_split(n_train: int, seed: int, mnist_path=None):
+    """A seeded classification split: ``(x_train, labels_train, x_test, labels_test, source)``.
+
+    MNIST when ``mnist_path`` (or ``$LAYERWISE_MNIST``) names a directory of IDX files: ``n_train`` images drawn
+    from its training set by ``numpy.random.default_rng(seed)``, tested on all 10,000 test images; else scikit-learn's
+    8x8 digits, split by `train_test_split`. ``source`` says which (a short name before `` (``)."""
+    directory = mnist_directory(mnist_path)
+    if directory is not None:
+        x_all, labels_all, x_test, labels_test = load_mnist(directory)
+        order = np.random.default_rng(seed).permutation(len(x_all))[:n_train]
+        return x_all[order], labels_all[order], x_test, labels_test, f"MNIST ({directory})"
+    x_train, labels_train, x_test, labels_test = train_test_split(*load_digits(), n_train, seed)
+    return x_train, labels_train, x_test, labels_test, "scikit-learn digits (8x8; no MNIST directory given)"

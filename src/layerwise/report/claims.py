@@ -43,12 +43,12 @@ CLAIMS: tuple[Claim, ...] = (
           ("greedy_modes_vs_saxe", "greedy_order", "no_bias_orthogonal_frame_smallest_init",
            "bias_simplex_etf_smallest_init", "feature_sv_rest_not_learned", "centred_sv_rest_not_learned")),
     Claim(11, "gamma_+ = (S + sqrt(Sigma0^2 - S0^2 + S^2)) / (Sigma0 + S0) is the final/initial squared-norm ratio of "
-          "the (a+b) components", "grokking",
+          "the (a+b) components", "grokking-toy",
           ("gamma_plus_matches_simulation", "rescaling_trajectory_matches_theory", "v_shrinks_by_the_same_factor")),
-    Claim(12, "Sigma0/S >> 1 gives gamma_+ -> 1 (lazy); Sigma0/S << 1 gives gamma_+ ~ 2S/Sigma0 (rich)", "grokking",
+    Claim(12, "Sigma0/S >> 1 gives gamma_+ -> 1 (lazy); Sigma0/S << 1 gives gamma_+ ~ 2S/Sigma0 (rich)", "grokking-toy",
           ("lazy_and_rich_limits",)),
     Claim(13, "NTK parameterisation makes Sigma0 ~ sqrt(width), lazy at large width; target down-scaling is "
-          "equivalent", "grokking", ("ntk_equals_target_downscaling", "ntk_width_makes_lazy")),
+          "equivalent", "grokking-toy", ("ntk_equals_target_downscaling", "ntk_width_makes_lazy")),
     Claim(14, "Fig. 6a: kernel distance small (<= 1e-4) for |lambda| >~ 2 or large s; largest (~0.1) at small "
           "|lambda| and small s", "lazy-rich-fig6",
           ("fig6a_s1_endpoints_match_paper", "fig6a_s1_falls_with_imbalance", "fig6a_falls_with_scale",
@@ -57,11 +57,12 @@ CLAIMS: tuple[Claim, ...] = (
           "sigma2|", "lazy-rich-fig6",
           ("fig6b_falls_with_scale", "fig6b_rich_region", "fig6b_lazy_at_large_ratio")),
     Claim(16, "Fig. 11a: tanh MLP, weight scale 5, target 3: train accuracy saturates early, test accuracy much "
-          "later (grokking)", "grokking", ("fig11a_groks",)),
+          "later (grokking)", "grokking-fig11", ("fig11a_groks",)),
     Claim(17, "Fig. 11b-e: weight scale 1, target 30, input 0.01 or output 0.1 remove the generalisation delay",
-          "grokking", ("fig11b_to_e_no_delay",)),
+          "grokking-fig11", ("fig11b_to_e_no_delay",)),
     Claim(18, "Upstream initialisation (the first layer learns faster: readout large relative to embeddings, "
-          "delta > 0) accelerates grokking on modular arithmetic (Kunin et al. 2024)", "grokking", ("modular_upstream_shortens_delay",)),
+          "delta > 0) accelerates grokking on modular arithmetic (Kunin et al. 2024)", "grokking-modular",
+          ("modular_upstream_shortens_delay",)),
 )
 
 

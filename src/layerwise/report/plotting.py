@@ -69,3 +69,22 @@ def log_ticks(ax, values, axis: str = "x") -> None:
     getattr(ax, f"set_{axis}scale")("log")
     getattr(ax, f"set_{axis}ticks")(values, [f"{v:.2g}" for v in values])
     ax.minorticks_off()
+def accuracy_curves(ax, epochs, train_accuracy, test_accuracy, train_epoch=np.nan, test_epoch=np.nan) -> None:
+    """Train (C0) and test (C1) accuracy of a nonlinear network (dotted) on a log epoch axis (epoch 0 drawn at 0.5),
+    with a vertical line at each finite threshold epoch (e.g. `layerwise.metrics.grokking_epochs`)."""
+    epochs = np.maximum(np.asarray(epochs, dtype=float), 0.5)
+    ax.plot(epochs, train_accuracy, color="C0", label="train", **MODEL_STYLE["nonlinear"])
+    ax.plot(epochs, test_accuracy, color="C1", label="test", **MODEL_STYLE["nonlinear"])
+    for value, color in ((train_epoch, "C0"), (test_epoch, "C1")):
+        if np.isfinite(value):
+            ax.axvline(max(value, 0.5), color=color, lw=0.8, alpha=0.6)
+    ax.set(xscale="log", ylim=(0, 1.05))
+
+
+def delay_bars(ax, labels, delays, highlight=(0,)) -> None:
+    """Horizontal bars of delays (top to bottom in ``labels`` order; negative or NaN drawn as 0), the bars at the
+    indices ``highlight`` (e.g. the baseline) in red, the others blue."""
+    values = np.maximum(np.nan_to_num(np.asarray(delays, dtype=float), nan=0.0), 0)
+    ax.barh(np.arange(len(values)), values, color=["C3" if i in highlight else "C0" for i in range(len(values))])
+    ax.set_yticks(np.arange(len(values)), labels, fontsize=7)
+    ax.invert_yaxis()

@@ -1,0 +1,212 @@
+r"""Experiment ``grokking-fig11``: the authors' Fig. 11 a-e, grokking in a tanh MLP and four ways to remove it by
+lowering the weight-to-target ratio (Nam et al. 2025, §7 and Fig. 11).
+
+A network whose weights are large compared with what the target needs fits its training set with barely-changed
+features (lazy) and generalises only later; smaller weights, larger targets, smaller inputs or a smaller output
+multiplier remove the delay. Setting (the authors' ``fig11_run.py``): tanh MLP ``d-512-512-512-10``, weights
+``N(0, (w/sqrt(fan_in))^2)`` with PyTorch's default biases, 1,000 training images (MNIST when given, else
+scikit-learn's 8x8 digits), MSE on ``target_scale * one_hot``, Adam with coupled L2 weight decay, batch 128. Panel a
+(weight scale 5, target 3) groks; b (weights 1), c (target 30), d (inputs x 0.01) and e (output x 0.1) do not. The
+five panels are one `train` call (``model_batched=True``, see `_InputScaledMLP`); each of ``seeds`` seeds (its own
+image split, init and batches) is one such call, since every run of a call shares the observables' held-out set.
+The grokking delay is ``epoch(test acc >= 0.9 x final) - epoch(train acc >= 0.99)`` on a log-spaced epoch grid
+(`layerwise.metrics.grokking_epochs`); the checks read the seed mean of their per-seed values.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from layerwise import data, metrics, observables
+from layerwise.engine import log_record_steps, train
+from layerwise.errors import LayerwiseError
+from layerwise.experiments import fields as F
+from layerwise.experiments.base import Experiment, Progress, dataset_config
+from layerwise.models import MLP, Model, mlp_init
+from layerwise.report.checks import Check, check_above, check_below
+from layerwise.report.plotting import accuracy_curves, delay_bars, figure_grid
+from layerwise.seeds import seed_keys, seed_values
+
+PANELS = ("a", "b", "c", "d", "e")
+PANEL_TITLES = {"a": "w 5, target 3", "b": "w 1", "c": "target 30", "d": "input x0.01", "e": "output x0.1"}
+PanelValues = tuple[F.PositiveFloat, ...]
+
+
+@F.config_dataclass
+class GrokkingFig11Config:
+    """Settings of the ``grokking-fig11`` experiment (defaults: the authors' sizes; ``--quick`` narrows the MLP)."""
+
+    seed: F.Seed = 0
+    """First seed: each seed draws its own image split, MLP init and batches."""
+    seeds: F.Count = 1
+    """Number of seeds; the checks use the mean of their per-seed values."""
+    mnist_path: str | None = None
+    """Directory with the MNIST IDX files; None = ``$LAYERWISE_MNIST``, else scikit-learn's digits (8x8)."""
+    n_train: F.Count = 1000
+    """Training images (the authors': 1,000). Test: all of MNIST's 10,000, or the rest of digits."""
+    mlp_width: F.Count = 512
+    """Width of the three hidden tanh layers (the authors': 512)."""
+    epochs: F.Count = 2000
+    """Training epochs (shuffled mini-batches, the last one partial)."""
+    batch_size: F.Count = 128
+    """Mini-batch size."""
+    learning_rate: F.PositiveFloat = 1e-3
+    """Adam learning rate."""
+    weight_decay: F.NonNegativeFloat = 1e-4
+    """Adam's coupled L2 weight decay, as torch ``Adam(lr=1e-3, weight_decay=1e-4)``."""
+    weight_scales: PanelValues = (5.0, 1.0, 5.0, 5.0, 5.0)
+    """Weight scale w of panels a-e: weights N(0, (w/sqrt(fan_in))^2)."""
+    target_scales: PanelValues = (3.0, 3.0, 30.0, 3.0, 3.0)
+    """Target scale of panels a-e: targets target x one_hot."""
+    input_scales: PanelValues = (1.0, 1.0, 1.0, 0.01, 1.0)
+    """Input multiplier of panels a-e."""
+    output_scales: PanelValues = (1.0, 1.0, 1.0, 1.0, 0.1)
+    """Output multiplier of panels a-e."""
+    record_epochs: F.at_least(3) = 40
+    """About this many log-spaced epochs at which accuracies are recorded."""
+
+    def __post_init__(self):
+        for name in ("weight_scales", "target_scales", "input_scales", "output_scales"):
+            if len(getattr(self, name)) != len(PANELS):
+                raise LayerwiseError(f"{name} needs one value per panel a-e ({len(PANELS)}), got "
+                                     f"{len(getattr(self, name))}")
+
+
+class _InputScaledMLP(Model):
+    r"""``f(x) = c_out * MLP(c_in * x)``: the Fig. 11 MLP with its input multiplier ``c_in`` (panel d) as a
+    hyperparameter leaf beside the MLP's ``output_scale`` ``c_out`` (panel e), so the five panels, each with its
+    own multipliers, train in ONE vmapped `train` call (``model_batched=True``)."""
+
+    mlp: MLP
+    input_scale: jax.Array = eqx.field(converter=jnp.asarray)
+
+    in_dim = property(lambda self: self.mlp.in_dim)
+    out_dim = property(lambda self: self.mlp.out_dim)
+    depth = property(lambda self: self.mlp.depth)
+
+    def apply(self, params, x):
+        return self.mlp.apply(params, self.input_scale * x)
+
+    def layers(self, params):
+        return self.mlp.layers(params)
+
+    def from_layers(self, layers):
+        return self.mlp.from_layers(layers)
+
+    def param_shapes(self):
+        return self.mlp.param_shapes()
+
+    def init(self, key, scale=1.0, *, parameterisation="fan_in", dtype=None):
+        return self.mlp.init(key, scale, parameterisation=parameterisation, dtype=dtype)
+
+
+def _torch_mlp_init(key, model: MLP, weight_scale, dtype):
+    """The authors' init: ``W ~ N(0, (w/sqrt(fan_in))^2)`` (their ``normal_``), biases left at PyTorch's
+    ``nn.Linear`` default ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (implemented here exactly)."""
+    key_w, key_b = jax.random.split(key)
+    weights = mlp_init(key_w, model, weight_scale, 0.0, dtype=dtype)
+    params = []
+    for (w, _), layer_key in zip(weights, jax.random.split(key_b, model.depth)):
+        bound = 1.0 / np.sqrt(w.shape[1])
+        params.append((w, jax.random.uniform(layer_key, (w.shape[0],), dtype, -bound, bound)))
+    return tuple(params)
+
+
+def _train_panels(config: GrokkingFig11Config, key, seed: int, epochs):
+    """Panels a-e of one seed as one vmapped Adam run: ``(train accuracy, test accuracy)`` (panel, epoch), source."""
+    dtype = jnp.float32
+    x_train, labels_train, x_test, labels_test, source = data.image_split(config.n_train, seed, config.mnist_path)
+    weight, target, inputs, outputs = (np.asarray(getattr(config, name), dtype=float) for name in (
+        "weight_scales", "target_scales", "input_scales", "output_scales"))
+    widths = (x_train.shape[1], config.mlp_width, config.mlp_width, config.mlp_width, 10)
+    model = _InputScaledMLP(MLP(widths, activation="tanh", output_scale=jnp.asarray(outputs, dtype)),
+                            jnp.asarray(inputs, dtype))
+    x = jnp.broadcast_to(jnp.asarray(x_train, dtype), (len(target), *x_train.shape))
+    y = jnp.stack([jnp.asarray(data.one_hot(labels_train, 10, t), dtype) for t in target])
+    params = jax.vmap(lambda k, w: _torch_mlp_init(k, MLP(widths, activation="tanh"), w, dtype))(
+        jax.random.split(jax.random.fold_in(key, 11), len(PANELS)), jnp.asarray(weight, dtype))
+    steps_per_epoch = -(-config.n_train // config.batch_size)
+    accuracy = {"train_accuracy": observables.Accuracy(jnp.asarray(x_train, dtype), jnp.asarray(labels_train)),
+                "test_accuracy": observables.Accuracy(jnp.asarray(x_test, dtype), jnp.asarray(labels_test))}
+    history = train(model, params, jax.vmap(data.Task.from_samples)(x, y), steps=config.epochs * steps_per_epoch,
+                    optimizer="adam", learning_rate=config.learning_rate, weight_decay=config.weight_decay,
+                    batch_size=config.batch_size, record_steps=epochs * steps_per_epoch, observables=accuracy,
+                    loss="mean_squared_error", key=jax.random.fold_in(key, 12), task_batched=True,
+                    model_batched=True, on_divergence="mark").history
+    return history.train_accuracy.values, history.test_accuracy.values, source
+
+
+def simulate(config: GrokkingFig11Config, progress: Progress) -> xr.Dataset:
+    epochs = log_record_steps(config.epochs, config.record_epochs)
+    runs = []
+    for seed, key in zip(seed_values(config.seed, config.seeds), seed_keys(config.seed, config.seeds)):
+        runs.append(_train_panels(config, key, int(seed), epochs))
+        progress(f"Fig. 11 a-e, seed {seed}: tanh MLP on images")
+    train_accuracy, test_accuracy, sources = zip(*runs)
+    return xr.Dataset(
+        {"nonlinear_train_accuracy": (("seed", "panel", "epoch"), np.stack(train_accuracy)),
+         "nonlinear_test_accuracy": (("seed", "panel", "epoch"), np.stack(test_accuracy))},
+        coords={"seed": seed_values(config.seed, config.seeds), "panel": list(PANELS), "epoch": epochs,
+                **{name[:-1]: ("panel", list(getattr(config, name))) for name in (
+                    "weight_scales", "target_scales", "input_scales", "output_scales")}},
+        attrs={"description": "Grokking in the authors' Fig. 11 tanh MLP (Nam et al. 2025, §7)",
+               "data_source": sources[0],
+               "mlp": f"tanh MLP d-{config.mlp_width}-{config.mlp_width}-{config.mlp_width}-10, {config.n_train} "
+                      f"train images, {config.epochs} epochs, Adam lr {config.learning_rate:g} coupled wd "
+                      f"{config.weight_decay:g}, batch {config.batch_size}, float32"})
+
+
+def _delays(ds: xr.Dataset):
+    """``(train epoch, test epoch, delay)`` of every (seed, panel) (`layerwise.metrics.grokking_epochs`)."""
+    train_epoch, test_epoch = metrics.grokking_epochs(ds.epoch.values, ds.nonlinear_train_accuracy.values,
+                                                      ds.nonlinear_test_accuracy.values)
+    return train_epoch, test_epoch, test_epoch - train_epoch
+
+
+def check(ds: xr.Dataset) -> list[Check]:
+    train_epoch, _, delay = _delays(ds)
+    source = ds.attrs["data_source"].split(" (")[0]
+    others = np.nanmax(np.where(np.isnan(delay[:, 1:]), np.inf, np.maximum(delay[:, 1:], 0)), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no baseline delay: nothing to be 5x below
+        ratio = np.where(delay[:, 0] > 0, others / delay[:, 0], np.inf)
+    return [check_above(
+        "fig11a_groks", f"panel a (w 5, target 3) groks on {source}: the test accuracy reaches 90% of its final value "
+        "at least as many epochs after the train accuracy reaches 99% as that took (delay / memorisation epoch)",
+        float(np.mean(delay[:, 0] / train_epoch[:, 0])), 1.0), check_below(
+        "fig11b_to_e_no_delay", "panels b (w 1), c (target 30), d (input 0.01), e (output 0.1): every delay "
+        "(negative counted as 0; never memorised = inf) is at most 1/5 of panel a's (ratio max(b..e) / a)",
+        float(np.mean(ratio)), 0.2)]
+
+
+def plot(ds: xr.Dataset) -> dict:
+    config = dataset_config(ds, EXPERIMENT)
+    train_epoch, test_epoch, delay = (np.mean(v, axis=0) for v in _delays(ds))
+    figure, axes = figure_grid(2, 3, width=4.6, height=3.7, title="Fig. 11: grokking in a tanh MLP — nonlinear "
+                               f"network dotted (width {config.mlp_width}, {config.epochs} epochs; seed mean)")
+    for j, (panel, ax) in enumerate(zip(PANELS, axes.ravel())):
+        accuracy_curves(ax, ds.epoch.values, ds.nonlinear_train_accuracy.mean("seed").values[j],
+                        ds.nonlinear_test_accuracy.mean("seed").values[j], train_epoch[j], test_epoch[j])
+        ax.set(xlabel="epoch (log; 0 at 0.5)", title=f"11{panel}. {PANEL_TITLES[panel]}: delay {delay[j]:g}")
+        if j == 0:
+            ax.set_ylabel(f"accuracy ({ds.attrs['data_source'].split(' (')[0]})")
+            ax.legend(fontsize=8, loc="lower right")
+    delay_bars(axes[1, 2], [f"11{p}" for p in PANELS], delay)
+    axes[1, 2].set(xlabel="grokking delay (epochs), < 0 shown as 0", title="delays")
+    return {"grokking_fig11": figure}
+
+
+EXPERIMENT = Experiment(
+    name="grokking-fig11",
+    description="Grokking in the authors' Fig. 11 tanh MLP (a) and four ratio levers that remove it (b-e)",
+    config_type=GrokkingFig11Config,
+    quick={"mlp_width": 128, "epochs": 2000},
+    presets={"test": {"mlp_width": 16, "epochs": 6, "n_train": 200, "record_epochs": 5, "seeds": 2}},
+    simulate=simulate,
+    check=check,
+    plot=plot,
+    units=lambda config: config.seeds,
+)
