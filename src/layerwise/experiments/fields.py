@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pydantic
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 config_dataclass = pydantic.dataclasses.dataclass(
     frozen=True, config=pydantic.ConfigDict(strict=True, extra="forbid", use_attribute_docstrings=True))
@@ -28,6 +28,19 @@ NonNegativeFloats = Annotated[tuple[NonNegativeFloat, ...], Field(min_length=1)]
 def at_least(minimum: int):
     """An integer ``>= minimum`` (and below 2**31)."""
     return Annotated[int, Field(ge=minimum, lt=2**31)]
+
+
+def _increasing(grid):
+    if not grid[0] < grid[1]:
+        raise ValueError(f"must be [start, stop, num] with start < stop, got {list(grid)}")
+    return grid
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Grid = Annotated[tuple[Finite, Finite, at_least(2)], AfterValidator(_increasing)]
+"""A grid ``[start, stop, num]`` (start < stop, num >= 2)."""
+PositiveGrid = Annotated[tuple[PositiveFloat, PositiveFloat, at_least(2)], AfterValidator(_increasing)]
+"""A grid ``[start, stop, num]`` of positive values."""
 
 
 def is_validated(config_type) -> bool:

@@ -28,7 +28,6 @@ from layerwise.engine import train
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
-from layerwise.experiments.lazy_rich_fig6 import Grid, PositiveGrid
 from layerwise.models import MLP, DeepLinearNetwork
 from layerwise.report.checks import Check, check_above
 from layerwise.report.plotting import figure_grid, heatmap, log_ticks
@@ -51,9 +50,9 @@ class LazyRichDigitsConfig:
     """Added to the kernel distance before log10, as the authors' plots."""
     beyond_models: Annotated[tuple[Literal[MODELS], ...], Field(min_length=1)] = MODELS
     """Networks trained: a depth-3 linear net and 2-hidden-layer tanh and ReLU MLPs (no biases)."""
-    beyond_scales: PositiveGrid = (0.25, 2.0, 5)
+    beyond_scales: F.PositiveGrid = (0.25, 2.0, 5)
     """Init scale α (fan-in Gaussian, std α / sqrt(fan_in)): geomspace(start, stop, num)."""
-    beyond_imbalance: Grid = (-2.0, 2.0, 5)
+    beyond_imbalance: F.Grid = (-2.0, 2.0, 5)
     """log2 ρ: layers multiplied by (ρ, 1, 1/ρ) (ρ > 1 upstream-heavy): linspace(start, stop, num)."""
     beyond_width: Annotated[int, Field(ge=2, lt=2**31, multiple_of=2)] = 64
     """Hidden width (even: two mirrored halves)."""

@@ -18,13 +18,11 @@ parts, so seed 0 reproduces the earlier results); the checks read the seed mean 
 
 from __future__ import annotations
 
-from typing import Annotated
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
-from pydantic import AfterValidator, Field
 
 from layerwise import data, init, metrics, theory
 from layerwise.engine import log_record_steps, train
@@ -37,17 +35,6 @@ from layerwise.report.style import mode_colors
 from layerwise.seeds import seed_keys, seed_values
 
 
-def _increasing(grid):
-    if not grid[0] < grid[1]:
-        raise ValueError(f"must be [start, stop, num] with start < stop, got {list(grid)}")
-    return grid
-
-
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Grid = Annotated[tuple[Finite, Finite, F.at_least(2)], AfterValidator(_increasing)]
-"""A grid ``[start, stop, num]`` (start < stop, num >= 2)."""
-PositiveGrid = Annotated[tuple[F.PositiveFloat, F.PositiveFloat, F.at_least(2)], AfterValidator(_increasing)]
-"""A grid ``[start, stop, num]`` of positive values."""
 
 # An independent numpy re-implementation of the authors' Fig. 6a code (fig6a_run.py): log10 S at s = 1 against |λ|.
 PAPER_S1 = ((0.23, 0.69, 2.1, 4.4, 9.0), (-0.93, -1.34, -2.4, -3.6, -4.7))
@@ -61,13 +48,13 @@ class LazyRichFig6Config:
     """First seed: draws the data and the random init directions of every cell."""
     seeds: F.Count = 1
     """Number of seeds (data and init draws) trained at once; checks use the seed mean of the kernel distances."""
-    imbalance_a: Grid = (-9.0, 9.0, 40)
+    imbalance_a: F.Grid = (-9.0, 9.0, 40)
     """Fig. 6a layer imbalance λ: linspace(start, stop, num)."""
-    scale_a: PositiveGrid = (1.0, 20.0, 40)
+    scale_a: F.PositiveGrid = (1.0, 20.0, 40)
     """Fig. 6a weight-to-target ratio s: init end-to-end singular values sqrt(s), targets Y/s."""
-    imbalance_b: Grid = (-0.5, 0.5, 40)
+    imbalance_b: F.Grid = (-0.5, 0.5, 40)
     """Fig. 6b layer-scale imbalance σ1 - σ2."""
-    scale_b: PositiveGrid = (0.1, 50.0, 40)
+    scale_b: F.PositiveGrid = (0.1, 50.0, 40)
     """Fig. 6b target divisor s (targets Y/s)."""
     weight_scale_b: F.PositiveFloat = 0.1
     """Fig. 6b base layer scale σ of the mirrored init."""
