@@ -14,11 +14,11 @@ from layerwise.data.images import (
 from layerwise.data.regression import diagonal_task, random_orthogonal, teacher_task, whiten, whitened_regression
 from layerwise.data.mnist1d import make_mnist1d
 from layerwise.data.task import Task
-from layerwise.data.sparse_parity import FixedDatasetSampler, MultitaskSparseParity, sparse_parity_problem
+from layerwise.data.sparse_parity import FixedDatasetSampler, MultitaskSparseParity, one_skill_tasks, sparse_parity_problem
 from layerwise.data.modular import modular_addition, modular_addition_task
 
 __all__ = [
-    "FixedDatasetSampler", "MultitaskSparseParity", "sparse_parity_problem",
+    "FixedDatasetSampler", "MultitaskSparseParity", "one_skill_tasks", "sparse_parity_problem",
     "modular_addition", "modular_addition_task",
     "make_mnist1d",
     "Task",

@@ -31,3 +31,9 @@ def crossing_time(times, values, level) -> np.ndarray:
         fraction = (target - v[j - 1]) / (v[j] - v[j - 1])
         out[i] = t[j - 1] + fraction * (t[j] - t[j - 1])
     return out.reshape(values.shape[:-1])
+
+
+def log_crossing(x, values, level) -> np.ndarray:
+    """`crossing_time` on a log axis: the first ``x`` where each curve (..., X) reaches ``level``, interpolated
+    linearly in ``log x`` (for data sizes and widths on geometric grids); NaN where never."""
+    return np.exp(crossing_time(np.log(np.asarray(x, float)), values, level))
