@@ -145,5 +145,19 @@ class SkillStrengths(Observable):
         return skill_strength(outputs, self.y.reshape(skills, n))
 
 
+class SkillLosses(Observable):
+    r"""Every skill's held-out loss ``1/2 E_k (f - y)^2`` on per-skill sets (as `SkillStrengths`): ``x`` (skills, n,
+    in), ``y`` (skills, n) or (skills, n, 1) → ``(skills,)``."""
+
+    x: Array
+    y: Array
+    dims: ClassVar = ("skill",)
+
+    def __call__(self, model, params, task=None) -> Array:
+        skills, n, d = self.x.shape
+        outputs = model.apply(params, self.x.reshape(skills * n, d)).reshape(skills, n)
+        return 0.5 * jnp.mean((outputs - self.y.reshape(skills, n)) ** 2, axis=1)
+
+
 __all__ = ["Accuracy", "EndToEnd", "EvaluationLoss", "LayerImbalance", "ModeStrengths", "Observable", "Predictions",
-           "SingularValues", "SkillStrengths"]
+           "SingularValues", "SkillLosses", "SkillStrengths"]

@@ -124,3 +124,29 @@ def test_float32_dtype_and_bad_arguments():
     with pytest.raises(LayerwiseError, match="dtype"):
         sparse_parity_problem(0, dtype="int8")
     assert isinstance(problem, MultitaskSparseParity)
+
+
+def test_one_skill_tasks_hold_each_skills_population_moments():
+    """Run k's task: E[g^2] = p_k, E[g y] = S p_k, E[y^2] = S^2 p_k (their losses sum to the full skill-basis loss;
+    tests/experiments/test_emergence.py trains them against the full model)."""
+    from layerwise.data import one_skill_tasks
+
+    p = np.array([0.5, 0.3, 0.2])
+    task = one_skill_tasks(p, 2.0)
+    np.testing.assert_allclose(np.asarray(task.input_covariance)[:, 0, 0], p)
+    np.testing.assert_allclose(np.asarray(task.cross_covariance)[:, 0, 0], 2.0 * p)
+    np.testing.assert_allclose(np.asarray(task.output_second_moment), 4.0 * p)
+
+
+def test_skill_losses_observable_is_the_per_skill_half_squared_error(problem):
+    """`observables.SkillLosses` on a perfect skill-basis model (a_k b_k = S) is 0; on the zero model it is S^2/2."""
+    from layerwise import observables
+    from layerwise.models import DiagonalLinearNetwork
+
+    x, y = problem.evaluation_sets(jax.random.PRNGKey(3), 50)
+    g = jax.vmap(problem.skill_features)(x)
+    model = DiagonalLinearNetwork(dim=problem.n_skills, depth=2)
+    perfect = jnp.full((2, problem.n_skills), np.sqrt(problem.target_scale))
+    np.testing.assert_allclose(observables.SkillLosses(g, y)(model, perfect), 0.0, atol=1e-12)
+    np.testing.assert_allclose(observables.SkillLosses(g, y[..., 0])(model, 0 * perfect),
+                               0.5 * problem.target_scale**2, rtol=1e-12)

@@ -1,6 +1,8 @@
-"""Emergence experiment: the skill-basis model under the engine vs theory's R_k(t); padded MLP widths; a tiny run."""
+"""Emergence experiment: its `test` preset's check values equal the stored ones and `layerwise check` re-derives them
+from data.nc; the skill-basis model under the engine vs theory's R_k(t); padded MLP widths; config errors."""
 
-import dataclasses
+import json
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -8,14 +10,73 @@ import numpy as np
 import pytest
 
 from layerwise import theory
-from layerwise.data import Task
+from layerwise.cli import main
+from layerwise.data import Task, one_skill_tasks
 from layerwise.data.sparse_parity import sparse_parity_problem
+from layerwise.engine import gradient_flow, train
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
-from layerwise.experiments.emergence import EmergenceConfig, _converged_strengths, _one_skill_task
+from layerwise.experiments.config import build_config
+from layerwise.experiments.emergence import _converged_strengths
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
-from layerwise.engine import gradient_flow, train
 from layerwise.report.claims import claim_checks
+from layerwise.runner import run_one
+
+EXPECTED = json.loads((Path(__file__).parent / "expected" / "emergence.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    experiment = get_experiment("emergence")
+    config = build_config(experiment, {}, preset="test")
+    calls = []
+    record = run_one(experiment, config, tmp_path_factory.mktemp("results"), quick=False, progress=calls.append)
+    assert len(calls) == experiment.units(config)
+    no_progress("done")
+    return record.path
+
+
+def _close(value, expected):
+    # MLP training in float32: values may move at rounding level with XLA's summation order (rtol 1e-6 as feedback's).
+    value, expected = (list(v.values()) if isinstance(v, dict) else v for v in (value, expected))
+    return np.allclose(np.asarray(value, float), np.asarray(expected, float), rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
+def test_check_values_equal_the_stored_ones(finished):
+    checks = {c["name"]: c for c in json.loads((finished / "summary.json").read_text())["checks"]}
+    assert set(checks) == set(EXPECTED)
+    assert claim_checks("emergence") <= set(checks)
+    for name, stored in EXPECTED.items():
+        assert checks[name]["expected"] == stored["expected"], name  # the threshold itself
+        assert checks[name]["passed"] == stored["passed"], name
+        assert _close(checks[name]["value"], stored["value"]), (name, checks[name]["value"], stored["value"])
+
+
+def test_data_nc_holds_the_sources_and_layerwise_check_reproduces_it(finished, capsys):
+    import xarray as xr
+
+    with xr.open_dataset(finished / "data.nc") as ds:
+        assert ds.attrs["experiment"] == "emergence" and "seeds = 2" in ds.attrs["config_toml"]
+        assert ds.nonlinear_time_strength.dims == ("seed", "time_step", "skill") and ds.sizes["seed"] == 2
+        assert ds.nonlinear_data_strength.dims == ("data_seed", "data_size", "skill")
+        assert list(ds.skill.values) == [1, 2, 3, 4, 5] and list(ds.width.values) == [1, 2, 4]
+        assert {name.split("_")[0] for name in ds.data_vars} <= {"linear", "nonlinear", "theory", "flow"}
+    assert (finished / "emergence.png").stat().st_size > 10_000
+    assert main(["check", str(finished)]) == 0
+    assert f"{len(EXPECTED)}/{len(EXPECTED)} check values reproduced" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("data_sizes", (100, 50, 200), "data_sizes must be increasing"), ("data_sizes", (100, 200), "data_sizes"),
+    ("fit_skills", (8, 50), "fit_skills"), ("init", -1.0, "init"), ("gap_inits", (0.01,), "gap_inits"),
+    ("n_skills", 2, ">= 3"), ("seeds", 0, ">= 1"), ("n_bits", 8, "n_bits"),
+])
+def test_bad_config_is_one_line_naming_the_field(field, value, words):
+    overrides = {field: value, **({"scaling_skills": 100} if field == "fit_skills" else {})}
+    with pytest.raises(LayerwiseError, match=words) as error:
+        build_config(get_experiment("emergence"), overrides)
+    assert "\n" not in str(error.value)
+
 
 S, ALPHA, R0 = 5.0, 0.6, 1e-4
 
@@ -59,7 +120,7 @@ def test_decoupled_one_skill_runs_equal_the_full_model():
     p = np.asarray(theory.skill_frequencies(40, ALPHA))
     full = train(DiagonalLinearNetwork(dim=40), jnp.full((1, 2, 40), np.sqrt(R0)), _population_task(p), steps=300,
                  learning_rate=0.1, record_steps=np.array([300]))
-    split = train(DiagonalLinearNetwork(dim=1), jnp.full((40, 2, 1), np.sqrt(R0)), _one_skill_task(p, S),
+    split = train(DiagonalLinearNetwork(dim=1), jnp.full((40, 2, 1), np.sqrt(R0)), one_skill_tasks(p, S),
                   steps=300, learning_rate=0.1, task_batched=True, record_steps=np.array([300]))
     np.testing.assert_allclose(np.asarray(split.params)[:, :, 0].T, np.asarray(full.params)[0], rtol=1e-12)
     np.testing.assert_allclose(split.history.loss.values[:, -1].sum(), full.history.loss.values[0, -1], rtol=1e-12)
@@ -88,41 +149,3 @@ def test_zero_padded_hidden_units_train_as_a_narrower_mlp():
         assert np.all(np.asarray(bw1[0, 2:]) == 0) and np.all(np.asarray(bb1[0, 2:]) == 0)
         assert np.all(np.asarray(bw2[0, :, 2:]) == 0)
         np.testing.assert_allclose(b.history.loss.values, a.history.loss.values, rtol=1e-10)
-
-
-def test_config_validation_names_the_field():
-    with pytest.raises(LayerwiseError, match="data_sizes"):
-        EmergenceConfig(data_sizes=(100, 50, 200))
-    with pytest.raises(LayerwiseError, match="fit_skills"):
-        EmergenceConfig(scaling_skills=100, fit_skills=(8, 50))
-    with pytest.raises(LayerwiseError, match="init"):
-        EmergenceConfig(init=-1.0)
-
-
-TINY = dict(seeds=2, width=64, learning_rate=0.05, batch_size=128, time_steps=1500, gap_inits=(0.03,),
-            gap_steps=1200, data_sizes=(300, 1000, 3000), data_seeds=1, data_steps=300, param_widths=(1, 2, 4),
-            param_steps=200, eval_size=200, scaling_skills=2000, fit_skills=(5, 30), scaling_data_seeds=2)
-
-
-@pytest.mark.slow
-def test_tiny_run_structure_and_exact_checks():
-    experiment = get_experiment("emergence")
-    config = experiment.make_config(**TINY)
-    assert dataclasses.asdict(config)["width"] == 64
-    calls = []
-    outcome = experiment.run(config, lambda d: calls.append(d))
-    assert len(calls) == experiment.units(config)
-    checks = {c.name: c for c in outcome.checks}
-    assert claim_checks("emergence") <= set(checks)  # every check a claim relies on exists
-    for name in ("skill_basis_stage_gap_slope", "padded_units_stay_zero", "skill_basis_one_shot",
-                 "skill_basis_exponent_parameters"):
-        assert checks[name].passed, checks[name]
-    assert {"mlp_stage_order", "mlp_emergence_times_vs_theory", "mlp_data_emergence_vs_theory",
-            "mlp_parameter_emergence_vs_theory", "skill_basis_exponent_time", "mlp_exponents_reported"} <= set(checks)
-    ds = outcome.dataset
-    assert ds.time_strength_mlp.dims == ("seed", "time_step", "skill")
-    assert ds.data_strength_mlp.dims == ("data_seed", "data_size", "skill")
-    assert ds.param_strength_mlp.dims == ("seed", "width", "skill")
-    assert list(ds.skill.values) == [1, 2, 3, 4, 5] and list(ds.width.values) == [1, 2, 4]
-    assert np.all(np.isfinite(ds.time_strength_theory.values)) and "emergence" in outcome.figures
-    no_progress("done")

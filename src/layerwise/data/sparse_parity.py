@@ -216,3 +216,13 @@ def sparse_parity_problem(
     chosen = np.asarray(jax.random.permutation(key, n_bits))[: n_skills * bits_per_skill]
     skill_bits = tuple(tuple(sorted(int(i) for i in row)) for row in chosen.reshape(n_skills, bits_per_skill))
     return MultitaskSparseParity(skill_bits, n_bits, float(alpha), float(target_scale), dtype)
+
+
+def one_skill_tasks(frequencies, target_scale: float) -> Task:
+    r"""The skill-basis model's population loss split into one-skill tasks, one per run (a ``task_batched`` Task):
+    ``E[g^2] = p_k``, ``E[g y] = S p_k``, ``E[y^2] = S^2 p_k``. Since ``E[g_k g_l] = delta_kl p_k`` the loss
+    ``1/2 sum_k p_k (S - a_k b_k)^2`` is the sum of these runs' losses, so training a one-unit
+    `DiagonalLinearNetwork` on them is the full model's GD coordinate by coordinate (Nam et al. 2024)."""
+    p = jnp.asarray(frequencies, dtype=jnp.float64)
+    return Task(input_covariance=p[:, None, None], cross_covariance=target_scale * p[:, None, None],
+                output_second_moment=target_scale * target_scale * p)

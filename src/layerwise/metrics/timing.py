@@ -47,3 +47,9 @@ def exponential_times(horizon: float, count: int, span: float = 1e3) -> np.ndarr
     x = np.linspace(0.0, 1.0, count)
     rate = np.log(span)
     return float(horizon) * np.expm1(rate * x) / np.expm1(rate)
+
+
+def log_crossing(x, values, level) -> np.ndarray:
+    """`crossing_time` on a log axis: the first ``x`` where each curve (..., X) reaches ``level``, interpolated
+    linearly in ``log x`` (for data sizes and widths on geometric grids); NaN where never."""
+    return np.exp(crossing_time(np.log(np.asarray(x, float)), values, level))
