@@ -67,3 +67,21 @@ def test_stack_tasks_stacks_every_leaf():
     stacked = data.stack_tasks(tasks)
     assert stacked.cross_covariance.shape == (2, *tasks[0].cross_covariance.shape)
     np.testing.assert_array_equal(stacked.input_covariance[1], tasks[1].input_covariance)
+
+
+def test_whiten_refuses_constant_features_instead_of_returning_nan():
+    import jax
+    import jax.numpy as jnp
+    import pytest
+
+    from layerwise.data.regression import whiten
+    from layerwise.errors import LayerwiseError
+
+    x = jax.random.normal(jax.random.PRNGKey(0), (50, 4))
+    x = x.at[:, 2].set(3.0)  # a constant pixel, as scikit-learn's digits has
+    with pytest.raises(LayerwiseError, match="constant directions.*1 of 4"):
+        whiten(x)
+    with pytest.raises(Exception, match="constant directions"):
+        jax.block_until_ready(jax.jit(whiten)(x))
+    white = whiten(x.at[:, 2].set(jnp.arange(50.0)))
+    np.testing.assert_allclose(white.T @ white / 50, np.eye(4), atol=1e-10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import Array
@@ -14,13 +15,23 @@ def whiten(x: Array) -> Array:
     r"""Centre the columns of ``x`` (n, d) and map them to ``x_w`` with ``x_w^T x_w / n = I_d`` exactly.
 
     PCA whitening (as the authors' ``get_random_regression_task``): ``x_w = (x - mean) V diag(1/sqrt(ev))`` with
-    ``ev, V`` the eigen-decomposition of the centred covariance ``(x - mean)^T (x - mean) / n``. Needs ``n > d``.
+    ``ev, V`` the eigen-decomposition of the centred covariance ``(x - mean)^T (x - mean) / n``. Needs ``n > d``
+    and a full-rank covariance: a (near-)constant direction (eigenvalue <= 1e-10 of the largest, e.g. the
+    always-blank pixels of scikit-learn's digits) cannot be whitened and raises a `LayerwiseError` (an equinox
+    run-time error under jit) instead of returning NaN; `layerwise.solving.prepare` drops such directions instead.
     """
     n, d = x.shape
     if n <= d:
         raise LayerwiseError(f"n_samples must be > in_dim to whiten exactly; got n_samples={n}, in_dim={d}")
     centred = x - x.mean(axis=0)
     eigenvalues, eigenvectors = jnp.linalg.eigh(centred.T @ centred / n)
+    degenerate = eigenvalues <= 1e-10 * jnp.max(eigenvalues)
+    message = ("x has (near-)constant directions (covariance eigenvalue <= 1e-10 of the largest), which cannot be "
+               "whitened; drop them first (layerwise.solving.prepare does)")
+    if isinstance(degenerate, jax.core.Tracer):
+        eigenvalues = eqx.error_if(eigenvalues, jnp.any(degenerate), message)
+    elif bool(jnp.any(degenerate)):
+        raise LayerwiseError(f"{message}: {int(jnp.sum(degenerate))} of {d}")
     return centred @ eigenvectors / jnp.sqrt(eigenvalues)
 
 
