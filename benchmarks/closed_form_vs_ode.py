@@ -15,18 +15,24 @@ against the same reference is printed. Two closed forms are timed, as `lambda_ba
 * ``gradient_flow``: the flow's own weights (the hidden-basis rotation is integrated with diffrax), compared on W1, W2.
 
 Times exclude compilation (one warm-up call per shape and tolerance) and are the best of ``--repeats``, after
-``block_until_ready``. The ODE is timed through the public `gradient_flow` (it returns an xarray Dataset: a few ms of
-bookkeeping are included). Run by hand:
+``block_until_ready``; the candidates of a workload are timed round-robin (A, B, C, A, B, C, ...) so that a shared
+machine's load affects them alike and the printed ratios come from one run. The ODE is timed through the public
+`gradient_flow` (it returns an xarray Dataset: a few ms of bookkeeping are included). ``--previous REV`` also times
+`lambda_balanced_solution` as it was at git revision REV (loaded from ``git show``) in the same run, for
+before/after ratios. Run by hand:
 
     python benchmarks/closed_form_vs_ode.py
+    python benchmarks/closed_form_vs_ode.py --previous b8fdb2d
     python benchmarks/closed_form_vs_ode.py --sweep-points 21 --repeats 5
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -43,10 +49,40 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--target", type=float, default=1e-8, help="accuracy both methods must reach")
     parser.add_argument("--rtols", type=float, nargs="+", default=[1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--tracked-subset", type=int, default=64,
-                        help="time the gradient_flow-basis closed form on this many of the sweep's inits (it costs "
-                             "~0.2 s per init on a CPU; the time is scaled to the whole sweep); 0 skips it")
+    parser.add_argument("--tracked-subset", type=int, default=0,
+                        help="time the gradient_flow-basis closed form on this many of the sweep's inits only (the "
+                             "time is scaled to the whole sweep); 0: all of them")
+    parser.add_argument("--previous", default=None, metavar="REV",
+                        help="also time lambda_balanced_solution as of this git revision (same run, same inputs)")
+    parser.add_argument("--previous-subset", type=int, default=64,
+                        help="the previous revision's gradient_flow basis is timed on this many sweep inits and "
+                             "scaled (it cost ~0.2 s per init); 0 skips it")
     return parser.parse_args()
+
+
+def previous_solution(revision):
+    """`lambda_balanced_solution` from ``src/layerwise/theory/lambda_balanced.py`` at a git revision."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = subprocess.check_output(["git", "show", f"{revision}:src/layerwise/theory/lambda_balanced.py"], cwd=root)
+    spec = importlib.util.spec_from_loader(f"lambda_balanced_at_{revision}", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    exec(compile(source, f"{revision}:lambda_balanced.py", "exec"), module.__dict__)
+    return module.lambda_balanced_solution
+
+
+def interleaved(functions, repeats):
+    """Best wall time of each function (compiled and warmed up first), timed round-robin: {name: seconds}."""
+    import jax
+
+    for fn in functions.values():
+        jax.block_until_ready(fn())
+    samples = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            samples[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in samples.items()}
 
 
 def main() -> None:
@@ -60,14 +96,7 @@ def main() -> None:
     from layerwise.compare import compare
     from layerwise.models import DeepLinearNetwork
 
-    def best_of(fn, repeats):
-        jax.block_until_ready(fn())  # compile + warm up
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            samples.append(time.perf_counter() - start)
-        return min(samples)
+    lw.enable_x64()
 
     def rel_error(theory_values, reference, times):
         """Largest relative Frobenius error over runs and times; arrays (R, T, a, b)."""
@@ -96,6 +125,23 @@ def main() -> None:
     print(f"jax {jax.__version__}, float64; net d = h = m = {d}, Sigma_yx singular values 2.5..0.5, "
           f"target max relative error {args.target:g}\n")
 
+    solutions = {"": theory.lambda_balanced_solution}
+    if args.previous:
+        solutions[f"@{args.previous}"] = previous_solution(args.previous)
+    bases = ("symmetric", "gradient_flow")
+
+    def closed_error(w1, w2, ref_w1, ref_w2, basis, times):
+        if basis == "symmetric":  # gauge-invariant: the end-to-end map
+            return rel_error(product(w1, w2), product(ref_w1, ref_w2), times)
+        return max(rel_error(w1, ref_w1, times), rel_error(w2, ref_w2, times))
+
+    def matching(ode_rows, basis):
+        """(rtol, seconds, error) of the loosest ODE tolerance meeting the target on the basis' measure."""
+        column = 1 if basis == "symmetric" else 2
+        fitting = [row for row in ode_rows if row[column] <= args.target]
+        return (fitting[0][0], fitting[0][3], fitting[0][column]) if fitting else (float("nan"),) * 3
+
+    table = []
     # ---------------------------------------------------------------- 1. one 1,000-point trajectory
     times = np.linspace(0.0, args.horizon, args.points)
     w1_0, w2_0 = init.lambda_balanced_init(keys[2], model, args.lam, args.scale)
@@ -103,34 +149,31 @@ def main() -> None:
     ref_w1, ref_w2, ref_steps = ode(params, times, 1e-14)
     print(f"1. one trajectory: {args.points} save times on [0, {args.horizon:g}], λ = {args.lam:g}, init singular "
           f"values {args.scale:g}; reference: Dopri8 rtol 1e-14 ({ref_steps} steps)")
-    closed = {basis: jax.jit(lambda a, b, basis=basis: theory.lambda_balanced_solution(times, a, b, sigma,
-                                                                                        hidden_basis=basis))
-              for basis in ("symmetric", "gradient_flow")}
-    results = {}
-    for basis, fn in closed.items():
-        w1, w2 = fn(w1_0, w2_0)
-        if basis == "symmetric":  # gauge-invariant: the end-to-end map
-            error = rel_error(product(w1, w2)[None], product(ref_w1, ref_w2), times)
-        else:
-            error = max(rel_error(np.asarray(w1)[None], ref_w1, times), rel_error(np.asarray(w2)[None], ref_w2, times))
-        results[basis] = (best_of(lambda fn=fn: fn(w1_0, w2_0), args.repeats), error)
-    print(f"   {'rtol':>7} {'steps':>6} {'err W2W1':>9} {'err W1,W2':>9} {'time (ms)':>9}")
-    ode_rows = []
+    closed, errors = {}, {}
+    for version, solution in solutions.items():
+        for basis in bases:
+            fn = jax.jit(lambda a, b, basis=basis, solution=solution: solution(times, a, b, sigma,
+                                                                                hidden_basis=basis))
+            w1, w2 = fn(w1_0, w2_0)
+            errors[basis + version] = closed_error(np.asarray(w1)[None], np.asarray(w2)[None], ref_w1, ref_w2, basis,
+                                                   times)
+            closed[basis + version] = lambda fn=fn: fn(w1_0, w2_0)
+    ode_errors = []
     for rtol in args.rtols:
         w1, w2, steps = ode(params, times, rtol)
-        e_function = rel_error(product(w1, w2), product(ref_w1, ref_w2), times)
-        e_weights = max(rel_error(w1, ref_w1, times), rel_error(w2, ref_w2, times))
-        seconds = best_of(lambda rtol=rtol: ode(params, times, rtol), args.repeats)
-        ode_rows.append((rtol, e_function, e_weights, seconds))
-        print(f"   {rtol:>7.0e} {steps:>6} {e_function:>9.1e} {e_weights:>9.1e} {1e3 * seconds:>9.2f}")
-        sys.stdout.flush()
-    table = []
-    for basis, (seconds, error) in results.items():
-        column = 1 if basis == "symmetric" else 2
-        fitting = [row for row in ode_rows if row[column] <= args.target]
-        rtol, ode_seconds, ode_error = (fitting[0][0], fitting[0][3], fitting[0][column]) if fitting else (
-            float("nan"), float("nan"), float("nan"))
-        table.append((f"trajectory ({args.points} pts)", basis, seconds, error, rtol, ode_seconds, ode_error))
+        ode_errors.append((rtol, rel_error(product(w1, w2), product(ref_w1, ref_w2), times),
+                           max(rel_error(w1, ref_w1, times), rel_error(w2, ref_w2, times)), steps))
+    seconds = interleaved(closed | {f"ode{rtol:g}": lambda rtol=rtol: ode(params, times, rtol)
+                                    for rtol in args.rtols}, args.repeats)
+    print(f"   {'rtol':>7} {'steps':>6} {'err W2W1':>9} {'err W1,W2':>9} {'time (ms)':>9}")
+    ode_rows = []
+    for rtol, e_function, e_weights, steps in ode_errors:
+        ode_rows.append((rtol, e_function, e_weights, seconds[f"ode{rtol:g}"]))
+        print(f"   {rtol:>7.0e} {steps:>6} {e_function:>9.1e} {e_weights:>9.1e} {1e3 * ode_rows[-1][3]:>9.2f}")
+    for name in closed:
+        basis = name.split("@")[0]
+        table.append((f"trajectory ({args.points} pts)", name, seconds[name], errors[name], *matching(ode_rows, basis)))
+    sys.stdout.flush()
 
     # ---------------------------------------------------------------- 2. a sweep of 1,024 λ-balanced inits
     n = args.sweep
@@ -145,59 +188,57 @@ def main() -> None:
     start = time.perf_counter()
     ref_w1, ref_w2, ref_steps = ode(sweep, sweep_times, 1e-14)
     print(f"   reference: Dopri8 rtol 1e-14, {ref_steps} steps (slowest run), {time.perf_counter() - start:.1f} s")
-    bases = ("symmetric", "gradient_flow") if args.tracked_subset > 0 else ("symmetric",)
-    for basis in bases:
-        # the tracked basis on an evenly spread subset of the sweep, its time scaled to the whole sweep
-        subset = np.arange(runs) if basis == "symmetric" else np.linspace(0, runs - 1, min(runs, args.tracked_subset)
-                                                                          ).astype(int)
-        inits = (sweep[0][subset], sweep[1][subset])
-        vectorised = jax.jit(jax.vmap(lambda a, b, basis=basis: theory.lambda_balanced_solution(
-            sweep_times, a, b, sigma, hidden_basis=basis)))
-        w1, w2 = vectorised(*inits)
-        # vmap support: the vectorised sweep equals one call per init (checked on 8 inits across the sweep)
-        picks = np.linspace(0, subset.size - 1, 8).astype(int)
-        loop = [theory.lambda_balanced_solution(sweep_times, inits[0][i], inits[1][i], sigma, hidden_basis=basis)
-                for i in picks]
-        vmap_gap = max(float(np.max(np.abs(np.asarray(w1)[i] - np.asarray(a)))) for i, (a, _) in zip(picks, loop))
-        if basis == "symmetric":
-            error = rel_error(product(w1, w2), product(ref_w1[subset], ref_w2[subset]), sweep_times)
-        else:
-            error = max(rel_error(w1, ref_w1[subset], sweep_times), rel_error(w2, ref_w2[subset], sweep_times))
-        seconds = best_of(lambda fn=vectorised, inits=inits: fn(*inits), max(1, args.repeats // 2))
-        scaled = seconds * runs / subset.size
-        note = "" if subset.size == runs else f", scaled x{runs / subset.size:g} to the sweep: {scaled:.2f} s"
-        print(f"   closed form ({basis}) vmapped over {subset.size} inits: finite {bool(np.all(np.isfinite(w1)))}, "
-              f"vmap vs per-init calls max |diff| {vmap_gap:.1e}, max rel error {error:.1e}, {seconds:.3f} s{note}")
-        results[f"sweep_{basis}"] = (scaled, error)
-    print(f"   {'rtol':>7} {'steps':>6} {'err W2W1':>9} {'err W1,W2':>9} {'time (s)':>9}")
-    ode_rows = []
+    closed, errors, scale = {}, {}, {}
+    for version, solution in solutions.items():
+        for basis in bases:
+            count = args.previous_subset if version else (args.tracked_subset if basis == "gradient_flow" else 0)
+            if version and basis == "gradient_flow" and count == 0:
+                continue
+            # an evenly spread subset of the sweep where asked for, its time scaled to the whole sweep
+            subset = np.linspace(0, runs - 1, min(runs, count)).astype(int) if count else np.arange(runs)
+            inits = (sweep[0][subset], sweep[1][subset])
+            vectorised = jax.jit(jax.vmap(lambda a, b, basis=basis, solution=solution: solution(
+                sweep_times, a, b, sigma, hidden_basis=basis)))
+            w1, w2 = vectorised(*inits)
+            name = basis + version
+            if not version:  # vmap support: the vectorised sweep equals one call per init (8 inits across it)
+                picks = np.linspace(0, subset.size - 1, 8).astype(int)
+                loop = [solution(sweep_times, inits[0][i], inits[1][i], sigma, hidden_basis=basis) for i in picks]
+                gap = max(float(np.max(np.abs(np.asarray(w1)[i] - np.asarray(a)))) for i, (a, _) in zip(picks, loop))
+                print(f"   closed form ({basis}) vmapped over {subset.size} inits: finite "
+                      f"{bool(np.all(np.isfinite(w1)))}, vmap vs per-init calls max |diff| {gap:.1e}")
+            errors[name] = closed_error(w1, w2, ref_w1[subset], ref_w2[subset], basis, sweep_times)
+            closed[name] = lambda fn=vectorised, inits=inits: fn(*inits)
+            scale[name] = runs / subset.size
+    ode_errors = []
     for rtol in args.rtols:
         w1, w2, steps = ode(sweep, sweep_times, rtol)
-        e_function = rel_error(product(w1, w2), product(ref_w1, ref_w2), sweep_times)
-        e_weights = max(rel_error(w1, ref_w1, sweep_times), rel_error(w2, ref_w2, sweep_times))
-        row = (rtol, e_function, e_weights, None)
-        # time only the tolerances that decide the comparison (the loosest meeting the target for each measure)
-        decides = any(row[c] <= args.target and all(r[c] > args.target for r in ode_rows) for c in (1, 2))
-        seconds = best_of(lambda rtol=rtol: ode(sweep, sweep_times, rtol), max(1, args.repeats // 2)) if decides \
-            else float("nan")
-        ode_rows.append((rtol, e_function, e_weights, seconds))
-        print(f"   {rtol:>7.0e} {steps:>6} {e_function:>9.1e} {e_weights:>9.1e} {seconds:>9.3f}")
-        sys.stdout.flush()
-        if e_function <= args.target and e_weights <= args.target:
+        ode_errors.append((rtol, rel_error(product(w1, w2), product(ref_w1, ref_w2), sweep_times),
+                           max(rel_error(w1, ref_w1, sweep_times), rel_error(w2, ref_w2, sweep_times)), steps))
+        if ode_errors[-1][1] <= args.target and ode_errors[-1][2] <= args.target:
             break
-    for basis in bases:
-        seconds, error = results[f"sweep_{basis}"]
-        column = 1 if basis == "symmetric" else 2
-        fitting = [row for row in ode_rows if row[column] <= args.target]
-        rtol, ode_seconds, ode_error = (fitting[0][0], fitting[0][3], fitting[0][column]) if fitting else (
-            float("nan"), float("nan"), float("nan"))
-        table.append((f"sweep ({runs} inits)", basis, seconds, error, rtol, ode_seconds, ode_error))
+    # time only the tolerances that decide the comparison (the loosest meeting the target for each measure)
+    deciding = {next(row[0] for row in ode_errors if row[c] <= args.target)
+                for c in (1, 2) if any(row[c] <= args.target for row in ode_errors)}
+    seconds = interleaved(closed | {f"ode{rtol:g}": lambda rtol=rtol: ode(sweep, sweep_times, rtol)
+                                    for rtol in sorted(deciding)}, max(1, args.repeats // 2))
+    print(f"   {'rtol':>7} {'steps':>6} {'err W2W1':>9} {'err W1,W2':>9} {'time (s)':>9}")
+    ode_rows = []
+    for rtol, e_function, e_weights, steps in ode_errors:
+        ode_rows.append((rtol, e_function, e_weights, seconds.get(f"ode{rtol:g}", float("nan"))))
+        print(f"   {rtol:>7.0e} {steps:>6} {e_function:>9.1e} {e_weights:>9.1e} {ode_rows[-1][3]:>9.3f}")
+    for name in closed:
+        basis = name.split("@")[0]
+        note = f" (x{scale[name]:g})" if scale[name] != 1 else ""
+        table.append((f"sweep ({runs} inits){note}", name, seconds[name] * scale[name], errors[name],
+                      *matching(ode_rows, basis)))
 
-    print(f"\n{'workload':<24} {'closed form':<14} {'time':>10} {'error':>8} | {'ODE rtol':>8} {'time':>10} "
+    print(f"\n{'workload':<26} {'closed form':<22} {'time':>10} {'error':>8} | {'ODE rtol':>8} {'time':>10} "
           f"{'error':>8} | {'speed-up':>9}")
-    for workload, basis, seconds, error, rtol, ode_seconds, ode_error in table:
-        print(f"{workload:<24} {basis:<14} {_ms(seconds):>10} {error:>8.1e} | {rtol:>8.0e} {_ms(ode_seconds):>10} "
-              f"{ode_error:>8.1e} | {ode_seconds / seconds:>8.3g}x")
+    for workload, name, seconds_, error, rtol, ode_seconds, ode_error in table:
+        print(f"{workload:<26} {name:<22} {_ms(seconds_):>10} {error:>8.1e} | {rtol:>8.0e} {_ms(ode_seconds):>10} "
+              f"{ode_error:>8.1e} | {ode_seconds / seconds_:>8.3g}x")
+    print("(speed-up = ODE time / closed-form time, both measured in this run; x16: timed on a subset, scaled)")
     print(f"\nload average at end {os.getloadavg()[0]:.2f}")
 
 

@@ -226,3 +226,80 @@ def test_float32_is_refused_and_balance_follows_the_dtype():
         assert balance(*low).dtype == jnp.float32
     with pytest.raises(LayerwiseError, match=r"balance: W2 must have shape \(..., m, h\) with h = 2"):
         balance(w1, w2.T)
+
+
+# ------------------------------------------------------------------- closed form at long times, against the flow
+LONG_TIMES = np.concatenate([[0.0], np.geomspace(1e-2, 1e3, GRID - 1)])  # t up to 1e3 tau (tau = 1)
+
+
+def _relative_frobenius(theory, reference):
+    """Largest ||theory - reference||_F / ||reference||_F over runs and times; arrays (R, T, a, b)."""
+    theory, reference = np.asarray(theory), np.asarray(reference)
+    error = np.linalg.norm(theory - reference, axis=(-2, -1))
+    return float(np.max(error / np.linalg.norm(reference, axis=(-2, -1))))
+
+
+def _target(key, in_dim, out_dim, rank):
+    """A Sigma_yx (out_dim, in_dim) of the given rank, singular values 2.5 ... in random directions."""
+    k1, k2 = jax.random.split(key)
+    s = jnp.linspace(2.5, 0.7, rank)
+    return (random_orthogonal(k1, out_dim)[:, :rank] * s) @ random_orthogonal(k2, in_dim)[:, :rank].T
+
+
+@pytest.mark.parametrize("lam, dims, rank", [
+    (0.8, (3, 2, 4), 2),    # λ > 0, wider output than input
+    (-0.8, (4, 2, 3), 2),   # λ < 0, wider input than output
+    (0.0, (3, 2, 3), 1),    # λ = 0, rank-deficient Sigma_yx (rank 1 < h): zero eigenvalues of F, 1/t convergence
+    (1.5, (2, 2, 4), 1),    # λ > 0, rank-deficient Sigma_yx, rectangular
+])
+def test_both_bases_match_the_flow_up_to_long_times(engine, lam, dims, rank):
+    """Non-aligned λ-balanced inits of both signs of λ, λ = 0, rank-deficient Sigma_yx and rectangular widths,
+    t in [0, 1e3 tau]: the closed form's W2 W1, W1^T W1, W2 W2^T ("symmetric") and W1, W2 ("gradient_flow") match
+    the engine's flow (Dopri8, rtol 1e-12) to 1e-9 relative (Frobenius, per run and time)."""
+    in_dim, hidden, out_dim = dims
+    keys = jax.random.split(jax.random.PRNGKey(11), engine.runs + 1)
+    sigma = _target(keys[0], in_dim, out_dim, rank)
+    scales = (0.03, 0.1, 0.3, 1.0)[: engine.runs]
+    inits = [random_balanced_init(k, in_dim, hidden, out_dim, lam, scale) for k, scale in zip(keys[1:], scales)]
+    params = tuple(jnp.stack(layer) for layer in zip(*inits))
+    task = Task.from_statistics(jnp.eye(in_dim), sigma, jnp.sum(sigma**2))
+    history = engine.flow(DeepLinearNetwork(dims), params, task, LONG_TIMES, engine.layers)
+    w1, w2 = history["W1"].values, history["W2"].values
+    flow = [jnp.stack(layer) for layer in zip(*(lambda_balanced_solution(LONG_TIMES, *init, sigma)
+                                                 for init in inits))]
+    symmetric = [jnp.stack(layer) for layer in zip(*(lambda_balanced_solution(
+        LONG_TIMES, *init, sigma, hidden_basis="symmetric") for init in inits))]
+    assert _relative_frobenius(flow[0], w1) <= 1e-9 and _relative_frobenius(flow[1], w2) <= 1e-9
+    s1, s2 = (np.asarray(a) for a in symmetric)
+    assert _relative_frobenius(s2 @ s1, w2 @ w1) <= 1e-9
+    assert _relative_frobenius(np.swapaxes(s1, -1, -2) @ s1, np.swapaxes(w1, -1, -2) @ w1) <= 1e-9
+    assert _relative_frobenius(s2 @ np.swapaxes(s2, -1, -2), w2 @ np.swapaxes(w2, -1, -2)) <= 1e-9
+    # the flow's balance is conserved exactly by the closed form, in both bases
+    for basis in (flow, symmetric):
+        np.testing.assert_allclose(balance(*basis), np.broadcast_to(lam * np.eye(hidden), balance(*basis).shape),
+                                   atol=1e-12)
+
+
+def test_very_long_times_converge_exactly():
+    # t = 1e6 tau for the closed form (1e4 tau for the flow basis, whose ODE an explicit solver must step through):
+    # finite, converged to the best rank-h approximation (Eckart-Young), and constant once converged
+    w1, w2 = random_balanced_init(jax.random.PRNGKey(12), IN_DIM, HIDDEN, OUT_DIM, -0.5, 0.2)
+    sigma = jax.random.normal(jax.random.PRNGKey(13), (OUT_DIM, IN_DIM))
+    u, s, vt = jnp.linalg.svd(sigma, full_matrices=False)
+    best = (u[:, :HIDDEN] * s[:HIDDEN]) @ vt[:HIDDEN]
+    for basis, times in (("symmetric", jnp.array([0.0, 1e2, 1e3, 1e4, 1e5, 1e6])),
+                         ("gradient_flow", jnp.array([0.0, 1e2, 1e3, 3e3, 1e4]))):
+        w1t, w2t = lambda_balanced_solution(times, w1, w2, sigma, hidden_basis=basis)
+        np.testing.assert_allclose(w2t[1:] @ w1t[1:], jnp.broadcast_to(best, (times.size - 1, OUT_DIM, IN_DIM)),
+                                   atol=1e-12)
+        np.testing.assert_allclose(w1t[2:], jnp.broadcast_to(w1t[1], w1t[2:].shape), atol=1e-11)
+
+
+def test_symmetric_basis_depends_only_on_t():
+    # each time is evaluated on its own: the weights at t = 3 do not depend on which other times are asked for
+    w1, w2 = random_balanced_init(jax.random.PRNGKey(14), IN_DIM, HIDDEN, OUT_DIM, 0.3, 0.4)
+    sigma = jax.random.normal(jax.random.PRNGKey(15), (OUT_DIM, IN_DIM))
+    alone = lambda_balanced_solution(3.0, w1, w2, sigma, hidden_basis="symmetric")
+    among = lambda_balanced_solution(jnp.linspace(0.0, 6.0, GRID), w1, w2, sigma, hidden_basis="symmetric")
+    np.testing.assert_allclose(among[0][20], alone[0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(among[1][20], alone[1], rtol=0, atol=1e-14)
