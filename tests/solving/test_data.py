@@ -68,6 +68,25 @@ def test_builtin_digits():
     assert raw.x.shape == (1797, 64) and raw.y.shape == (1797,)
 
 
+def test_builtin_mnist1d_is_the_reference_generators_data_set():
+    raw = data.load_data("mnist1d")
+    assert raw.x.shape == (5000, 40) and raw.y.shape == (5000,) and raw.name == "mnist1d"
+    assert sorted(np.unique(raw.y)) == list(range(10))
+    assert abs(float(np.mean(raw.x))) < 0.05 and 0.9 < float(np.std(raw.x)) < 1.1  # standardised, as published
+
+
+def test_builtin_mnist_reads_idx_files(tmp_path, monkeypatch):
+    from layerwise.data.images import write_idx
+
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 12), ("t10k", 4)):
+        write_idx(tmp_path / f"{stem}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / f"{stem}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
+    monkeypatch.setenv("LAYERWISE_MNIST", str(tmp_path))
+    raw = data.load_data("mnist")
+    assert raw.x.shape[1] == 784 and raw.x.shape[0] in (12, 16) and set(np.unique(raw.y)) <= set(range(10))
+
+
 def test_mnist_without_files_says_where_to_put_them(monkeypatch):
     monkeypatch.delenv("LAYERWISE_MNIST", raising=False)
     with pytest.raises(LayerwiseError, match="LAYERWISE_MNIST"):
