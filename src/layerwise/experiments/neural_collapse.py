@@ -296,9 +296,9 @@ def _mlp_run(config: NeuralCollapseConfig, x_train, y_train, x_test, y_test, wei
         result = train(model, params, task, steps=stop - start, optimizer="adam", learning_rate=lr,
                        weight_decay=weight_decay, record_steps=steps, observables=observables)
         params = result.params
-        history = result.history.isel(run=0).drop_vars(["run", "learning_rate"])
+        history = result.history.isel(run=0).drop_vars(["run", "learning_rate", "status", "stopped_at"])
         parts.append(history.assign_coords(step=history.step.values + start))
-    return xr.concat(parts, dim="step", data_vars="all").drop_vars("diverged_step")
+    return xr.concat(parts, dim="step", data_vars="all")
 
 
 # ------------------------------------------------------------------------------------------------------- the run
