@@ -67,3 +67,11 @@ def test_digits_split_and_task():
     task = data.classification_task(x_train, y_train, 10, target_scale=3.0)
     np.testing.assert_allclose(task.y.sum(axis=1), 3.0)
     assert float(data.accuracy(task.y, y_train)) == 1.0
+
+
+def test_standardise_uses_the_training_statistics():
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.normal(2.0, 3.0, (50, 4)), rng.normal(size=(10, 4))
+    train, test = data.standardise(x_train, x_test, 0.1)
+    np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(test, (x_test - x_train.mean(axis=0)) / (x_train.std(axis=0) + 0.1))

@@ -3,12 +3,15 @@
 from layerwise.data.images import (
     accuracy,
     classification_task,
+    digit_benchmarks,
     load_digits,
     load_mnist,
     mnist_directory,
     one_hot,
     read_idx,
+    standardise,
     train_test_split,
+    unconstrained_features_task,
     write_idx,
 )
 from layerwise.data.regression import diagonal_task, random_orthogonal, teacher_task, whiten, whitened_regression
@@ -24,11 +27,14 @@ __all__ = [
     "Task",
     "accuracy",
     "classification_task",
+    "digit_benchmarks",
     "load_digits",
     "load_mnist",
     "mnist_directory",
     "one_hot",
     "read_idx",
+    "standardise",
     "train_test_split",
+    "unconstrained_features_task",
     "write_idx",
     "diagonal_task", "random_orthogonal", "teacher_task", "whiten", "whitened_regression"]
