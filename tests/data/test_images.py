@@ -84,3 +84,11 @@ def test_image_split_uses_mnist_idx_files_when_given(tmp_path, monkeypatch):
     x_train, _, x_test, _, source = data.image_split(12, 0)
     assert x_train.shape == (12, 64) and x_test.shape == (1797 - 12, 64) and "digits" in source
     np.testing.assert_array_equal(data.image_split(12, 3)[0], data.train_test_split(*data.load_digits(), 12, 3)[0])
+
+
+def test_standardise_uses_the_training_statistics():
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.normal(2.0, 3.0, (50, 4)), rng.normal(size=(10, 4))
+    train, test = data.standardise(x_train, x_test, 0.1)
+    np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(test, (x_test - x_train.mean(axis=0)) / (x_train.std(axis=0) + 0.1))

@@ -82,6 +82,14 @@ X_PROBE = RNG.normal(size=(3, 4))
 K0, K1 = (lambda a: a @ a.T)(RNG.normal(size=(6, 6))), (lambda a: a @ a.T)(RNG.normal(size=(6, 6)))
 TARGETS = RNG.normal(size=(6, 2))
 
+# A two-layer linear net as the unconstrained-features model: H = X W1^T, classifier W2 (Mixon et al. 2020).
+UFM = DeepLinearNetwork(widths=(4, D, C))
+UFM_PARAMS = UFM.init(jax.random.PRNGKey(5), 0.9)
+UFM_X = RNG.normal(size=(N, 4))
+UFM_TASK = data.Task.from_samples(UFM_X, np.eye(C)[LABELS])
+UFM_H = UFM_X @ np.asarray(UFM_PARAMS[0]).T
+UFM_W = np.asarray(UFM_PARAMS[1])
+
 # name -> (the library call, the numpy reference), both without arguments.
 REFERENCES = {
     "skill_strength": (lambda: metrics.skill_strength(FEATURES[:, 0], FEATURES[:, 1]),
@@ -134,6 +142,18 @@ REFERENCES = {
     "within_factor": (lambda: metrics.within_factor([1.0, 3.0], [2.0, 2.0], 2.0)[0], lambda: [0.5, 1.5]),
     "compute_frontier": (lambda: metrics.compute_frontier(K0[:3, :4], np.array([0.0, 1.0, 2.0, 4.0]), 4.0),
                          lambda: min(K0[min(int(4.0 // t), 3) - 1, j] for j, t in enumerate([1.0, 2.0, 4.0], 1))),
+    "exponential_rate": (lambda: metrics.exponential_rate(EPOCHS * 1.0, 2.0 * np.exp(-0.3 * EPOCHS), 0.0, 3.0),
+                         lambda: 0.3),
+    "penultimate": (lambda: metrics.penultimate(UFM, UFM_PARAMS, UFM_X)[0], lambda: UFM_H),
+    "FeatureSpectrum": (lambda: metrics.FeatureSpectrum(centred=True)(UFM, UFM_PARAMS, UFM_TASK),
+                        lambda: np.linalg.svd(UFM_H - UFM_H.mean(axis=0), compute_uv=False)),
+    "WithinClassScatter": (lambda: metrics.WithinClassScatter(C)(UFM, UFM_PARAMS, UFM_TASK),
+                           lambda: np.sqrt(sum(np.sum((UFM_H[i] - _means(UFM_H, LABELS)[LABELS[i]]) ** 2)
+                                               for i in range(N)))),
+    "ClassifierGram": (lambda: metrics.ClassifierGram()(UFM, UFM_PARAMS, UFM_TASK),
+                       lambda: np.sort(np.linalg.eigvalsh(UFM_W @ UFM_W.T))),
+    "CollapseMetrics": (lambda: metrics.CollapseMetrics(C)(UFM, UFM_PARAMS, UFM_TASK)[0],
+                        lambda: _nc1(UFM_H, LABELS)),
     "end_to_end": (lambda: metrics.end_to_end(DEEP, DEEP_PARAMS), lambda: _product(DEEP_PARAMS)),
     "singular_values": (lambda: metrics.singular_values(DEEP, DEEP_PARAMS),
                         lambda: np.linalg.svd(_product(DEEP_PARAMS), compute_uv=False)),

@@ -3,6 +3,7 @@ and crossings on a log axis."""
 
 import numpy as np
 
+from layerwise import metrics
 from layerwise.metrics import compute_frontier, grid_fit, log_crossing, loglog_slope, within_factor
 
 
@@ -42,3 +43,11 @@ def test_log_crossing_interpolates_in_log_x():
     curves = np.array([[0.0, 0.25, 0.75], [0.0, 0.1, 0.2]])
     crossing = log_crossing(x, curves, 0.5)
     assert abs(crossing[0] - 10**1.5) < 1e-9 and np.isnan(crossing[1])
+
+
+def test_exponential_rate_uses_only_the_window():
+    t = np.linspace(0.0, 20.0, 201)
+    values = np.where(t < 10, np.exp(-0.3 * t), np.exp(-3.0) * np.exp(-1.5 * (t - 10)))  # two regimes
+    assert abs(metrics.exponential_rate(t, values, np.exp(-2.9), 1.0) - 0.3) < 1e-12
+    assert abs(metrics.exponential_rate(t, values, 0.0, np.exp(-3.1)) - 1.5) < 1e-12
+    assert np.isnan(metrics.exponential_rate(t, values, 0.5, 0.51))  # fewer than 5 points

@@ -181,3 +181,33 @@ def test_mse_decomposition_matches_han_et_al_least_squares_classifier():
 
 def test_public_names():
     assert metrics.nc1 is nc.nc1 and metrics.mse_decomposition is nc.mse_decomposition
+
+
+def test_observables_match_the_metrics_on_the_penultimate_features():
+    from layerwise import data
+    from layerwise.models import MLP, DeepLinearNetwork
+
+    task = data.unconstrained_features_task([3, 2, 2])
+    labels = np.argmax(np.asarray(task.y), axis=1)
+    assert list(labels) == [0, 0, 0, 1, 1, 2, 2] and np.allclose(task.input_covariance, np.eye(7))
+    deep = DeepLinearNetwork((7, 5, 3), output_scale=0.5)
+    params = deep.init(jax.random.PRNGKey(0), 0.3)
+    features, classifier, bias = nc.penultimate(deep, params, task.x)
+    np.testing.assert_allclose(features, task.x @ params[0].T, rtol=1e-14)
+    assert bias is None and np.allclose(classifier, 0.5 * params[1])
+    np.testing.assert_allclose(nc.CollapseMetrics(3)(deep, params, task),
+                               nc.nc_vector(features, labels, classifier, None, 3), rtol=1e-14)
+    centred = np.asarray(features) - np.mean(np.asarray(features), axis=0)
+    np.testing.assert_allclose(nc.FeatureSpectrum(centred=True, count=2)(deep, params, task),
+                               np.linalg.svd(centred, compute_uv=False)[:2], rtol=1e-12)
+    means = np.stack([np.asarray(features)[labels == c].mean(axis=0) for c in range(3)])
+    np.testing.assert_allclose(nc.WithinClassScatter(3)(deep, params, task),
+                               np.linalg.norm(np.asarray(features) - means[labels]), rtol=1e-12)
+    np.testing.assert_allclose(nc.ClassifierGram()(deep, params, task),
+                               np.linalg.eigvalsh(np.asarray(classifier @ classifier.T)), rtol=1e-12)
+    mlp = MLP((7, 6, 3), "relu", output_scale=2.0)
+    mlp_params = mlp.init(jax.random.PRNGKey(1), 1.0, bias_scale=0.1)
+    features, classifier, bias = nc.penultimate(mlp, mlp_params, task.x)
+    np.testing.assert_allclose(features @ classifier.T + bias, mlp.apply(mlp_params, task.x), rtol=1e-12)
+    with pytest.raises(TypeError, match="MLP or a DeepLinearNetwork"):
+        nc.penultimate(object(), params, task.x)

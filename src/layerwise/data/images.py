@@ -118,6 +118,51 @@ def classification_task(x, labels, num_classes: int, target_scale: float = 1.0, 
     return Task.from_samples(jnp.asarray(x, dtype), jnp.asarray(one_hot(labels, num_classes, target_scale), dtype))
 
 
+def unconstrained_features_task(class_sizes) -> Task:
+    r"""The unconstrained-features model (Mixon, Parshall & Pi 2020) as a regression task: whitened one-hot inputs
+    ``x_i = sqrt(N) e_i`` (so ``Sigma_xx = I``) and one-hot targets, ``class_sizes[c]`` samples of class ``c``,
+    sorted by class. A two-layer linear net ``W_2 W_1`` trained on it has free features ``h_i = W_1 x_i`` and the
+    classifier ``W_2``; the labels are ``argmax(task.y)``."""
+    labels = np.repeat(np.arange(len(class_sizes)), class_sizes)
+    n = len(labels)
+    return Task.from_samples(jnp.sqrt(float(n)) * jnp.eye(n), jnp.asarray(one_hot(labels, len(class_sizes))))
+
+
+def standardise(x_train, x_test, offset: float = 0.0):
+    """``(x - mean) / (std + offset)`` per feature for both sets, with the training set's mean and std (``offset``
+    keeps constant pixels finite). Returns ``(x_train, x_test)``."""
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + offset
+    return (x_train - mean) / std, (x_test - mean) / std
+
+
+def digit_benchmarks(n_train: int, seed: int, *, n_test: int = 2000, mnist_path=None, mnist1d_samples: int = 5000,
+                     mnist1d_seed: int = 42, offset: float = 0.1) -> list[tuple]:
+    """Two small 10-class benchmarks, each as ``(name, x_train, y_train, x_test, y_test)``: scikit-learn's digits,
+    then real MNIST when IDX files are found (`mnist_directory` of ``mnist_path``) or else MNIST-1D (Greydanus 2020;
+    ``mnist1d_samples`` generated with ``mnist1d_seed``, train and test pooled). Each is a ``seed``-ed subset of
+    ``n_train`` training and at most ``n_test`` test samples, inputs `standardise` d with the training statistics
+    (``offset`` added to the std)."""
+    from layerwise.data.mnist1d import make_mnist1d
+
+    sets = [("digits", *train_test_split(*load_digits(), n_train, seed, n_test=n_test))]
+    directory = mnist_directory(mnist_path)
+    if directory is not None:
+        x_train, y_train, x_test, y_test = load_mnist(directory)
+        rng = np.random.default_rng(seed)
+        train_index = rng.choice(len(x_train), n_train, replace=False)
+        test_index = rng.choice(len(x_test), min(n_test, len(x_test)), replace=False)
+        sets.append(("mnist", x_train[train_index], y_train[train_index], x_test[test_index], y_test[test_index]))
+    else:
+        x_train, y_train, x_test, y_test = make_mnist1d(mnist1d_samples, mnist1d_seed)
+        x_all, y_all = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+        sets.append(("mnist1d", *train_test_split(x_all, y_all, n_train, seed, n_test=n_test)))
+    standardised = []
+    for name, x, y, x_test, y_test in sets:
+        x, x_test = standardise(x, x_test, offset)
+        standardised.append((name, x, y, x_test, y_test))
+    return standardised
+
+
 def accuracy(outputs, labels) -> jnp.ndarray:
     """Fraction of rows whose argmax equals the label."""
     return jnp.mean(jnp.argmax(outputs, axis=-1) == jnp.asarray(labels))

@@ -1,5 +1,6 @@
-"""Fits that compare measured curves with theory: log-log slopes (scaling exponents), a one-parameter calibration on a
-grid, measured/predicted ratios within a factor, and the compute-optimal frontier of a loss table."""
+"""Fits that compare measured curves with theory: log-log slopes (scaling exponents), exponential rates, a
+one-parameter calibration on a grid, measured/predicted ratios within a factor, and the compute-optimal frontier of a
+loss table."""
 
 from __future__ import annotations
 
@@ -40,3 +41,19 @@ def compute_frontier(loss, times, compute: float) -> float:
     n = np.clip(np.floor(compute / times[positive]).astype(int), 0, loss.shape[0])
     valid = n >= 1
     return float(np.min(loss[n[valid] - 1, np.flatnonzero(positive)[valid]]))
+
+
+def exponential_rate(times, values, low: float, high: float, *, minimum_points: int = 5) -> float:
+    """The decay rate ``r`` of ``values ~ exp(-r t)``, fitted (least squares on ``log values``) over the times where
+    ``low < values < high``; NaN when fewer than ``minimum_points`` points lie in that window.
+
+    Example:
+        >>> t = np.linspace(0.0, 10.0, 11)
+        >>> round(exponential_rate(t, 2.0 * np.exp(-0.5 * t), 0.0, 1.0), 12)
+        0.5
+    """
+    times, values = np.asarray(times, float), np.asarray(values, float)
+    window = (values > low) & (values < high)
+    if window.sum() < minimum_points:
+        return float("nan")
+    return float(-np.polyfit(times[window], np.log(values[window]), 1)[0])

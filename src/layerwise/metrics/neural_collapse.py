@@ -25,13 +25,21 @@ class must occur at least once (``num_classes`` is static).
 References:
     Papyan, Han & Donoho (2020), PNAS 117(40); Han, Papyan & Donoho (2022), ICLR, "Neural collapse under MSE loss";
     Zhu et al. (2021), NeurIPS; Dang et al. (2023), ICML; Tirer, Huang & Niles-Weed (2023), ICML.
+
+Engine observables (`CollapseMetrics`, `FeatureSpectrum`, `WithinClassScatter`, `ClassifierGram`) record them over
+training from the penultimate features of an MLP or a deep linear network (`penultimate`).
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import Array
+
+from layerwise.observables import Observable
 
 NC_METRICS = (
     "nc1", "nc1_trace_ratio", "equinorm_means", "equinorm_classifier", "equiangularity_means",
@@ -227,3 +235,83 @@ def mse_decomposition(features: Array, labels: Array, classifier: Array, bias: A
     residual = features @ classifier.T + bias - targets
     total = 0.5 * jnp.sum(residual**2) / n + 0.5 * weight_decay * jnp.sum(w_tilde**2)
     return {"total": total, "nc1": within, "nc2_3": between, "perpendicular": perpendicular}
+
+
+# ------------------------------------------------------------------------------------------ engine observables
+# The labels of a run are read from its (one-hot) targets, ``argmax(task.y)``, so one observable serves a batch
+# of tasks (``train(..., task_batched=True)``) and compiles once per kind.
+
+
+def penultimate(model, params, x: Array) -> tuple[Array, Array, Array | None]:
+    r"""``(features, classifier, bias)`` of a network whose last layer is linear: the penultimate-layer features
+    ``H`` (n, d) on inputs ``x``, the effective classifier ``W`` (C, d) and bias ``b`` (C,) (``None`` without one),
+    both times the model's ``output_scale``, so that ``f(x) = H W^T + b``.
+
+    A `layerwise.models.MLP` gives ``model.features``; a `layerwise.models.DeepLinearNetwork` the product of all
+    but its last layer (the unconstrained-features model is a two-layer one: ``H = X W_1^T``, Mixon et al. 2020).
+    """
+    from layerwise.models import MLP, DeepLinearNetwork
+
+    if isinstance(model, MLP):
+        classifier, bias = params[-1]
+        bias = model.output_scale * bias if model.bias else None
+        return model.features(params, x), model.output_scale * classifier, bias
+    if isinstance(model, DeepLinearNetwork):
+        layers = model.layers(params)
+        features = x
+        for w in layers[:-1]:
+            features = features @ w.T
+        return features, model.output_scale * layers[-1], None
+    raise TypeError(f"penultimate needs an MLP or a DeepLinearNetwork, got {type(model).__name__}")
+
+
+def _labels(task) -> Array:
+    return jnp.argmax(task.y, axis=-1)
+
+
+class CollapseMetrics(Observable):
+    """Every NC metric (`nc_vector`, in the order of `NC_METRICS`) of the network's penultimate features on the
+    training inputs, with the labels of its one-hot targets; ``(len(NC_METRICS),)``."""
+
+    num_classes: int = eqx.field(static=True)
+    dims: ClassVar = ("nc_metric",)
+
+    def __call__(self, model, params, task) -> Array:
+        features, classifier, bias = penultimate(model, params, task.x)
+        return nc_vector(features, _labels(task), classifier, bias, self.num_classes)
+
+
+class FeatureSpectrum(Observable):
+    """Singular values of the penultimate features on the training inputs (descending), of ``H - mean(H)`` when
+    ``centred``; the first ``count`` of them (all when None)."""
+
+    centred: bool = eqx.field(static=True, default=False)
+    count: int | None = eqx.field(static=True, default=None)
+    dims: ClassVar = ("component",)
+
+    def __call__(self, model, params, task) -> Array:
+        features = penultimate(model, params, task.x)[0]
+        if self.centred:
+            features = features - jnp.mean(features, axis=0)
+        return jnp.linalg.svd(features, compute_uv=False)[: self.count]
+
+
+class WithinClassScatter(Observable):
+    r"""``||H - M_y||_F``: the Frobenius norm of the features' deviations from their class means (scalar)."""
+
+    num_classes: int = eqx.field(static=True)
+    dims: ClassVar = ()
+
+    def __call__(self, model, params, task) -> Array:
+        features, labels = penultimate(model, params, task.x)[0], _labels(task)
+        return jnp.linalg.norm(features - class_means(features, labels, self.num_classes)[labels])
+
+
+class ClassifierGram(Observable):
+    """Eigenvalues of ``W W^T`` (ascending) for the effective classifier ``W`` (C, d); ``(C,)``."""
+
+    dims: ClassVar = ("class",)
+
+    def __call__(self, model, params, task) -> Array:
+        classifier = penultimate(model, params, task.x)[1]
+        return jnp.linalg.eigvalsh(classifier @ classifier.T)

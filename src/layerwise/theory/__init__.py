@@ -21,7 +21,7 @@ from layerwise.theory.imbalanced import imbalanced_mode
 from layerwise.theory.kunin import kunin_single_neuron
 from layerwise.theory.linear_regression import linear_mode
 from layerwise.theory.lambda_balanced import balance, lambda_balanced_solution
-from layerwise.theory.neural_collapse import UFMMinimizer, ufm_collapse_factor, ufm_mse_minimizer
+from layerwise.theory.neural_collapse import UFMMinimizer, ufm_collapse_factor, ufm_mse_minimizer, ufm_network_minimum
 from layerwise.theory.ntk import kernel_distance, ntk_two_layer
 from layerwise.theory.saxe import learning_time, saxe_mode
 
@@ -52,5 +52,6 @@ __all__ = [
     "skill_strength",
     "ufm_collapse_factor",
     "ufm_mse_minimizer",
+    "ufm_network_minimum",
     "woodworth_solution",
 ]

@@ -52,6 +52,25 @@ def ufm_collapse_factor(n_per_class: int, n_classes: int, lambda_W, lambda_H) ->
     return jnp.maximum(0.0, 1.0 - n_classes * jnp.sqrt(n_per_class * lambda_W * lambda_H))
 
 
+def ufm_network_minimum(n_classes: int, weight_decay) -> tuple[Array, Array]:
+    r"""``(rho, minimum objective)`` of the bias-free MSE-UFM as a two-layer linear net with whitened one-hot inputs.
+
+    Objective ``1/(2N) ||W_2 W_1 X^T - Y||_F^2 + wd/2 (||W_1||^2 + ||W_2||^2)`` with ``X = sqrt(N) I`` and balanced
+    classes (the features are ``H = sqrt(N) W_1``). In UFM units ``lambda_W = wd``, ``lambda_H = wd/N``, so
+    `ufm_collapse_factor` gives ``rho = (1 - wd sqrt(C))_+`` for any class size; the minimiser has ``W H = rho Y``
+    and ``W W^T = rho/sqrt(C) I_C`` (an orthogonal frame), at objective ``(1 - rho)^2 / 2 + wd sqrt(C) rho``
+    (Tirer & Bruna 2022; Zhou et al. 2022).
+
+    Checked as `ufm_collapse_factor` (``n_classes`` an int >= 1, ``weight_decay`` finite and ``> 0``).
+
+    Example:
+        >>> [round(float(v), 12) for v in ufm_network_minimum(4, 0.05)]
+        [0.9, 0.095]
+    """
+    rho = ufm_collapse_factor(1, n_classes, weight_decay, weight_decay / n_classes)
+    return rho, 0.5 * (1 - rho) ** 2 + weight_decay * jnp.sqrt(n_classes) * rho
+
+
 def _decays(function: str, n_per_class, n_classes, lambda_W, lambda_H):
     checks.positive_int(function, "n_per_class", n_per_class)
     checks.positive_int(function, "n_classes", n_classes)
