@@ -9,6 +9,7 @@ and collect a `SolveReport` (`layerwise.solving.report`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import jax
@@ -226,30 +227,103 @@ def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, width, lear
         flow = gradient_flow(model, params, statistics, times, on_divergence="mark",
                              observables={"strength": ModeStrengths(jnp.asarray(modes.U), jnp.asarray(right))})
 
-    return _collect(prepared, modes, prediction, model, params, networks, compared_params, results, flow,
-                    theory_strength, predicted, times, record_steps, measured_u0, u0,
-                    config=dict(depth=depth, init=init, init_scale=init_scale, imbalance=imbalance, width=width,
-                                learning_rate=learning_rate, steps=steps, optimizer=optimizer, seeds=seeds,
-                                seed=seed, center=prepared.centred, whiten=prepared.whitened, task=prepared.kind,
-                                test_fraction=test_fraction, chunk_rows=chunk_rows, max_steps=max_steps))
+    return _collect(_Run(prepared=prepared, modes=modes, prediction=prediction, model=model, params=params,
+                         networks=networks, results=results, flow=flow, theory_strength=theory_strength,
+                         predicted=predicted, times=times, record_steps=record_steps, measured_u0=measured_u0,
+                         config=dict(depth=depth, init=init, init_scale=init_scale, imbalance=imbalance,
+                                     width=width, learning_rate=learning_rate, steps=steps, optimizer=optimizer,
+                                     seeds=seeds, seed=seed, center=prepared.centred, whiten=prepared.whitened,
+                                     task=prepared.kind, test_fraction=test_fraction, chunk_rows=chunk_rows,
+                                     max_steps=max_steps)))
 
 
-def _collect(prepared, modes, prediction, model, params, networks, compared_params, results, flow,
-             theory_strength, predicted, times, record_steps, measured_u0, u0, *, config) -> SolveReport:
+@dataclass(frozen=True)
+class _Run:
+    """What `_solve_prepared` computed and `_collect` reports: the data, modes, closed form and each network's run."""
+
+    prepared: Any
+    modes: Any
+    prediction: str
+    model: DeepLinearNetwork
+    params: Any
+    networks: dict[str, tuple[Model, Any]]
+    results: dict[str, Any]
+    flow: Any
+    theory_strength: np.ndarray  # (runs, T, k)
+    predicted: dict[str, np.ndarray]  # passage times, each (runs, k)
+    times: np.ndarray
+    record_steps: np.ndarray
+    measured_u0: np.ndarray  # (runs, k)
+    config: dict
+
+
+@dataclass(frozen=True)
+class _Curves:
+    """Every network's curves stacked ``(network, seed, time, ...)``, ``theory`` first (NaN where not recorded)."""
+
+    names: list[str]
+    strength: np.ndarray
+    group_strength: np.ndarray
+    loss: np.ndarray
+    test_loss: np.ndarray
+    test_accuracy: np.ndarray
+    rank: np.ndarray
+    status: dict[str, list[str]]
+    theory_layers: tuple[np.ndarray, np.ndarray] | None  # λ-balanced closed form's (W_1(t), W_2(t))
+
+
+@dataclass(frozen=True)
+class _Times:
+    """The per-mode times Dataset and the per-group half-times (predicted, and each trained network's)."""
+
+    modes_ds: xr.Dataset
+    group_times: dict[str, np.ndarray]
+    predicted_group: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """The checks, the half-time window they used, and the warnings and notes beside them."""
+
+    checks: list
+    window: Any
+    warnings: list[str]
+    notes: list[str]
+
+
+def _blank(*shape) -> np.ndarray:
+    """A NaN array of ``shape``."""
+    return np.full(shape, np.nan)
+
+
+def _collect(run: _Run) -> SolveReport:
+    """The `SolveReport`: the history and times Datasets, the verdicts, the measurements and the summary."""
+    curves = _stack_curves(run)
+    distance = _kernel_distance(run, curves)
+    history_ds = _history_dataset(run, curves, distance)
+    times = _times_dataset(run, curves, history_ds.seed.values)
+    judged = _verdicts(run, times, distance)
+    measurements, notes = _measurements(run, curves, distance)
+    judged.notes.extend(notes)
+    summary = _summary(run, curves, times, judged, measurements)
+    return SolveReport(times.modes_ds, history_ds, judged.checks, summary)
+
+
+def _stack_curves(run: _Run) -> _Curves:
+    """`_Curves`: the closed form's curves (row 0) and each trained network's recorded history after it."""
+    modes, prepared, theory_strength = run.modes, run.prepared, run.theory_strength
     seeds = theory_strength.shape[0]
-    k, g = modes.count, modes.group_count
-    names = ["theory", "linear", *networks] + (["flow"] if flow is not None else [])
-    T = times.size
-    group_norms = modes.group_norms()
+    names = ["theory", "linear", *run.networks] + (["flow"] if run.flow is not None else [])
+    T = run.times.size
     member = sim.membership(modes)
-    blank = lambda *shape: np.full(shape, np.nan)  # noqa: E731
-    strength = blank(len(names), seeds, T, k)
-    group_strength = blank(len(names), seeds, T, g)
-    loss, test_loss, test_accuracy = (blank(len(names), seeds, T) for _ in range(3))
+    strength = _blank(len(names), seeds, T, modes.count)
+    group_strength = _blank(len(names), seeds, T, modes.group_count)
+    loss, test_loss, test_accuracy = (_blank(len(names), seeds, T) for _ in range(3))
     strength[0] = theory_strength
     group_strength[0] = np.sqrt(np.einsum("rta,ag->rtg", theory_strength**2, member))
-    if prediction == "lambda_balanced":
-        W1_theory, W2_theory = _lambda_layers(times, params, modes)
+    theory_layers = None
+    if run.prediction == "lambda_balanced":
+        W1_theory, W2_theory = theory_layers = _lambda_layers(run.times, run.params, modes)
         maps = W2_theory @ W1_theory
         target = prepared.cross_covariance
         loss[0] = (0.5 * np.sum(maps**2, axis=(-2, -1)) - np.sum(maps * target, axis=(-2, -1))
@@ -258,7 +332,7 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
         loss[0] = pred.mode_loss(theory_strength, modes, prepared.output_second_moment)
     status = {}
     for i, name in enumerate(names[1:], start=1):
-        history = (flow.history if name == "flow" else results[name].history)
+        history = (run.flow.history if name == "flow" else run.results[name].history)
         strength[i] = history.strength.values
         if "group_strength" in history:
             group_strength[i] = history.group_strength.values
@@ -272,66 +346,90 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
         status[name] = [["finished", "diverged", "max_steps"][int(v)] for v in history.status.values]
     rank = sim.learned_rank(strength, modes.s).astype(float)
     rank[np.isnan(strength).all(axis=-1)] = np.nan
+    return _Curves(names, strength, group_strength, loss, test_loss, test_accuracy, rank, status, theory_layers)
 
-    coords = {"network": names, "seed": seed_values(config["seed"], seeds), "time": times,
-              "step": ("time", record_steps), "mode": np.arange(k), "group": np.arange(g),
-              "singular_value": ("mode", modes.s), "mode_group": ("mode", modes.groups),
-              "group_norm": ("group", group_norms)}
-    data_vars = {"strength": (("network", "seed", "time", "mode"), strength),
-                 "group_strength": (("network", "seed", "time", "group"), group_strength),
-                 "loss": (("network", "seed", "time"), loss), "test_loss": (("network", "seed", "time"), test_loss),
-                 "test_accuracy": (("network", "seed", "time"), test_accuracy),
-                 "rank": (("network", "seed", "time"), rank)}
-    measurements, checks, notes, warnings = {}, [], [], []
-    if prediction == "lambda_balanced":
-        probe = prepared.x_train[:PROBE_SAMPLES]
-        distance = blank(len(names), seeds, T)
-        lin = results["linear"].history
-        for r in range(seeds):
-            distance[0, r] = sim.kernel_distance_path(W1_theory[r], W2_theory[r], probe)
-            distance[1, r] = sim.kernel_distance_path(lin.W1.values[r], lin.W2.values[r], probe)
+
+def _kernel_distance(run: _Run, curves: _Curves) -> np.ndarray | None:
+    """The NTK kernel distance from init (network, seed, time) of the theory and linear rows (λ-balanced only)."""
+    if curves.theory_layers is None:
+        return None
+    W1_theory, W2_theory = curves.theory_layers
+    seeds = run.theory_strength.shape[0]
+    probe = run.prepared.x_train[:PROBE_SAMPLES]
+    distance = _blank(len(curves.names), seeds, run.times.size)
+    lin = run.results["linear"].history
+    for r in range(seeds):
+        distance[0, r] = sim.kernel_distance_path(W1_theory[r], W2_theory[r], probe)
+        distance[1, r] = sim.kernel_distance_path(lin.W1.values[r], lin.W2.values[r], probe)
+    return distance
+
+
+def _history_dataset(run: _Run, curves: _Curves, distance: np.ndarray | None) -> xr.Dataset:
+    """The history Dataset over ``(network, seed, time, mode | group)`` (``SolveReport.history``)."""
+    modes = run.modes
+    coords = {"network": curves.names, "seed": seed_values(run.config["seed"], run.theory_strength.shape[0]),
+              "time": run.times, "step": ("time", run.record_steps), "mode": np.arange(modes.count),
+              "group": np.arange(modes.group_count), "singular_value": ("mode", modes.s),
+              "mode_group": ("mode", modes.groups), "group_norm": ("group", modes.group_norms())}
+    data_vars = {"strength": (("network", "seed", "time", "mode"), curves.strength),
+                 "group_strength": (("network", "seed", "time", "group"), curves.group_strength),
+                 "loss": (("network", "seed", "time"), curves.loss),
+                 "test_loss": (("network", "seed", "time"), curves.test_loss),
+                 "test_accuracy": (("network", "seed", "time"), curves.test_accuracy),
+                 "rank": (("network", "seed", "time"), curves.rank)}
+    if distance is not None:
         data_vars["kernel_distance"] = (("network", "seed", "time"), distance)
-        checks.append(verdicts.kernel_distance_check(distance[1], distance[0]))
-        measurements["kernel_distance_final_theory"] = float(np.mean(distance[0, :, -1]))
-        measurements["kernel_distance_final_linear"] = float(np.mean(distance[1, :, -1]))
     history_ds = xr.Dataset(data_vars, coords=coords,
-                            attrs={"prediction": prediction, "data": prepared.name,
+                            attrs={"prediction": run.prediction, "data": run.prepared.name,
                                    "time_definition": "gradient-flow time t = learning_rate * step"})
     history_ds["strength"].attrs["definition"] = "u_a(t) = u_a^T (Yhat^T X / n) v_a (theory: closed form)"
+    return history_ds
 
-    # ---- times
+
+def _times_dataset(run: _Run, curves: _Curves, seed_coord) -> _Times:
+    """`_Times`: predicted and crossed per-mode times (``SolveReport.modes``) and the per-group half-times."""
+    modes, predicted, times = run.modes, run.predicted, run.times
+    group_norms = modes.group_norms()
     within_run = predicted["half_time"] <= times[-1]  # (runs, k)
     mode_vars = {"singular_value": ("mode", modes.s), "group": ("mode", modes.groups),
-                 "initial_strength": ("mode", measured_u0.mean(axis=0)),
+                 "initial_strength": ("mode", run.measured_u0.mean(axis=0)),
                  "predicted_within_run": ("mode", np.all(within_run, axis=0))}
     for key in ("t10", "half_time", "t90"):
         mode_vars[f"predicted_{key}"] = ("mode", mean_or_nan(predicted[key]))
         mode_vars[f"predicted_{key}_seeds"] = (("seed", "mode"), predicted[key])
     group_times = {}
-    for i, name in enumerate(names[1:], start=1):
-        crossed = sim.crossing_times(times, strength[i], modes.s)
+    for i, name in enumerate(curves.names[1:], start=1):
+        crossed = sim.crossing_times(times, curves.strength[i], modes.s)
         for key, value in crossed.items():
             mode_vars[f"{name}_{key}"] = ("mode", mean_or_nan(value))
             mode_vars[f"{name}_{key}_seeds"] = (("seed", "mode"), value)
-        group_times[name] = mean_or_nan(sim.crossing_times(times, group_strength[i], group_norms)["half_time"])
-    predicted_group = mean_or_nan(sim.crossing_times(times, group_strength[0], group_norms)["half_time"])
-    modes_ds = xr.Dataset(mode_vars, coords={"mode": np.arange(k), "seed": coords["seed"]})
+        group_times[name] = mean_or_nan(sim.crossing_times(times, curves.group_strength[i], group_norms)["half_time"])
+    predicted_group = mean_or_nan(sim.crossing_times(times, curves.group_strength[0], group_norms)["half_time"])
+    modes_ds = xr.Dataset(mode_vars, coords={"mode": np.arange(modes.count), "seed": seed_coord})
+    return _Times(modes_ds, group_times, predicted_group)
 
-    # ---- verdicts
+
+def _verdicts(run: _Run, times: _Times, distance: np.ndarray | None) -> _Verdicts:
+    """`_Verdicts`: the kernel-distance, learning-order, half-time and flow checks, with warnings and notes."""
+    modes, networks, config, modes_ds = run.modes, run.networks, run.config, times.modes_ds
+    checks, notes, warnings = [], [], []
+    if distance is not None:
+        checks.append(verdicts.kernel_distance_check(distance[1], distance[0]))
     gd = config["optimizer"] in ("gd", "sgd")
-    window = (verdicts.APPROXIMATE_WINDOW if prediction == "saxe_approximate"
+    window = (verdicts.APPROXIMATE_WINDOW if run.prediction == "saxe_approximate"
               else verdicts.exact_window(config["learning_rate"], modes.s[0]))
     for name in ["linear", *networks]:
-        checks.append(verdicts.learning_order_check(name, group_times[name], modes.s))
+        checks.append(verdicts.learning_order_check(name, times.group_times[name], modes.s))
     if gd:
         checks.append(verdicts.half_time_check("linear", modes_ds.linear_half_time.values,
                                                modes_ds.predicted_half_time.values,
                                                modes_ds.predicted_within_run.values, window))
-        group_within = np.isfinite(predicted_group)
+        group_within = np.isfinite(times.predicted_group)
         for name in networks:
-            checks.append(verdicts.half_time_check(name, group_times[name], predicted_group, group_within,
-                                                   verdicts.COMPARED_WINDOW, kind="factor", unit="group"))
-        if flow is not None:
+            checks.append(verdicts.half_time_check(name, times.group_times[name], times.predicted_group,
+                                                   group_within, verdicts.COMPARED_WINDOW, kind="factor",
+                                                   unit="group"))
+        if run.flow is not None:
             checks.append(verdicts.flow_check(modes_ds.linear_half_time.values, modes_ds.flow_half_time.values,
                                               np.isfinite(modes_ds.flow_half_time.values),
                                               verdicts.exact_window(config["learning_rate"], modes.s[0])))
@@ -343,25 +441,34 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
         warnings.append(f"expected GD discretisation error eta*s_0/2 = {gd_error:.3g} exceeds "
                         f"{pred.GD_WARNING:.0%}: predicted times are for gradient flow; lower --learning-rate for "
                         "a closer match")
-    if prediction == "saxe_approximate":
+    if run.prediction == "saxe_approximate":
         notes.append("prediction saxe_approximate: the Saxe law from each mode's initial strength; the modes are not "
                      "decoupled, so it is an approximation" + ("; the exact flow of the same network is reported "
-                                                              "as flow_half_time" if flow is not None else ""))
+                                                              "as flow_half_time" if run.flow is not None else ""))
     if np.any(~modes_ds.predicted_within_run.values):
         warnings.append(f"{int(np.sum(~modes_ds.predicted_within_run.values))} mode(s) are predicted to reach half "
                         "strength only after the run ends (within_run = false); run more --steps to see them")
     if networks:
         notes.append("compared networks train on the samples in memory (the linear net needs only the chunked "
                      "statistics).")
+    return _Verdicts(checks, window, warnings, notes)
 
-    # ---- other predictions and measurements
+
+def _measurements(run: _Run, curves: _Curves, distance: np.ndarray | None) -> tuple[dict, list[str]]:
+    """``(measurements, notes)``: the predictions and measurements beside the verdicts, and a note on them."""
+    prepared, modes, networks, names = run.prepared, run.modes, run.networks, curves.names
+    loss, rank, test_loss, test_accuracy = curves.loss, curves.rank, curves.test_loss, curves.test_accuracy
+    measurements, notes = {}, []
+    if distance is not None:
+        measurements["kernel_distance_final_theory"] = float(np.mean(distance[0, :, -1]))
+        measurements["kernel_distance_final_linear"] = float(np.mean(distance[1, :, -1]))
     plateaus = pred.loss_plateaus(modes, prepared.output_second_moment)
     measurements.update({
-        "gd_relative_error": gd_error,
+        "gd_relative_error": pred.gd_error(run.config["learning_rate"], modes),
         "loss_plateaus_predicted": [float(v) for v in plateaus],
         "final_loss_theory": float(np.mean(loss[0, :, -1])),
         "final_loss_linear": float(np.nanmean(loss[1, :, -1])),
-        "weight_to_target_ratio": float(np.mean(pred.weight_to_target_ratio(model, params, modes))),
+        "weight_to_target_ratio": float(np.mean(pred.weight_to_target_ratio(run.model, run.params, modes))),
         "final_rank_predicted": float(np.mean(rank[0, :, -1])),
         "final_rank_linear": float(np.nanmean(rank[1, :, -1])),
     })
@@ -378,44 +485,57 @@ def _collect(prepared, modes, prediction, model, params, networks, compared_para
         measurements.update(pred.class_mean_structure(prepared.y_train, prepared.labels_train, prepared.out_dim))
         for name, (net_model, _) in networks.items():
             if isinstance(net_model, MLP) and net_model.depth >= 2 and measurements["missing_classes"] == 0:
-                nc = sim.final_neural_collapse(net_model, results[name].params, prepared.x_train,
+                nc = sim.final_neural_collapse(net_model, run.results[name].params, prepared.x_train,
                                                prepared.labels_train, prepared.out_dim)
                 for metric, values in nc.items():
                     measurements[f"{name}_{metric}"] = float(np.nanmean(values))
         notes.append("neural-collapse metrics (NC1-NC4, Papyan et al. 2020) on a compared network's last hidden layer "
                      "are measurements beside the predicted class-mean structure (rank C-1, simplex ETF after "
                      "centring), not verdicts.")
+    return measurements, notes
 
-    mode_entries = []
-    for a in range(k):
-        entry = {"index": a, "singular_value": float(modes.s[a]), "group": int(modes.groups[a]),
+
+def _mode_entries(run: _Run, curves: _Curves, modes_ds: xr.Dataset) -> list[dict]:
+    """The summary's ``modes``: one JSON-ready entry per mode, predicted and crossed times."""
+    entries = []
+    for a in range(run.modes.count):
+        entry = {"index": a, "singular_value": float(run.modes.s[a]), "group": int(run.modes.groups[a]),
                  "predicted_half_time": finite_or_none(modes_ds.predicted_half_time[a]),
                  "within_run": bool(modes_ds.predicted_within_run[a]),
                  "predicted_t10": finite_or_none(modes_ds.predicted_t10[a]),
                  "predicted_t90": finite_or_none(modes_ds.predicted_t90[a])}
-        for name in names[1:]:
+        for name in curves.names[1:]:
             keys = ("half_time",) if name == "flow" else ("half_time", "t10", "t90")
             for key in keys:
                 entry[f"{name}_{key}"] = finite_or_none(modes_ds[f"{name}_{key}"][a])
-        mode_entries.append(entry)
-    summary = {
-        "prediction": prediction, "whitened": prepared.whitened, "dropped_directions": prepared.dropped_directions,
-        "omitted_modes": modes.omitted, "modes": mode_entries,
+        entries.append(entry)
+    return entries
+
+
+def _summary(run: _Run, curves: _Curves, times: _Times, judged: _Verdicts, measurements: dict) -> dict:
+    """The JSON-ready summary (``summary.json`` without the checks)."""
+    prepared, modes, networks = run.prepared, run.modes, run.networks
+    group_norms = modes.group_norms()
+    return {
+        "prediction": run.prediction, "whitened": prepared.whitened,
+        "dropped_directions": prepared.dropped_directions, "omitted_modes": modes.omitted,
+        "modes": _mode_entries(run, curves, times.modes_ds),
         "groups": [{"index": j, "modes": [int(a) for a in np.flatnonzero(modes.groups == j)],
-                    "norm": float(group_norms[j]), "predicted_half_time": finite_or_none(predicted_group[j]),
-                    **{f"{name}_half_time": finite_or_none(group_times[name][j]) for name in ["linear", *networks]}}
-                   for j in range(g)],
-        "networks": ["linear", *networks], "status": status,
-        "linear_widths": list(model.widths),
+                    "norm": float(group_norms[j]), "predicted_half_time": finite_or_none(times.predicted_group[j]),
+                    **{f"{name}_half_time": finite_or_none(times.group_times[name][j])
+                       for name in ["linear", *networks]}}
+                   for j in range(modes.group_count)],
+        "networks": ["linear", *networks], "status": curves.status,
+        "linear_widths": list(run.model.widths),
         "compared": {name: {"widths": list(getattr(m, "widths", ())), "type": type(m).__name__,
                             "activation": getattr(m, "activation", None)} for name, (m, _) in networks.items()},
-        "half_time_window": window, "measurements": measurements, "warnings": warnings, "notes": notes,
+        "half_time_window": judged.window, "measurements": measurements, "warnings": judged.warnings,
+        "notes": judged.notes,
         "data": {"name": prepared.name, "kind": prepared.kind, "n_train": prepared.n_train,
                  "n_test": prepared.n_test, "raw_dim": prepared.raw_dim, "in_dim": prepared.in_dim,
                  "out_dim": prepared.out_dim, "centred": prepared.centred, "classes": list(prepared.classes or [])},
-        "config": config,
+        "config": run.config,
     }
-    return SolveReport(modes_ds, history_ds, checks, summary)
 
 
 def _lambda_layers(times, params, modes):
