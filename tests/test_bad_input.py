@@ -323,6 +323,9 @@ def _wrong_value(annotation):
                          st.just("07:32:00"), st.just(str(2**63)))
     if annotation in (str, str | None):
         return st.one_of(st.integers().map(str), st.just("true"), st.just("[1, 2]"), st.just("{a = 1}"))
+    if typing.get_origin(annotation) is typing.Literal:  # a choice: a number, or a word that is not a choice
+        allowed = typing.get_args(annotation)
+        return st.one_of(st.integers().map(str), WORD.filter(lambda word: word not in allowed).map(toml_string))
     item = typing.get_args(annotation)[0]  # tuples: an entry of the wrong type
     return _wrong_value(item).map(lambda v: f"[{v}]")
 
