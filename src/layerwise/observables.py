@@ -140,9 +140,8 @@ class SkillStrengths(Observable):
     def __call__(self, model, params, task=None) -> Array:
         from layerwise.metrics.skills import skill_strength
 
-        skills, n, d = self.x.shape
-        outputs = model.apply(params, self.x.reshape(skills * n, d)).reshape(skills, n)
-        return skill_strength(outputs, self.y.reshape(skills, n))
+        outputs = _per_skill_outputs(model, params, self.x)
+        return skill_strength(outputs, self.y.reshape(outputs.shape))
 
 
 class SkillLosses(Observable):
@@ -154,9 +153,14 @@ class SkillLosses(Observable):
     dims: ClassVar = ("skill",)
 
     def __call__(self, model, params, task=None) -> Array:
-        skills, n, d = self.x.shape
-        outputs = model.apply(params, self.x.reshape(skills * n, d)).reshape(skills, n)
-        return 0.5 * jnp.mean((outputs - self.y.reshape(skills, n)) ** 2, axis=1)
+        outputs = _per_skill_outputs(model, params, self.x)
+        return 0.5 * jnp.mean((outputs - self.y.reshape(outputs.shape)) ** 2, axis=1)
+
+
+def _per_skill_outputs(model, params, x: Array) -> Array:
+    """The scalar outputs on per-skill inputs ``x`` (skills, n, in), evaluated in one batch: ``(skills, n)``."""
+    skills, n, d = x.shape
+    return model.apply(params, x.reshape(skills * n, d)).reshape(skills, n)
 
 
 __all__ = ["Accuracy", "EndToEnd", "EvaluationLoss", "LayerImbalance", "ModeStrengths", "Observable", "Predictions",

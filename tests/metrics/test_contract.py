@@ -201,5 +201,13 @@ def test_wrappers_agree_with_what_they_wrap():
     np.testing.assert_allclose(metrics.mode_strength_observable(u, v)(DeepLinearNetwork(widths=(4, 2)),
                                                                        (jnp.asarray(K0[:2, :4]),)),
                                [K0[0, 0], K0[1, 1]], rtol=1e-12)
+    skills_x = jnp.asarray(RNG.normal(size=(3, 8, 4)))
+    skills_y = jnp.asarray(RNG.normal(size=(3, 8)))
+    mlp = MLP(widths=(4, 6, 1))
+    mlp_params = mlp.init(jax.random.PRNGKey(4))
+    outputs = np.asarray(mlp.apply(mlp_params, skills_x.reshape(24, 4))).reshape(3, 8)
+    np.testing.assert_allclose(metrics.skill_strength_observable(skills_x, skills_y)(mlp, mlp_params, None),
+                               [np.mean((o - o.mean()) * (y - y.mean())) / y.std() for o, y in zip(outputs, skills_y)],
+                               rtol=1e-10)
     first_train, first_test = metrics.grokking_epochs(EPOCHS, TRAIN_ACC, TEST_ACC)
     assert first_test - first_train == metrics.grokking_delay(EPOCHS, TRAIN_ACC, TEST_ACC)

@@ -46,14 +46,10 @@ def skill_strength_observable(x_eval: Array, y_eval: Array):
             `skill_features` for the skill-basis model).
         y_eval: per-skill targets, shape (n_s, n, 1) or (n_s, n).
     Returns:
-        An observable for ``train(observables={"skill_strength": (fn, ("skill",))})``.
+        The `layerwise.observables.SkillStrengths` observable (compiled once per shape), for
+        ``train(observables={"skill_strength": fn})``.
     """
+    from layerwise.observables import SkillStrengths
+
     x_eval = jnp.asarray(x_eval)
-    y_eval = jnp.asarray(y_eval).reshape(x_eval.shape[:2])
-    skills, n, d = x_eval.shape
-
-    def observable(model, params, task=None):
-        outputs = model.apply(params, x_eval.reshape(skills * n, d)).reshape(skills, n)
-        return skill_strength(outputs, y_eval)
-
-    return observable
+    return SkillStrengths(x_eval, jnp.asarray(y_eval).reshape(x_eval.shape[:2]))
