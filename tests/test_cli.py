@@ -65,7 +65,7 @@ def test_run_feedback_quick_writes_results(capsys, tmp_path):
     checks = summary["checks"]
     assert len(checks) >= 10
     for check in checks:
-        assert set(check) == {"name", "claim", "value", "expected", "passed"}
+        assert set(check) == {"name", "claim", "value", "expected", "passed", "seeds", "interval", "status"}
     failed = [c["name"] for c in checks if not c["passed"]]
     assert not failed, failed
     assert claim_checks("feedback") <= {c["name"] for c in checks}

@@ -29,7 +29,7 @@ def test_write_then_read_back(tmp_path):
     path = write_results(tmp_path, "demo", _outcome(), _Config(), wall_time=1.5, quick=True)
     summary = json.loads((path / "summary.json").read_text())
     assert summary["checks"] == [{"name": "small", "claim": "x is small", "value": 1.0, "expected": "<= 2",
-                                  "passed": True}]
+                                  "passed": True, "seeds": 1, "interval": None, "status": "passed"}]
     assert read_checks(path) == [Check("small", "x is small", 1.0, "<= 2", True)]
     with xr.open_dataset(path / "data.nc") as dataset:
         np.testing.assert_array_equal(dataset.x, [1.0, 2.0])

@@ -10,7 +10,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from layerwise.errors import LayerwiseError
-from layerwise.report.checks import Check
+from layerwise.report.checks import Check, Measurement, split_results
 
 
 class Progress(Protocol):
@@ -35,6 +35,8 @@ class Outcome:
     """One line per engine call whose runs did not all finish (see `layerwise.engine.status.RunJournal`)."""
     timing: dict[str, float] = dataclasses.field(default_factory=dict)
     """Seconds spent compiling (``compile_s``, ``compilations``) and in all (``wall_s``)."""
+    measurements: list[Measurement] = dataclasses.field(default_factory=list)
+    """Numbers reported beside the checks that test nothing (``summary.json``'s ``measurements``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +55,8 @@ class Experiment:
         simulate: ``simulate(config, progress) -> Dataset`` holding everything the checks and figures need, with
             variables named by source: ``theory_`` (closed form), ``flow_`` (exact ODE), ``linear_`` (GD/SGD on a
             linear model), ``nonlinear_``, ``reference_`` (an independent computation).
-        check: ``check(dataset) -> list[Check]``, a function of the Dataset alone (``layerwise check`` re-runs it
-            from ``data.nc``).
+        check: ``check(dataset) -> list[Check | Measurement]``, a function of the Dataset alone (``layerwise check``
+            re-runs it from ``data.nc``); numbers that test nothing are `Measurement` objects, not checks.
         plot: ``plot(dataset) -> {stem: Figure}``, a function of the Dataset alone (``layerwise plot`` redraws).
         presets: named overrides besides ``quick``: ``full`` is always the defaults; ``test`` is a tiny run (seconds)
             whose check values the test suite compares with stored ones.
@@ -67,7 +69,7 @@ class Experiment:
     run: Callable[[Any, Progress], Outcome] | None = None
     units: Callable[[Any], int] = lambda config: 1
     simulate: Callable[[Any, Progress], xr.Dataset] | None = None
-    check: Callable[[xr.Dataset], list[Check]] | None = None
+    check: Callable[[xr.Dataset], list[Check | Measurement]] | None = None
     plot: Callable[[xr.Dataset], dict[str, Figure]] | None = None
     presets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
@@ -103,7 +105,8 @@ class Experiment:
         if self.run is not None:
             return self.run(config, progress)
         dataset = attach_config(self.simulate(config, progress), self.name, config)
-        return Outcome(dataset, self.check(dataset), self.plot(dataset))
+        checks, measurements = split_results(self.check(dataset))
+        return Outcome(dataset, checks, self.plot(dataset), measurements=measurements)
 
 
 CONFIG_ATTRIBUTE = "config_toml"

@@ -17,6 +17,12 @@ class Check:
         value: the measured number (or short list of numbers).
         expected: the expected value or bound, as a number or a short string such as ``"< 1e-6"``.
         passed: whether ``value`` satisfies ``expected``.
+        seeds: how many seeds the value rests on (1 for a deterministic computation).
+        interval: half-width of the 95 % interval of ``value`` over the seeds (`layerwise.seeds.interval`), or
+            ``None`` when there is none (one seed, or deterministic).
+        status: ``"passed"``, ``"failed"``, ``"unstable"`` (the seeds disagree on pass/fail) or ``"inconclusive"``
+            (the seeds agree but the interval reaches across the bound); only ``"passed"`` passes. Empty means
+            derived from ``passed``.
     """
 
     name: str
@@ -24,6 +30,17 @@ class Check:
     value: Any
     expected: Any
     passed: bool
+    seeds: int = 1
+    interval: Any = None
+    status: str = ""
+
+    def __post_init__(self):
+        if not self.status:
+            object.__setattr__(self, "status", "passed" if self.passed else "failed")
+        if self.status not in STATUSES:
+            raise ValueError(f"check {self.name!r}: status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        if (self.status == "passed") != bool(self.passed):
+            raise ValueError(f"check {self.name!r}: status {self.status!r} contradicts passed={self.passed}")
 
     def to_json(self) -> dict:
         return {
@@ -32,7 +49,84 @@ class Check:
             "value": _jsonable(self.value),
             "expected": _jsonable(self.expected),
             "passed": bool(self.passed),
+            "seeds": int(self.seeds),
+            "interval": _jsonable(self.interval),
+            "status": self.status,
         }
+
+
+STATUSES = ("passed", "failed", "unstable", "inconclusive")
+"""The outcomes of a check (`Check.status`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    """A number an experiment reports that tests nothing (a data set's name, a fitted exponent no claim bounds).
+
+    Measurements go to ``summary.json``'s ``measurements`` list, never to ``checks``: a check must be able to fail.
+    An experiment's ``check`` function may return measurements among its checks; `split_results` separates them.
+    """
+
+    name: str
+    description: str
+    value: Any
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "description": self.description, "value": _jsonable(self.value)}
+
+
+def split_results(items) -> tuple[list[Check], list[Measurement]]:
+    """``(checks, measurements)`` from what an experiment's ``check`` function returned (in their order)."""
+    items = list(items)
+    bad = [type(item).__name__ for item in items if not isinstance(item, (Check, Measurement))]
+    if bad:
+        raise TypeError(f"a check function must return Check or Measurement objects, got {', '.join(bad)}")
+    return [i for i in items if isinstance(i, Check)], [i for i in items if isinstance(i, Measurement)]
+
+
+def check_over_seeds(name: str, claim: str, values, *, lower: float | None = None, upper: float | None = None,
+                     expected: Any = None) -> Check:
+    r"""A check on the seed mean of ``values`` (one number per seed) lying in the window ``[lower, upper]``.
+
+    The value is the mean over seeds, with its 95 % Student-t interval (`layerwise.seeds.interval`). Status:
+    ``failed`` if the mean lies outside the window (or any seed is NaN); ``unstable`` if the mean lies inside but
+    some seeds, taken alone, lie outside (the seeds disagree); ``inconclusive`` if every seed lies inside but the
+    interval ``mean ± half-width`` reaches outside the window; otherwise ``passed``.
+
+    Args:
+        name, claim: as for `Check`.
+        values: the per-seed values, shape ``(seeds,)``.
+        lower, upper: the window's bounds (at least one; ``None`` = unbounded on that side).
+        expected: what ``summary.json`` shows as expected; default the window in words.
+    """
+    import numpy as np
+
+    from layerwise.seeds import interval
+
+    if lower is None and upper is None:
+        raise ValueError(f"check {name!r}: give lower, upper or both")
+    values = np.asarray(values, dtype=float).reshape(-1)
+    if values.size == 0:
+        raise ValueError(f"check {name!r}: no seeds to check")
+    mean, half = interval(values)
+    mean, half = float(mean), float(half)
+
+    def inside(v):
+        return (lower is None or v >= lower) and (upper is None or v <= upper)
+
+    if expected is None:
+        expected = (f"in [{lower:g}, {upper:g}]" if lower is not None and upper is not None
+                    else f">= {lower:g}" if lower is not None else f"<= {upper:g}")
+    if not np.all(np.isfinite(values)) or not inside(mean):
+        status = "failed"
+    elif not all(inside(v) for v in values):
+        status = "unstable"
+    elif values.size > 1 and not (inside(mean - half) and inside(mean + half)):
+        status = "inconclusive"
+    else:
+        status = "passed"
+    return Check(name, claim, mean, expected, status == "passed", seeds=int(values.size),
+                 interval=None if values.size == 1 else half, status=status)
 
 
 def _jsonable(value):

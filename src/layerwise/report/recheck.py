@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import xarray as xr
 
 from layerwise.errors import LayerwiseError
-from layerwise.report.checks import _jsonable
+from layerwise.report.checks import _jsonable, split_results
 from layerwise.report.results import DATA, _umask, read_summary
 
 RELATIVE_TOLERANCE = 1e-12
@@ -60,7 +60,7 @@ def same_value(a, b, rtol: float = RELATIVE_TOLERANCE) -> bool:
 def recheck(path, registry) -> Recheck:
     """Recompute the checks of the result folder ``path`` from its ``data.nc`` and compare with ``summary.json``."""
     experiment, summary, dataset = _experiment_and_data(path, registry)
-    checks = [check.to_json() for check in experiment.check(dataset)]
+    checks = [check.to_json() for check in split_results(experiment.check(dataset))[0]]
     stored = {check["name"]: check for check in summary["checks"]}
     differences = []
     for check in checks:

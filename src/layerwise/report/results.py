@@ -122,6 +122,7 @@ def write_results(
         summary = {
             "experiment": name,
             "checks": [check.to_json() for check in outcome.checks],
+            "measurements": [m.to_json() for m in getattr(outcome, "measurements", [])],
             "passed": sum(check.passed for check in outcome.checks),
             "failed": sum(not check.passed for check in outcome.checks),
             "config": _jsonable(dataclasses.asdict(config)),
