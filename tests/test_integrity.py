@@ -255,7 +255,8 @@ def test_a_second_writer_is_refused(plugins, capsys, tmp_path, command):
         holder.stdout.close()
     code, _, err = cli(capsys, *command, "--out", out)  # the holder is gone: the lock is free
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == (["alpha"] if command[0] == "run" else ["alpha", "index.html"])
+    expected = ["alpha"] if command[0] == "run" else ["alpha", "claims.json", "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == expected
 
 
 def test_a_lock_file_left_by_a_dead_process_does_not_block(plugins, capsys, tmp_path):

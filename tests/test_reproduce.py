@@ -16,7 +16,7 @@ import xarray as xr
 
 from layerwise.cli import main
 from layerwise.report.manifest import verify_manifest
-from layerwise.report.claims import CLAIMS
+from layerwise.report.claims import CLAIMS, VERDICTS
 
 PLUGIN = "tests.plugins.tiny_experiments"
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_report_renders_every_claim_and_figure(plugins, capsys, tmp_path):
     code, out, err = cli(capsys, "reproduce", "--quick", "--only", "alpha,beta", "--out", str(tmp_path))
     assert code == 0, err
     page = (tmp_path / "index.html").read_text()
-    rows = re.findall(r"<tr class='(?:reproduced|notreproduced|notapplicable)'><td>(\d+)</td>", page)
+    rows = re.findall(r"<tr class='(?:%s)'><td>(\d+)</td>" % "|".join(VERDICTS), page)
     assert [int(r) for r in rows] == [claim.number for claim in CLAIMS] and len(rows) == 18
     for name in ("alpha", "beta"):
         summary = json.loads((tmp_path / name / "summary.json").read_text())
@@ -48,6 +48,10 @@ def test_report_renders_every_claim_and_figure(plugins, capsys, tmp_path):
             assert (tmp_path / name / figure).exists()
             assert f"alt='{figure}'" in page
     assert "experiment 'feedback' was not run" in html.unescape(page)
+    claims = json.loads((tmp_path / "claims.json").read_text())
+    assert claims["size"] == "quick" and [c["number"] for c in claims["claims"]] == [c.number for c in CLAIMS]
+    assert {c["verdict"] for c in claims["claims"]} == {"not_run"}  # the tiny plugins decide no claim
+    assert "verdicts by evidence" in out and "not run" in out
 
 
 def test_finished_experiments_are_skipped_unless_forced(plugins, capsys, tmp_path):
@@ -119,7 +123,7 @@ def test_resume_after_kill_9(tmp_path, uninterrupted, point):
     alpha_finished = point != "alpha"
     assert (out / "alpha" / "summary.json").exists() == alpha_finished
     assert not (out / "beta").exists()
-    assert not (out / "index.html").exists()
+    assert not (out / "index.html").exists() and not (out / "claims.json").exists()
     if point == "beta-write":  # the half-written staging folder is there, and is not a result
         assert [p.name for p in out.glob(".beta.partial-*/*")] == ["data.nc"]
     # A stale staging directory that looks complete must never be read as a result.

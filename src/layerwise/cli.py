@@ -73,6 +73,40 @@ def _checks_table(name: str, checks: list[dict]) -> Table:
     return table
 
 
+_VERDICT_STYLE = {"reproduced": "green", "partly_reproduced": "yellow", "not_reproduced": "red", "unstable": "yellow",
+                  "inconclusive": "yellow", "not_run": "dim"}
+
+
+def _claims_table(document: dict) -> Table:
+    """The claims of a ``claims.json`` document: verdict, evidence, size, data, seeds and every deciding check."""
+    table = Table("#", "verdict", "evidence", "size", "data", "seeds", "deciding checks",
+                  title=escape(f"claims ({document.get('size')} size, commit "
+                               f"{str(document.get('commit') or 'unknown')[:12]}, {document.get('date')})"))
+    for claim in document["claims"]:
+        checks = "\n".join(f"{result.get('name')}: {str(result.get('status')).replace('_', ' ')}"
+                           for result in claim.get("check_results", [])) or "(none)"
+        verdict = str(claim["verdict"])
+        style = _VERDICT_STYLE.get(verdict, "white")
+        table.add_row(str(claim["number"]), f"[{style}]{escape(verdict.replace('_', ' '))}",
+                      escape(str(claim.get("evidence") or "none").replace("_", " ")),
+                      escape(str(claim.get("size") or "not run")), escape(str(claim["data"])),
+                      escape(str(claim.get("seeds") if claim.get("seeds") is not None else "-")), escape(checks))
+    return table
+
+
+def _print_claims(directory: Path) -> None:
+    """The claims table and the headline of ``directory/claims.json`` (a warning line when it cannot be read)."""
+    from layerwise.report.claims_file import read_claims
+
+    try:
+        document = read_claims(directory / "claims.json")
+    except LayerwiseError as error:
+        _print_error(f"warning: {error}")
+        return
+    console.print(_claims_table(document))
+    console.print(f"verdicts by evidence: {document.get('headline', '')}", markup=False, soft_wrap=True)
+
+
 @app.command("list")
 def list_experiments() -> None:
     """List the registered experiments."""
@@ -274,7 +308,7 @@ def reproduce(
             raise LayerwiseError(f"--only: unknown experiment {', '.join(unknown) or '(none given)'}; allowed: "
                                  f"{', '.join(sorted([*registry, *GROUPS]))}")
         names = expand_names(names)
-    _check_out(out, "index.html")
+    _check_out(out, "index.html", "claims.json")
     # Session: locks out; the experiments run in a worker thread, so Ctrl-C keeps what finished and exits 130.
     with Session(out, names, report="the report") as session, _progress() as progress:
         def progress_factory(name: str, total: int):
@@ -295,7 +329,8 @@ def reproduce(
         table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",
                       "skipped (finished before)" if record.skipped else "ran")
     console.print(table)
-    console.print(f"report: {report}", markup=False)
+    _print_claims(out)
+    console.print(f"report: {report}; claims: {out / 'claims.json'}", markup=False)
     incomplete = [record.name for record in records if record.incomplete_runs]
     if incomplete:
         console.print(f"runs did not finish in: {', '.join(incomplete)} (see the lines above, or incomplete_runs in "
@@ -341,6 +376,8 @@ def show(
         console.print(f"{summary['passed']}/{summary['passed'] + summary['failed']} checks passed; quick="
                       f"{summary['quick']}; seed={summary['config'].get('seed')}; {summary['wall_time_s']} s; "
                       f"data: {folder / summary['data']}; figures: {', '.join(summary['figures'])}", markup=False)
+    if (path / "claims.json").is_file():
+        _print_claims(path)
     if strict and (any(problems) or any(summary["failed"] for summary in summaries)):
         raise typer.Exit(1)
 

@@ -21,7 +21,9 @@ from layerwise.engine.status import RunJournal
 from layerwise.precision import enable_x64
 from layerwise.profiling import CompileCounter
 from layerwise.experiments.config import build_config, config_key
-from layerwise.report.html import write_report
+from layerwise.report.claims import judge_all
+from layerwise.report.claims_file import write_claims
+from layerwise.report.html import load_summaries, write_report
 from layerwise.report.manifest import verify_manifest
 from layerwise.report.results import clean_partial, read_summary, resume_state, write_results
 
@@ -70,8 +72,9 @@ def _warn(message: str) -> None:
 def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_factory: ProgressFactory,
               on_record: Callable[[RunRecord], None] = lambda record: None,
               on_problem: Callable[[str], None] = _warn) -> tuple[list[RunRecord], Path]:
-    """Run every experiment in ``names`` (skipping finished ones unless ``force``), then write ``out/index.html``
-    (a result whose manifest does not verify is left out of it and named through ``on_problem``)."""
+    """Run every experiment in ``names`` (skipping finished ones unless ``force``), then write ``out/claims.json``
+    (`layerwise.report.claims_file`) and ``out/index.html`` (a result whose manifest does not verify is left out of
+    both and named through ``on_problem``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
@@ -95,6 +98,9 @@ def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_facto
     problems = {r.name: problem for r in records if (problem := verify_manifest(r.path)) is not None}
     for name, problem in problems.items():
         on_problem(f"{out / name}: {problem}; left out of the report")
+    verdicts = judge_all(load_summaries(out, names, skip=problems), problems)
+    size = "quick" if quick else "full"
+    write_claims(out, verdicts, size)
     report = write_report(out, names, {n: REGISTRY[n].description for n in names},
-                          {r.name: r.wall_time for r in records}, problems=problems)
+                          {r.name: r.wall_time for r in records}, problems=problems, verdicts=verdicts, size=size)
     return records, report

@@ -6,7 +6,7 @@ import importlib.resources
 import json
 import re
 
-from layerwise.report.claims import CLAIMS
+from layerwise.report.claims import CLAIMS, VERDICTS
 from layerwise.report.html import TEMPLATE, write_report
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==")
@@ -36,17 +36,22 @@ def test_report_content_formatting_and_escaping(tmp_path):
     page = path.read_text()
     assert page.startswith("<!doctype html>") and page.endswith("</table></body></html>")
     assert not list(tmp_path.glob(".*partial*"))
-    rows = re.findall(r"<tr class='(reproduced|notreproduced|notapplicable)'><td>(\d+)</td>", page)
+    rows = re.findall(r"<tr class='(%s)'><td>(\d+)</td>" % "|".join(VERDICTS), page)
     assert [int(number) for _, number in rows] == [claim.number for claim in CLAIMS]
-    assert dict((int(n), css) for css, n in rows)[1] == "notreproduced"  # claim 1 is decided by the two checks
+    # claim 1 is decided by the two checks: one passed, one failed
+    assert dict((int(n), css) for css, n in rows)[1] == "partly_reproduced"
+    assert dict((int(n), css) for css, n in rows)[2] == "not_run"
     # every user-supplied string is escaped; the text reads back unchanged
     assert "<script>" not in page and "<b>x</b>" not in page and "<dev>" not in page
     text = html.unescape(page)
     for fragment in ("error < 1e-3 & <script>", "toy 'diagonal' net", '"label": "<b>x</b>"', "0.4.30 <dev>",
-                     "experiment 'emergence' was not run", "failed: sigmoid_flow_vs_closed_form"):
+                     "experiment 'emergence' was not run", "failed: sigmoid_flow_vs_closed_form",
+                     "linear simulation (10 claims): 1 partly reproduced, 9 not run", "(quick size, 18 claims)"):
         assert fragment in text
     # values go through the same formatting as before: floats to 4 significant digits, lists bracketed
-    assert "<code>sigmoid_gd_vs_closed_form</code>: [0.1235, 2]; &lt;= 0.001" in page
+    assert ("<code>sigmoid_gd_vs_closed_form</code> (linear simulation) <b>passed</b>: [0.1235, 2]; &lt;= 0.001; "
+            "1 seed</span>") in page
+    assert "<code>sigmoid_flow_vs_closed_form</code> (closed form) <b>failed</b>: 0.5; &lt;= 0.1" in page
     assert "<td>1/2</td><td>True</td><td>3</td><td>12.35</td><td>generated</td>" in page
     assert "<tr class='notapplicable'><td>emergence</td><td colspan=5>not run</td></tr>" in page
     assert f"<img alt='curve.png' src='data:image/png;base64,{base64.b64encode(PNG).decode()}'>" in page

@@ -41,6 +41,9 @@ class Check:
             raise ValueError(f"check {self.name!r}: status must be one of {', '.join(STATUSES)}, got {self.status!r}")
         if (self.status == "passed") != bool(self.passed):
             raise ValueError(f"check {self.name!r}: status {self.status!r} contradicts passed={self.passed}")
+        if REQUIRE_NUMERIC_VALUES and (problem := value_problem(self.value)) is not None:
+            raise ValueError(f"check {self.name!r}: value must be a number or a list of numbers, got {problem} (a "
+                             "value that tests nothing belongs in a Measurement)")
 
     def to_json(self) -> dict:
         return {
@@ -57,6 +60,37 @@ class Check:
 
 STATUSES = ("passed", "failed", "unstable", "inconclusive")
 """The outcomes of a check (`Check.status`)."""
+
+REQUIRE_NUMERIC_VALUES = False
+"""Whether `Check` rejects a value that is not a number or a list of numbers (`value_problem`). Off until every
+experiment complies; the contract test ``tests/report/test_claims_values.py`` checks it with the switch on."""
+
+
+def value_problem(value) -> str | None:
+    """Why ``value`` is not a check value (a real number, NaN and infinities included, or a possibly nested list or
+    tuple of them, numpy and JAX arrays included), or None when it is one. A bare boolean is not a number here.
+
+    >>> value_problem(0.5), value_problem([1, 2.0, float("nan")]), value_problem(True), value_problem(["digits"])
+    (None, None, 'a boolean (True)', "a list holding a str ('digits')")
+    """
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return f"a boolean ({bool(value)})"
+    if isinstance(value, np.ndarray) or hasattr(value, "__jax_array__") or type(value).__module__.startswith("jax"):
+        array = np.asarray(value)
+        if array.dtype == bool:
+            return "a boolean array"
+        return None if np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array) else \
+            f"an array of {array.dtype}"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            if (problem := value_problem(item)) is not None:
+                return problem if isinstance(item, (list, tuple)) else f"a list holding {problem}"
+        return None
+    return f"a {type(value).__name__} ({value!r})"[:120]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from layerwise import interrupt
-from layerwise.report.claims import CLAIMS, judge
+from layerwise.report.claims import CLAIMS, headline, judge_all
 from layerwise.report.results import SUMMARY
 
 TEMPLATE = "index.html.j2"  # in the package's ``templates`` folder (package data)
@@ -42,17 +42,21 @@ def load_summaries(directory, names, *, skip=()) -> dict[str, dict]:
 
 
 def write_report(directory, names, descriptions: dict[str, str], wall_times: dict[str, float],
-                 problems: dict[str, str] | None = None) -> Path:
+                 problems: dict[str, str] | None = None, *, verdicts=None, size: str | None = None) -> Path:
     """Write ``directory/index.html`` from the finished experiments in ``directory``; returns its path.
 
     ``problems`` (name -> what is wrong, from `layerwise.report.manifest.verify_manifest`) marks results that failed
-    their integrity check: they are shown as such and no claim is judged on them."""
+    their integrity check: they are shown as such and no claim is judged on them. ``verdicts`` (from
+    `layerwise.report.claims.judge_all`; judged here when None) fill the claims table, ``size`` (quick or full; the
+    summaries' when None) its headline."""
     directory = Path(directory)
     problems = dict(problems or {})
     summaries = load_summaries(directory, names, skip=problems)
-    checks = {name: {c["name"]: c for c in s["checks"]} for name, s in summaries.items()}
-    verdicts = [judge(claim, checks) for claim in CLAIMS]
-    counts = {v: sum(x.verdict == v for x in verdicts) for v in ("reproduced", "not reproduced", "not applicable")}
+    if verdicts is None:
+        verdicts = judge_all(summaries, problems)
+    if size is None:
+        sizes = {v.size for v in verdicts if v.size is not None}
+        size = sizes.pop() if len(sizes) == 1 else ("mixed" if sizes else "no")
     runs = []
     for name in names:
         s = summaries.get(name)
@@ -66,7 +70,8 @@ def write_report(directory, names, descriptions: dict[str, str], wall_times: dic
     any_summary = next(iter(summaries.values()), {})
     provenance = {**any_summary.get("versions", {}), "platform": platform.platform()}
     page = _ENVIRONMENT.get_template(TEMPLATE).render(
-        counts=counts, n_claims=len(CLAIMS), verdicts=verdicts, runs=runs, provenance=provenance)
+        headline=headline(verdicts) or "no claim judged", size=size, n_claims=len(CLAIMS), verdicts=verdicts,
+        runs=runs, provenance=provenance)
     target = directory / "index.html"
     staging = directory / ".index.html.partial"
     try:
