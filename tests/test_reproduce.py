@@ -52,6 +52,9 @@ def test_report_renders_every_claim_and_figure(plugins, capsys, tmp_path):
     assert claims["size"] == "quick" and [c["number"] for c in claims["claims"]] == [c.number for c in CLAIMS]
     assert {c["verdict"] for c in claims["claims"]} == {"not_run"}  # the tiny plugins decide no claim
     assert "verdicts by evidence" in out and "not run" in out
+    code, out, err = cli(capsys, "show", str(tmp_path))
+    assert code == 0 and "claims (quick size, commit" in out and "not run" in out
+    assert "verdicts by evidence: nonlinear network (5 claims): 5 not run" in out
 
 
 def test_finished_experiments_are_skipped_unless_forced(plugins, capsys, tmp_path):

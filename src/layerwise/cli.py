@@ -74,23 +74,28 @@ def _checks_table(name: str, checks: list[dict]) -> Table:
 
 
 _VERDICT_STYLE = {"reproduced": "green", "partly_reproduced": "yellow", "not_reproduced": "red", "unstable": "yellow",
-                  "inconclusive": "yellow", "not_run": "dim"}
+                  "inconclusive": "yellow", "not_run": "dim", "passed": "green", "failed": "red"}
+"""Rich styles of claim verdicts and check statuses."""
 
 
 def _claims_table(document: dict) -> Table:
     """The claims of a ``claims.json`` document: verdict, evidence, size, data, seeds and every deciding check."""
-    table = Table("#", "verdict", "evidence", "size", "data", "seeds", "deciding checks",
-                  title=escape(f"claims ({document.get('size')} size, commit "
+    table = Table(title=escape(f"claims ({document.get('size')} size, commit "
                                f"{str(document.get('commit') or 'unknown')[:12]}, {document.get('date')})"))
+    for column, width in (("#", None), ("verdict", 12), ("evidence", 11), ("size", None), ("data", None),
+                          ("seeds", None)):
+        table.add_column(column, max_width=width, no_wrap=width is None)
+    table.add_column("deciding checks (status)", overflow="fold", ratio=1)
     for claim in document["claims"]:
-        checks = "\n".join(f"{result.get('name')}: {str(result.get('status')).replace('_', ' ')}"
+        checks = "\n".join(f"{escape(str(result.get('name')))}: [{_VERDICT_STYLE.get(result.get('status'), 'red')}]"
+                           f"{escape(str(result.get('status')).replace('_', ' '))}[/]"
                            for result in claim.get("check_results", [])) or "(none)"
         verdict = str(claim["verdict"])
         style = _VERDICT_STYLE.get(verdict, "white")
         table.add_row(str(claim["number"]), f"[{style}]{escape(verdict.replace('_', ' '))}",
                       escape(str(claim.get("evidence") or "none").replace("_", " ")),
                       escape(str(claim.get("size") or "not run")), escape(str(claim["data"])),
-                      escape(str(claim.get("seeds") if claim.get("seeds") is not None else "-")), escape(checks))
+                      escape(str(claim.get("seeds") if claim.get("seeds") is not None else "-")), checks)
     return table
 
 
