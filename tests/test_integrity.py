@@ -73,7 +73,8 @@ def test_manifest_lists_every_file_and_the_source(plugins, capsys, tmp_path):
         assert written["layerwise_version"] == __import__("layerwise").__version__
         assert {"git_commit", "git_dirty"} <= set(written)
         assert verify_manifest(folder) is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha", "beta", "index.html"]  # no lock or staging left
+    # no lock or staging left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha", "beta", "claims.json", "index.html"]
 
 
 @pytest.mark.parametrize("flip", ["value", "syntax"])

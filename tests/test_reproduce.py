@@ -142,7 +142,7 @@ def test_resume_after_kill_9(tmp_path, uninterrupted, point):
     if alpha_finished:
         assert (out / "alpha" / "summary.json").stat().st_mtime_ns == alpha_stamp
     assert json.loads((out / "beta" / "summary.json").read_text())["passed"] == 1
-    assert sorted(p.name for p in out.iterdir()) == ["alpha", "beta", "index.html"]  # no staging, no lock left
+    assert sorted(p.name for p in out.iterdir()) == ["alpha", "beta", "claims.json", "index.html"]  # no staging, lock
     resumed = result_contents(out)
     for name in ("alpha", "beta"):
         files, checks, key, data = resumed[name]
