@@ -183,3 +183,25 @@ def test_a_damaged_claims_file_is_named_in_one_line(tmp_path, damage, message):
     (tmp_path / "claims.json").write_bytes(b"\xff{")
     with pytest.raises(LayerwiseError, match="is not valid JSON"):
         read_claims(tmp_path)
+
+
+def test_the_report_shows_every_deciding_check_with_its_seeds_and_interval(tmp_path):
+    from layerwise.report.html import write_report
+
+    folder = tmp_path / "grokking-modular"
+    folder.mkdir()
+    summary = {"checks": _checks_modular("unstable"), "passed": 0, "failed": 1, "config": {"seed": 0, "modulus": 31},
+               "figures": [], "quick": False, "versions": {}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    page = write_report(tmp_path, ["grokking-modular"], {}, {}).read_text()
+    row = next(line for line in page.split("<tr ") if line.startswith("class='unstable'><td>18</td>"))
+    assert "<td>nonlinear network</td><td>full</td><td>modular-31</td><td>3</td>" in row
+    assert "<b>unstable</b>: [3, 1] ± 0.5; upstream &lt; baseline; 3 seeds</span>" in row
+    assert "departure: data: modular-31 instead of modular-97" in row
+    assert "(full size, 18 claims):</b> nonlinear network (5 claims): 1 unstable, 4 not run;" in page
+
+
+def _checks_modular(status):
+    return [{"name": "modular_upstream_shortens_delay", "claim": "", "value": [3.0, 1.0],
+             "expected": "upstream < baseline", "passed": status == "passed", "status": status, "seeds": 3,
+             "interval": 0.5}]

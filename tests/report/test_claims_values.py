@@ -37,3 +37,24 @@ def test_with_the_contract_on_a_check_rejects_a_boolean_value_with_a_clear_error
 def test_with_the_contract_off_existing_values_still_construct(monkeypatch):
     monkeypatch.setattr(checks, "REQUIRE_NUMERIC_VALUES", False)  # the default until every experiment complies
     assert Check("legacy", "", ["digits"], "", True).value == ["digits"]
+
+
+# Check values that break the contract in the stored test-preset results, to be moved to Measurements by their
+# experiments; once this set is empty, switch checks.REQUIRE_NUMERIC_VALUES on.
+KNOWN_NON_NUMERIC = {("emergence", "mlp_exponents_reported"), ("neural-collapse", "mlp_datasets")}
+
+
+def test_no_new_check_breaks_the_value_contract():
+    import json
+    from pathlib import Path
+
+    def number(v):  # summary.json stores non-finite floats as strings
+        return float(v) if v in ("nan", "inf", "-inf") else [number(x) for x in v] if isinstance(v, list) else v
+
+    found = set()
+    for path in sorted((Path(__file__).parents[1] / "experiments" / "expected").glob("*.json")):
+        for name, stored in json.loads(path.read_text()).items():
+            if isinstance(stored, dict) and "value" in stored and value_problem(number(stored["value"])):
+                found.add((path.stem, name))
+    assert found <= KNOWN_NON_NUMERIC, f"check values that are not numbers (make them Measurements): " \
+                                       f"{sorted(found - KNOWN_NON_NUMERIC)}"
