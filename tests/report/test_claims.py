@@ -205,3 +205,13 @@ def _checks_modular(status):
     return [{"name": "modular_upstream_shortens_delay", "claim": "", "value": [3.0, 1.0],
              "expected": "upstream < baseline", "passed": status == "passed", "status": status, "seeds": 3,
              "interval": 0.5}]
+
+
+def test_reproduce_refuses_an_out_folder_holding_a_directory_named_claims_json(tmp_path, capsys):
+    from layerwise.cli import main
+
+    (tmp_path / "claims.json").mkdir()
+    assert main(["reproduce", "--quick", "--only", "feedback", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "holds a directory named 'claims.json'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.json"]

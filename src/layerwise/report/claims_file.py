@@ -8,7 +8,7 @@ Schema (``format`` 1)::
      "counts": {"<evidence kind>": {"<verdict>": int}},
      "claims": [{"number": int, "claim": str, "experiment": str, "verdict": one of VERDICTS, "reason": str,
                  "evidence": one of EVIDENCE_KINDS | null, "data": "synthetic" | "mnist" | "mnist1d" | "digits" |
-                 "modular-<p>", "seeds": int | null (null: nothing ran), "size": "quick" | "full" | null,
+                 "modular-<p>", "seeds": int | null (null: nothing ran), "size": "quick" | "full" | "mixed" | null,
                  "departures": [str], "checks": [deciding check names],
                  "check_results": [{"experiment", "name", "evidence", "status", "value", "expected", "seeds",
                                     "interval", "note"}]}]}
