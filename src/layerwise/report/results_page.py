@@ -72,10 +72,10 @@ def _claim_rows(quick: dict, full: dict | None) -> list[str]:
     for claim in quick["claims"]:
         other = fulls.get(claim["number"])
         departures = "".join(f"<br>*departure:* {_cell(d)}" for d in claim.get("departures", []))
+        full_verdict = f"**{_words(other['verdict'])}**" if other else NOT_FULL
         rows.append(f"| {claim['number']} | {_cell(claim['claim'])}{departures} | {_words(claim.get('evidence'))} | "
                     f"{_pair(claim, other, 'data')} | {_pair(claim, other, 'seeds')} | "
-                    f"**{_words(claim['verdict'])}** | {('**' + _words(other['verdict']) + '**') if other else NOT_FULL}"
-                    f" | {compare(claim, other) if full else 'quick only'} |")
+                    f"**{_words(claim['verdict'])}** | {full_verdict} | {compare(claim, other)} |")
     return rows
 
 
