@@ -7,18 +7,24 @@ skill strengths ``R_k/S = 1/(1 + (S/R_0 - 1) e^{-2 eta p_k S t})``; a 2-layer Re
 weights and biases ``N(0, init^2)``, MSE, as the authors) is trained by the same engine on the same samples. Panels:
 
 1. time: ``R_k/S`` vs SGD step ``T``; theory = the authors' calibrated extended model ``1/(1 + c e^{-m_k T})``,
-   ``c = 3.6 S/init^2 - 1``, ``m_k = 4 eta p_k S / N_free``, ``N_free`` calibrated on skill 1 (authors: 22); the
-   skill-basis model runs SGD at ``eta' = 2 eta / N_free`` from ``R_0 = S/(1 + c)`` on each MLP seed's samples.
+   ``c = 3.6 S/init^2 - 1``, ``m_k = 4 eta p_k S / N_free``, ``N_free`` fitted per seed to every skill that
+   crosses (authors: 22); the skill-basis model runs SGD at ``eta' = 2 eta / N_free`` from ``R_0 = S/(1 + c)`` on
+   each MLP seed's samples.
 2. stage gap: ``t_2 - t_1`` vs ``ln(1/init)``: slope ``(1/p_2 - 1/p_1)/S`` for the skill-basis exact flow
    (``R_0 = init^2``), ``2 (1/m_2 - 1/m_1)`` predicted for the MLP (Nam et al. 2025, §4).
 3. data: ``R_k/S`` after ``data_steps`` on ``D`` fixed samples; theory ``1 - sqrt(max(0, 1 - D p_k / D_c))``, ``D_c``
-   calibrated on skill 1 (authors: 800); the skill-basis model, trained to convergence, is a one-shot learner,
-   ``E[R_k/S] = 1 - (1 - p_k)^D``.
-4. parameters: ``R_k/S`` vs width ``N`` (Adam); theory ``clip((N - (k-1) N_c)/N_c, 0, 1)`` (authors: ``N_c`` = 4).
-   Widths are padded to the largest with all-zero units (exactly zero gradient), so all train in one call.
+   fitted per seed to every skill that crosses (authors: 800); the skill-basis model, trained to convergence, is a
+   one-shot learner, ``E[R_k/S] = 1 - (1 - p_k)^D``.
+4. parameters: ``R_k/S`` vs width ``N`` (Adam); theory ``clip((N - (k-1) N_c)/N_c, 0, 1)``, ``N_c`` fitted
+   likewise (authors: 4). Widths are padded to the largest with all-zero units (exactly zero gradient), so all
+   train in one call.
 5. scaling laws of the skill-basis model with ``scaling_skills`` skills: ``L(T), L(D), L(N)`` and ``L(C = N T)``,
    exponents ``-alpha/(alpha+1), -alpha/(alpha+1), -alpha, -alpha/(alpha+2)``. The loss is a sum of independent
-   one-skill terms (`layerwise.data.one_skill_tasks`), trained as vmapped one-skill runs.
+   one-skill terms (`layerwise.data.one_skill_tasks`), trained as vmapped one-skill runs; ``L(N)`` is measured on
+   held-out samples.
+
+Each MLP panel is judged by `crossing_errors` over seeds (`check_over_seeds`): every skill predicted or measured to
+cross within the run is compared with a window of half the log-gap to its neighbour's prediction (`spacing_windows`).
 
 Shrunk from the authors (Nam et al. 2025 Fig. 4 code) for CPU: batch 500 instead of 4,000, 5 seeds instead of 10,
 ``data_steps`` mini-batch steps instead of 100,000 epochs at the time panel's lr and init, ``param_steps`` Adam steps.
@@ -26,6 +32,7 @@ Shrunk from the authors (Nam et al. 2025 Fig. 4 code) for CPU: batch 500 instead
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated
 
 import jax
@@ -42,9 +49,9 @@ from layerwise.engine import gradient_flow, linear_record_steps, log_record_step
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
-from layerwise.metrics import compute_frontier, crossing_time, grid_fit, log_crossing, loglog_slope, within_factor
+from layerwise.metrics import compute_frontier, crossing_time, log_crossing, loglog_slope
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
-from layerwise.report.checks import Check, check_below
+from layerwise.report.checks import Check, Measurement, check_below, check_over_seeds
 from layerwise.report.plotting import figure_grid, trajectories
 from layerwise.report.style import MODEL_STYLE
 
@@ -52,8 +59,10 @@ AUTHORS_C_FACTOR = 3.6
 """``c = 3.6 S / init^2 - 1``: the authors' empirical fit of the MLP's initial skill strength."""
 AUTHORS_N_FREE = 22.0
 """The authors' fitted N_free (``m_k = 4 eta p_k S / N_free``), used only if skill 1 never emerges."""
-EMERGENCE_FACTOR = 1.5
-"""MLP emergence times / data / widths must lie within this factor of the calibrated theory."""
+PARAM_TRAIN_SAMPLES, PARAM_TEST_SAMPLES = 10_000_000, 1_000_000
+"""Samples the parameter scaling law's skill-basis models are trained on, and the held-out samples that test them."""
+MIN_SKILLS = 4
+"""Skills that must cross within a panel's run (fewer than the run allows: the panel's check fails)."""
 SKILL_BASIS_DRAWS = 32
 """Nested data sets on which the skill-basis model's one-shot learning is averaged."""
 Grid = Annotated[tuple[F.Count, ...], Field(min_length=3)]
@@ -65,8 +74,9 @@ class EmergenceConfig:
 
     seed: F.Seed = 0
     """Draws the skills' bits, the MLP inits, the samples and the data sets."""
-    seeds: F.Count = 5
-    """MLP runs per setting of the time and parameter panels (checks use their mean)."""
+    seeds: F.at_least(3) = 5
+    """MLP runs per setting of the time, stage-gap and parameter panels (>= 3: checks judge their mean and 95 %
+    interval)."""
     n_skills: F.at_least(3) = 5
     """Number of skills n_s (one-hot control bits)."""
     n_bits: F.Count = 32
@@ -89,12 +99,12 @@ class EmergenceConfig:
     """SGD steps of the time panel."""
     gap_inits: F.PositiveFloats = (0.003, 0.03)
     """Further MLP init scales for the stage gap (with init; same seeds, unit-normal directions and samples)."""
-    gap_steps: F.Count = 8000
-    """SGD steps of each further stage-gap run."""
+    gap_steps: F.Count = 12000
+    """SGD steps of each further stage-gap run (t_2 at the smallest init must fall inside: ~7,000 at full size)."""
     data_sizes: Grid = (1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 48000)
     """Training-set sizes D of the data panel (increasing)."""
-    data_seeds: F.Count = 2
-    """MLP runs per data set (each D has one fixed data set; seeds vary the init and the batch order)."""
+    data_seeds: F.at_least(3) = 3
+    """MLP runs per data set (each D has one fixed data set; seeds vary the init and the batch order; >= 3)."""
     data_steps: F.Count = 25000
     """SGD steps per data-panel run."""
     param_widths: Grid = tuple(range(1, 21)) + (24, 28, 32, 40)
@@ -187,19 +197,18 @@ def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
            for value in [config.init, *config.gap_inits]}
     time = mlp[config.init]
     steps = time.step.values
-    half = _half_times(steps, (time.skill_strength.values / S).mean(0))
     c = AUTHORS_C_FACTOR * S / config.init**2 - 1
-    # Calibrate N_free on skill 1's half-time (the authors' 22 if skill 1 never emerged: those checks then fail).
-    n_free = 4 * eta * p[0] * S * half[0] / np.log(c) if np.isfinite(half[0]) else AUTHORS_N_FREE
+    # N_free: one constant t_k = C / p_k fitted (in log) to every skill that crosses, per seed; the authors' 22 if
+    # none does (the checks then fail).
+    constant = _seed_mean(_calibrate(_half_times(steps, time.skill_strength.values / S), 1 / p))
+    n_free = 4 * eta * S * constant / np.log(c) if np.isfinite(constant) else AUTHORS_N_FREE
     r0, eta_model = S / (1 + c), 2 * eta / n_free  # rate 2 eta' p_k S = 4 eta p_k S / N_free
     linear_time = _skill_basis_sgd(config, problem, x_eval, y_eval, time_keys[1], eta_model, r0)
     progress("time emergence")
-    gap_half = np.stack([half if v == config.init else _half_times(mlp[v].step.values,
-                                                                   mlp[v].skill_strength.values.mean(0) / S)
-                         for v in gap_inits])
+    gap_half = np.stack([_half_times(mlp[v].step.values, mlp[v].skill_strength.values / S) for v in gap_inits])
     flow_half, m = _skill_basis_flow_half_times(p, S, gap_inits), 4 * eta * p * S / n_free
     progress("stage gap")
-    data, d_c, sizes_sb, linear_data = _data_panel(config, problem, skills, jax.random.fold_in(key, 3))
+    data, d_c, sizes_sb, linear_data, counts = _data_panel(config, problem, skills, jax.random.fold_in(key, 3))
     progress("data emergence")
     params, n_c, leak = _parameter_panel(config, problem, skills, jax.random.fold_in(key, 4))
     progress("parameter emergence")
@@ -213,13 +222,14 @@ def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
             "linear_time_strength": (("seed", "time_step", "skill"), linear_time.skill_strength.values / S),
             "theory_time_strength": (("time_step", "skill"), np.asarray(theory.skill_strength(
                 steps.astype(float), p, S, r0, eta_model)) / S),
-            "nonlinear_gap_half_time": (("gap_init", "skill"), gap_half),
+            "nonlinear_gap_half_time": (("gap_init", "seed", "skill"), gap_half),
             "flow_gap_half_time": (("gap_init", "skill"), flow_half),
             "theory_gap_mlp": (("gap_init",), np.log(AUTHORS_C_FACTOR * S / gap_inits**2 - 1) * (1 / m[1] - 1 / m[0])),
             "nonlinear_data_strength": (("data_seed", "data_size", "skill"), data["skill_strength"] / S),
             "nonlinear_data_skill_loss": (("data_seed", "data_size", "skill"), data["skill_loss"]),
             "theory_data_strength": (("data_size", "skill"), _data_theory(sizes, p, d_c)),
             "linear_data_strength": (("sb_data_size", "sb_data_draw", "skill"), linear_data),
+            "linear_data_count": (("sb_data_size", "sb_data_draw", "skill"), counts),
             "theory_data_one_shot": (("sb_data_size", "skill"), 1 - (1 - p[None, :]) ** sizes_sb[:, None]),
             "nonlinear_param_strength": (("seed", "width", "skill"), params.skill_strength.values / S),
             "nonlinear_param_skill_loss": (("seed", "width", "skill"), params.skill_loss.values),
@@ -283,14 +293,14 @@ def _data_panel(config, problem, skills, key):
                       config.data_steps, skills, learning_rate=config.learning_rate, batch_size=config.batch_size,
                       records=10).history.isel(step=-1) for i, size in enumerate(sizes)]
     data = {name: np.stack([run[name].values for run in runs], axis=1) for name in skills}  # (seed, size, skill)
-    mean = (data["skill_strength"] / S).mean(0)
-    d_c = grid_fit(np.geomspace(sizes[0] * problem.frequencies[0] / 20, sizes[-1] * problem.frequencies[0], 600),
-                   mean[:, 0], lambda v: _data_theory(sizes, problem.frequencies[:1], v)[:, 0])
+    crossings = log_crossing(sizes, np.moveaxis(data["skill_strength"] / S, -1, -2), 0.5)  # (seed, skill)
+    d_c = _seed_mean(_calibrate(crossings, 1 / problem.frequencies)) / 0.75  # D_k = 0.75 D_c / p_k
     sb_sizes = np.unique(np.concatenate([np.round(np.geomspace(1, sizes[-1], 30)).astype(int), sizes]))
     draws = [np.asarray(problem.dataset_skills(seed + j, int(sb_sizes[-1]))) for j in range(SKILL_BASIS_DRAWS)]
     prefix = np.stack([np.cumsum(np.eye(problem.n_skills)[skills], axis=0) for skills in draws])
     counts = prefix[:, sb_sizes - 1].transpose(1, 0, 2)  # (size, draw, skill)
-    return data, d_c, sb_sizes, _converged_strengths(counts / sb_sizes[:, None, None], S, config.init**2) / S
+    strengths = _converged_strengths(counts / sb_sizes[:, None, None], S, config.init**2) / S
+    return data, d_c, sb_sizes, strengths, counts
 
 
 def _parameter_panel(config, problem, skills, key):
@@ -311,8 +321,8 @@ def _parameter_panel(config, problem, skills, key):
     shape = (widths.size, config.seeds, problem.n_skills)
     params = xr.Dataset({name: (("seed", "width", "skill"), final[name].values.reshape(shape).transpose(1, 0, 2))
                          for name in skills})
-    mean = (params.skill_strength.values / config.target_scale).mean(0)
-    n_c = grid_fit(np.linspace(0.25, widths[-1], 800), mean[:, 0], lambda v: _param_theory(widths, 1, v)[:, 0])
+    crossings = log_crossing(widths, np.moveaxis(params.skill_strength.values / config.target_scale, -1, -2), 0.5)
+    n_c = _seed_mean(_calibrate(crossings, np.arange(problem.n_skills) + 0.5))  # N_k = (k - 1/2) N_c
     return params, n_c, leak
 
 
@@ -336,7 +346,12 @@ def _scaling(config) -> dict[str, xr.DataArray]:
     counts = np.stack([rng.multinomial(size, p, size=config.scaling_data_seeds) for size in sizes])
     strengths = _converged_strengths(counts / sizes[:, None, None], S, r0)
     widths = np.unique(np.round(np.geomspace(k_lo, k_hi, 12)).astype(int))
-    part = np.concatenate([[0.0], np.cumsum(0.5 * p * (S - _converged_strengths(p, S, r0)) ** 2)])
+    # L(N) on held-out data: the model holding skills 1..N, trained to convergence on PARAM_TRAIN_SAMPLES samples,
+    # tested on PARAM_TEST_SAMPLES other samples (a skill outside the model, or unseen in training, costs S^2/2).
+    seen = _converged_strengths(rng.multinomial(PARAM_TRAIN_SAMPLES, p) / PARAM_TRAIN_SAMPLES, S, r0)
+    test = rng.multinomial(PARAM_TEST_SAMPLES, p) / PARAM_TEST_SAMPLES
+    held = np.concatenate([[0.0], np.cumsum(test * 0.5 * (S - seen) ** 2)])
+    rest = 0.5 * S * S * np.concatenate([np.cumsum(test[::-1])[::-1], [0.0]])  # skills k > N
     T, D, N = {"scaling_time": times}, {"scaling_data_size": sizes}, {"scaling_width": widths}
     return {
         "linear_scaling_loss_time": xr.DataArray(per_skill.sum(0), T, ("scaling_time",)),
@@ -346,7 +361,7 @@ def _scaling(config) -> dict[str, xr.DataArray]:
                                                  ("scaling_data_size", "scaling_seed")),
         "theory_scaling_loss_data": xr.DataArray(np.asarray(theory.loss_vs_data(sizes.astype(float), p, S)), D,
                                                  ("scaling_data_size",)),
-        "linear_scaling_loss_params": xr.DataArray(part[widths] + tail[widths - 1], N, ("scaling_width",)),
+        "linear_scaling_loss_params": xr.DataArray(held[widths] + rest[widths], N, ("scaling_width",)),
         "theory_scaling_loss_params": xr.DataArray(np.asarray(theory.loss_vs_parameters(widths, p, S)), N,
                                                    ("scaling_width",)),
         "linear_scaling_loss_compute": xr.DataArray([compute_frontier(loss_nt, times, c) for c in compute],
@@ -373,88 +388,223 @@ def _skill_basis_fits(ds: xr.Dataset, config) -> dict[str, float]:
             "compute": loglog_slope(ds["compute"].values, ds.linear_scaling_loss_compute.values)}
 
 
-def _factor_check(name, claim, measured, predicted, included, need_one=True) -> Check:
-    """Skills k >= 2 that are ``included``: measured/predicted within `EMERGENCE_FACTOR` (and at least one)."""
-    ratio, ok = within_factor(measured[1:][included[1:]], predicted[1:][included[1:]], EMERGENCE_FACTOR)
-    return Check(name, claim, [round(float(r), 3) for r in ratio],
-                 f"in [{1 / EMERGENCE_FACTOR:.2f}, {EMERGENCE_FACTOR}]",
-                 ok and (bool(included[1:].any()) or not need_one))
+def _seed_mean(values) -> float:
+    """The mean over seeds ignoring NaN seeds (NaN when every seed is NaN)."""
+    values = np.asarray(values, float)
+    return float(np.mean(values[np.isfinite(values)])) if np.isfinite(values).any() else float("nan")
 
 
-def check(ds: xr.Dataset) -> list[Check]:
-    config = dataset_config(ds, EXPERIMENT)
+def _calibrate(crossings, shape):
+    """The one constant ``C`` of a prediction ``C * shape_k``, fitted in log to the skills that cross (per row):
+    ``C = exp(mean_k ln(crossing_k / shape_k))``; NaN for a row where no skill crosses."""
+    ratios = np.log(np.asarray(crossings, float) / np.asarray(shape, float))
+    finite = np.isfinite(ratios)
+    with np.errstate(invalid="ignore"):
+        return np.exp(np.where(finite.any(-1), np.nansum(np.where(finite, ratios, 0), -1) / finite.sum(-1), np.nan))
+
+
+def spacing_windows(shape) -> np.ndarray:
+    r"""Each skill's window: half the log-gap between its predicted crossing and its nearest neighbour's,
+    ``w_k = 1/2 min(|ln(s_k / s_{k-1})|, |ln(s_{k+1} / s_k)|)`` for a prediction ``∝ s_k``. A crossing within
+    ``e^{±w_k}`` of its prediction is nearer to it than to any other skill's.
+
+    Example:
+        >>> np.round(np.exp(spacing_windows([1.0, 4.0, 8.0])), 3).tolist()
+        [2.0, 1.414, 1.414]
+    """
+    gaps = np.abs(np.diff(np.log(np.asarray(shape, float))))
+    return 0.5 * np.minimum(np.concatenate([[np.inf], gaps]), np.concatenate([gaps, [np.inf]]))
+
+
+def crossing_errors(crossings, shape, limit: float, minimum: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Per seed, how far measured crossings lie from a one-constant prediction ``C s_k``, in units of the windows.
+
+    Per row of ``crossings`` (seed, skill; NaN = never crossed within the run): ``C`` = `_calibrate`; skill ``k`` is
+    predicted inside the run if ``C s_k e^{w_k} <= limit`` and outside if ``C s_k e^{-w_k} > limit`` (`spacing_windows`;
+    in between it may do either). The error is ``max_k |ln(crossing_k / (C s_k))| / w_k`` over the skills that cross;
+    NaN (a failure) when a skill predicted inside does not cross, one predicted outside crosses, or fewer than
+    ``minimum`` skills are included (those that cross or are predicted inside).
+
+    Returns:
+        ``(errors (seed,), constants (seed,), ratios (seed, skill))``, ratios ``crossing / (C s_k)``.
+    """
+    crossings, shape = np.atleast_2d(np.asarray(crossings, float)), np.asarray(shape, float)
+    windows, constants = spacing_windows(shape), _calibrate(crossings, shape)
+    predicted = constants[:, None] * shape[None, :]
+    crossed = np.isfinite(crossings)
+    inside, outside = predicted * np.exp(windows) <= limit, predicted * np.exp(-windows) > limit
+    ratios = crossings / predicted
+    with np.errstate(invalid="ignore"):
+        worst = np.nanmax(np.where(crossed, np.abs(np.log(ratios)) / windows, np.nan), axis=-1, initial=0.0)
+    bad = ((inside & ~crossed) | (outside & crossed)).any(-1) | ((crossed | inside).sum(-1) < minimum)
+    bad |= ~np.isfinite(constants)
+    return np.where(bad, np.nan, worst), constants, ratios
+
+
+def _window_words(shape) -> str:
+    return "[" + ", ".join(f"{v:.2f}" for v in np.exp(spacing_windows(shape))) + "]"
+
+
+def _panel_check(name, what, crossings, shape, limit, minimum, theory_words):
+    """The check of one MLP panel (`crossing_errors` over seeds, mean <= 1) and the seed-mean ratios."""
+    errors, constants, ratios = crossing_errors(crossings, shape, limit, minimum)
+    check = check_over_seeds(name, (
+        f"the {what} at which the MLP's skill k reaches R_k/S = 1/2 follows {theory_words} with one constant fitted "
+        f"(in log) to the skills that cross, per seed: every skill predicted or measured to cross within the run "
+        f"(at least {minimum}) is compared, a skill that does only one of the two fails the seed; value = worst "
+        f"|ln(measured/predicted)| in units of each skill's window, half the log-gap to its neighbour's prediction "
+        f"(factors {_window_words(shape)}, fixed by the theory's spacing)"), errors, upper=1.0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN skills: NaN is the answer
+        mean_ratios = np.nanmean(ratios, axis=0)
+    return check, constants, [round(float(r), 3) for r in mean_ratios]
+
+
+def _inversions(half_times, minimum: int) -> float:
+    """Pairs ``k < l`` (skill ``k`` more frequent) with ``t_k > t_l`` among the finite half-times; NaN if fewer than
+    ``minimum`` are finite."""
+    finite = half_times[np.isfinite(half_times)]
+    if finite.size < minimum:
+        return float("nan")
+    return float(np.sum(np.triu(finite[:, None] > finite[None, :], 1)))
+
+
+def _logit_fit(steps, strength, low=0.1, high=0.9):
+    """``(ln c, m)`` of ``R/S = 1/(1 + c e^{-m T})`` fitted to one curve where ``low < R/S < high`` (NaN if < 3
+    points): ``ln(S/R - 1) = ln c - m T``."""
+    window = (strength > low) & (strength < high)
+    if window.sum() < 3:
+        return np.nan, np.nan
+    slope, intercept = np.polyfit(steps[window], np.log(1 / strength[window] - 1), 1)
+    return intercept, -slope
+
+
+def _time_results(ds, config) -> list:
+    p, steps, S, eta = ds.frequency.values, ds.time_step.values, config.target_scale, config.learning_rate
+    strength = ds.nonlinear_time_strength.values  # (seed, step, skill)
+    half = _half_times(steps, strength)  # (seed, skill)
+    n_s, minimum = p.size, min(MIN_SKILLS, p.size)
+    results = [check_over_seeds(
+        "mlp_stage_order", f"per seed, the number of pairs of skills whose half-times (R_k/S = 1/2) are out of the "
+        f"order of p_k (the theory's order), among the skills that cross within the run; a seed where fewer than "
+        f"{minimum} of {n_s} skills cross fails", [_inversions(h, minimum) for h in half], upper=0.0)]
+    time_check, constants, ratios = _panel_check(
+        "mlp_emergence_times_vs_theory", "SGD step T", half, 1 / p, float(steps[-1]), minimum,
+        "t_k = C/p_k (C = ln(c) N_free/(4 eta S), the authors' calibrated time curve)")
+    log_c_authors = np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1)
+    n_free = 4 * eta * S * constants / log_c_authors
+    fits = np.array([[_logit_fit(steps, strength[s, :, k]) for k in range(n_s)] for s in range(half.shape[0])])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN skills: NaN is the answer
+        c_factor = np.nanmedian((np.exp(fits[..., 0]) + 1) * config.init**2 / S, axis=1)
+        n_free_fit = np.nanmedian(4 * eta * p[None, :] * S / fits[..., 1], axis=1)
+    words = f"(width {config.width}, lr {eta:g}, init {config.init:g}; mean over {half.shape[0]} seeds)"
+    results += [time_check, Measurement(
+        "mlp_emergence_time_ratios", "seed-mean measured/predicted half-time per skill of the MLP (NaN: never "
+        "crossed)", ratios), Measurement(
+        "n_free_calibrated", f"N_free from the fitted t_k = C/p_k with the authors' c = 3.6 S/init^2 - 1 {words}; "
+        "Nam et al. (2025): 22", _seed_mean(n_free)), Measurement(
+        "c_factor_refitted", f"the factor in c = factor * S/init^2 - 1, refitted from the MLP's own sigmoids "
+        f"ln(S/R_k - 1) = ln c - m_k T (median over skills) {words}; Nam et al. (2025): 3.6",
+        _seed_mean(c_factor)), Measurement(
+        "n_free_refitted", f"N_free = 4 eta p_k S / m_k from the same sigmoid fits {words}; Nam et al. (2025): 22",
+        _seed_mean(n_free_fit))]
+    return results + [_gap_check(ds, config, constants)]
+
+
+def _gap_check(ds, config, constants) -> Check:
+    """Per seed: the fitted slope of the MLP's t_2 - t_1 against ln(1/init) over the theory's, whose 1/m_k =
+    C/(p_k ln c) uses that seed's time constant ``C``."""
+    p, S, inits = ds.frequency.values, config.target_scale, ds.gap_init.values
+    log_inv, gap = np.log(1 / inits), ds.nonlinear_gap_half_time.values  # (init, seed, skill)
+    mlp_gap = gap[:, :, 1] - gap[:, :, 0]
+    log_c = np.log(AUTHORS_C_FACTOR * S / inits**2 - 1)
+    per_unit = np.polyfit(log_inv, log_c, 1)[0] / np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1)
+    ratios = [float(np.polyfit(log_inv, mlp_gap[:, s], 1)[0]) / (per_unit * constants[s] * (1 / p[1] - 1 / p[0]))
+              if np.all(np.isfinite(mlp_gap[:, s])) else np.nan for s in range(mlp_gap.shape[1])]
+    return check_over_seeds(
+        "mlp_stage_gap_grows_like_log_init", "MLP: the stage gap t_2 - t_1 grows like ln(1/init) with the slope of "
+        "the calibrated theory 2(1/m_2 - 1/m_1), c = 3.6 S/init^2 - 1 (per seed: fitted slope over the theory's, "
+        f"inits {', '.join(f'{v:g}' for v in inits)}; within a factor 2)", ratios, lower=0.5, upper=2.0)
+
+
+def _data_and_parameter_results(ds, config) -> list:
+    p, S = ds.frequency.values, config.target_scale
+    minimum = min(MIN_SKILLS, p.size)
+    sizes, widths = ds.data_size.values, ds.width.values
+    data_cross = log_crossing(sizes, np.moveaxis(ds.nonlinear_data_strength.values, -1, -2), 0.5)
+    data_check, d_c, data_ratios = _panel_check(
+        "mlp_data_emergence_vs_theory", f"training-set size D (after {config.data_steps} SGD steps)", data_cross,
+        1 / p, float(sizes[-1]), minimum, "the D_c-shot theory D_k = 0.75 D_c/p_k")
+    param_cross = log_crossing(widths, np.moveaxis(ds.nonlinear_param_strength.values, -1, -2), 0.5)
+    param_check, n_c, param_ratios = _panel_check(
+        "mlp_parameter_emergence_vs_theory", f"hidden width N (after {config.param_steps} Adam steps)", param_cross,
+        np.arange(p.size) + 0.5, float(widths[-1]), minimum, "the N_c-shot theory N_k = (k - 1/2) N_c")
+    seeds = f"mean over {d_c.size} seeds"
+    return [data_check, Measurement("mlp_data_emergence_ratios", "seed-mean measured/predicted D per skill",
+                                    data_ratios),
+            Measurement("d_c_calibrated", f"D_c of the MLP (width {config.width}, lr {config.learning_rate:g}, "
+                        f"{config.data_steps} steps; {seeds}); Nam et al. (2025): 800", _seed_mean(d_c / 0.75)),
+            param_check, Measurement("mlp_parameter_emergence_ratios", "seed-mean measured/predicted width per skill",
+                                     param_ratios),
+            Measurement("n_c_calibrated", f"N_c of the MLP (Adam lr {config.param_learning_rate:g}, init "
+                        f"{config.param_init:g}, {config.param_steps} steps; mean over {n_c.size} seeds); Nam et al. "
+                        "(2025): 4", _seed_mean(n_c)),
+            Measurement("padded_units_max_weight", "largest |weight| of the zero-padded hidden units after Adam (0: "
+                        "each padded run is a true width-N net; the unit test trains padded against narrow nets)",
+                        float(ds.nonlinear_padded_leak))]
+
+
+def _skill_basis_results(ds, config) -> list:
     p, steps, S = ds.frequency.values, ds.time_step.values, config.target_scale
-    n_free, d_c, n_c = ds.attrs["n_free"], ds.attrs["d_c"], ds.attrs["n_c"]
-    half = _half_times(steps, ds.nonlinear_time_strength.values.mean(0))
-    predicted_half = half[0] * p[0] / p
-    reached = np.isfinite(half)
-    order = [int(i) for i in np.argsort(np.where(reached, half, np.inf))[: int(reached.sum())]]
-    factor = f"within a factor {EMERGENCE_FACTOR} of"
-    checks = [Check(
-        "mlp_stage_order", "the MLP's skills emerge (R_k/S = 1/2, seed mean) one after another in order of p_k, as "
-        "the theory; at least 3 skills emerge within the run", order, list(range(int(reached.sum()))),
-        bool(reached.sum() >= 3 and order == list(range(int(reached.sum())))))]
-    checks.append(_factor_check(
-        "mlp_emergence_times_vs_theory", f"after calibrating N_free on skill 1's half-time (N_free = {n_free:.1f}; "
-        f"authors 22), the MLP's half-times of skills k >= 2 are {factor} the theory's t_k = t_1 p_1/p_k (ratios "
-        "measured/theory, skills expected within the run)", half, predicted_half, predicted_half <= steps[-1],
-        need_one=False))
-    checks.append(compare(ds.theory_time_strength.values, ds.linear_time_strength.values.mean(0), rtol=0.0, atol=0.05,
-                          times=steps.astype(float), name="skill_basis_sgd_vs_theory").to_check(
+    results = [compare(ds.theory_time_strength.values, ds.linear_time_strength.values.mean(0), rtol=0.0, atol=0.05,
+                       times=steps.astype(float), name="skill_basis_sgd_vs_theory").to_check(
         "the skill-basis model trained by SGD on the MLP's samples follows its sigmoid "
-        "R_k/S = 1/(1 + c e^{-2 eta' p_k S T}) (max abs error of the seed mean, SGD noise)"))
+        "R_k/S = 1/(1 + c e^{-2 eta' p_k S T}) (max abs error of the seed mean, SGD noise)")]
     log_inv = np.log(1 / ds.gap_init.values)
     sb_gap = ds.flow_gap_half_time.values[:, 1] - ds.flow_gap_half_time.values[:, 0]
-    checks.append(check_below(
+    results.append(check_below(
         "skill_basis_stage_gap_slope", "skill-basis model (exact flow): the gap t_2 - t_1 grows like ln(1/init) with "
         "slope (1/p_2 - 1/p_1)/S (relative error of the fitted slope)",
         abs(float(np.polyfit(log_inv, sb_gap, 1)[0]) / ((1 / p[1] - 1 / p[0]) / S) - 1), 0.02))
-    mlp_gap = ds.nonlinear_gap_half_time.values[:, 1] - ds.nonlinear_gap_half_time.values[:, 0]
-    mlp_slope = float(np.polyfit(log_inv, mlp_gap, 1)[0]) if np.all(np.isfinite(mlp_gap)) else np.nan
-    gap_ratio = mlp_slope / float(np.polyfit(log_inv, ds.theory_gap_mlp.values, 1)[0])
-    checks.append(Check(
-        "mlp_stage_gap_grows_like_log_init", "MLP: the stage gap t_2 - t_1 increases as init shrinks, with a slope "
-        "vs ln(1/init) within a factor 2 of the calibrated theory 2(1/m_2 - 1/m_1) (measured/theory)",
-        round(float(gap_ratio), 3), "in [0.5, 2] and gaps increasing",
-        bool(np.isfinite(gap_ratio) and 0.5 <= gap_ratio <= 2 and np.all(np.diff(mlp_gap) > 0))))
-    sizes, data_predicted = ds.data_size.values, 0.75 * d_c / p
-    # The D_c-shot theory is a T -> infinity limit: judge the skills predicted inside the D grid whose online
-    # emergence time t_k = t_1 p_1/p_k leaves margin within data_steps (later ones are time-limited, not data-limited).
-    checks.append(_factor_check(
-        "mlp_data_emergence_vs_theory", f"after calibrating D_c on skill 1 (D_c = {d_c:.0f}; authors 800), the D at "
-        f"which the MLP's skill k >= 2 reaches R_k/S = 1/2 is {factor} the D_c-shot "
-        "theory 0.75 D_c/p_k (ratios; skills predicted within the D grid and learnable within data_steps: 1.25 t_k <= "
-        "data_steps)", log_crossing(sizes, ds.nonlinear_data_strength.values.mean(0).T, 0.5), data_predicted,
-        (data_predicted <= sizes[-1]) & (1.25 * predicted_half <= config.data_steps)))
-    checks.append(check_below(
-        "skill_basis_one_shot", "skill-basis model trained to convergence on D samples learns skill k iff it occurs: "
-        f"mean R_k/S = 1 - (1 - p_k)^D (mean abs error over D and skills, {SKILL_BASIS_DRAWS} nested data sets)",
-        float(np.mean(np.abs(ds.linear_data_strength.values.mean(1) - ds.theory_data_one_shot.values))), 0.05))
-    widths, param_predicted = ds.width.values, (np.arange(p.size) + 0.5) * n_c
-    checks.append(_factor_check(
-        "mlp_parameter_emergence_vs_theory", f"after calibrating N_c on skill 1 (N_c = {n_c:.2f}; authors 4), the "
-        f"width at which the MLP's skill k >= 2 reaches R_k/S = 1/2 is {factor} "
-        "(k - 1/2) N_c (ratios, skills predicted within the width grid)",
-        log_crossing(widths, ds.nonlinear_param_strength.values.mean(0).T, 0.5), param_predicted,
-        param_predicted <= widths[-1]))
-    checks.append(check_below(
-        "padded_units_stay_zero", "hidden units padded with zeros get exactly zero gradient under Adam (max |weight| "
-        "of padded units after training), so each run is a true width-N net", float(ds.nonlinear_padded_leak), 0.0))
+    seen = (ds.linear_data_count.values > 0).astype(float)
+    results.append(check_below(
+        "skill_basis_learns_iff_seen_vs_counts", "skill-basis model trained (engine, GD) on each of "
+        f"{SKILL_BASIS_DRAWS} nested data sets: R_k/S = 1 if skill k occurs in the data, ~0 if not, against the "
+        "skill counts taken in numpy (max abs difference over D, data sets and skills)",
+        float(np.max(np.abs(ds.linear_data_strength.values - seen))), 1e-3))
+    results.append(Measurement(
+        "skill_basis_one_shot_mean_abs_error", f"mean abs difference between the fraction of the {SKILL_BASIS_DRAWS} "
+        "data sets holding skill k and 1 - (1 - p_k)^D (Monte Carlo error of the one-shot law)",
+        float(np.mean(np.abs(seen.mean(1) - ds.theory_data_one_shot.values)))))
     exponents, fits = theory.scaling_exponents(config.alpha), _skill_basis_fits(ds, config)
+    sources = {"time": "GD on the population loss", "data": "trained to convergence on sampled data sets",
+               "parameters": "trained on sampled data, loss on held-out samples",
+               "compute": "the GD losses' compute frontier"}
     for name, fitted in fits.items():
-        checks.append(check_below(
-            f"skill_basis_exponent_{name}", f"skill-basis model ({config.scaling_skills} skills): fitted exponent of "
-            f"L vs {name} {fitted:.4f} vs theory {exponents[name]:.4f} (relative error; 10% required, 5% the goal)",
-            abs(fitted / exponents[name] - 1), 0.10))
-    losses, start = _mlp_losses(ds), np.searchsorted(steps, half[0])
-    mlp_fits = {"time": loglog_slope(*(v[start:] for v in losses["time"])) if start < steps.size - 2 else np.nan,
-                **{name: loglog_slope(*losses[name]) for name in ("data", "parameters")}}
-    checks.append(Check(
-        "mlp_exponents_reported", f"MLP ({p.size} skills only, so no clean power law): fitted exponents of L = sum_k "
-        "p_k L_k vs T (after skill 1 emerges), D and N, next to the theory's (reported, passes when finite)",
-        {k: round(float(v), 3) for k, v in mlp_fits.items()},
-        {k: round(exponents[k], 3) for k in mlp_fits}, bool(np.all(np.isfinite(list(mlp_fits.values()))))))
-    return checks
+        results.append(check_below(
+            f"skill_basis_exponent_{name}", f"skill-basis model ({config.scaling_skills} skills, {sources[name]}): "
+            f"fitted exponent of L vs {name} {fitted:.4f} vs the asymptotic theory {exponents[name]:.4f} (relative "
+            "error; 10% required)", abs(fitted / exponents[name] - 1), 0.10))
+    return results
+
+
+def _mlp_exponents(ds, config) -> list:
+    """The MLP's fitted loss exponents (5 skills only: no clean power law, so measurements, not checks)."""
+    steps, exponents, losses = ds.time_step.values, theory.scaling_exponents(config.alpha), _mlp_losses(ds)
+    first = _seed_mean(_half_times(steps, ds.nonlinear_time_strength.values)[:, 0])
+    start = np.searchsorted(steps, first) if np.isfinite(first) else steps.size
+    fits = {"time": loglog_slope(*(v[start:] for v in losses["time"])) if start < steps.size - 2 else np.nan,
+            **{name: loglog_slope(*losses[name]) for name in ("data", "parameters")}}
+    return [Measurement(f"mlp_exponent_{name}", f"fitted exponent of the MLP's L = sum_k p_k L_k vs {name} ("
+                        f"{ds.sizes['skill']} skills; theory for many skills {exponents[name]:.3f})", float(value))
+            for name, value in fits.items()]
+
+
+def check(ds: xr.Dataset) -> list:
+    config = dataset_config(ds, EXPERIMENT)
+    return [*_time_results(ds, config), *_data_and_parameter_results(ds, config), *_skill_basis_results(ds, config),
+            *_mlp_exponents(ds, config)]
 
 
 def plot(ds: xr.Dataset) -> dict:
@@ -497,7 +647,10 @@ def plot(ds: xr.Dataset) -> dict:
 
 def _plot_stage_gap(ax, ds, config):
     p, inits = ds.frequency.values, ds.gap_init.values
-    log_inv, mlp, flow = np.log(1 / inits), ds.nonlinear_gap_half_time.values, ds.flow_gap_half_time.values
+    log_inv, flow = np.log(1 / inits), ds.flow_gap_half_time.values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a skill no seed learned: NaN, left out of the plot
+        mlp = np.nanmean(ds.nonlinear_gap_half_time.values, axis=1)
     ax.plot(log_inv, ds.theory_gap_mlp.values, color="C3", label="MLP theory (calibrated)", **MODEL_STYLE["theory"])
     ax.plot(log_inv, mlp[:, 1] - mlp[:, 0], "o", color="C3", label="MLP (steps)", **MODEL_STYLE["nonlinear"])
     twin, S = ax.twinx(), config.target_scale
@@ -536,13 +689,13 @@ EXPERIMENT = Experiment(
     description="Emergence in time, data and parameters and scaling laws: skill-basis model vs ReLU MLP on multitask "
                 "sparse parity (Fig. 4)",
     config_type=EmergenceConfig,
-    quick={"seeds": 2, "width": 250, "learning_rate": 0.04, "batch_size": 256, "time_steps": 10000,
+    quick={"seeds": 3, "width": 250, "learning_rate": 0.04, "batch_size": 256, "time_steps": 10000,
            "gap_inits": (0.003, 0.03), "gap_steps": 5000, "data_sizes": (1000, 2000, 4000, 8000, 16000),
-           "data_seeds": 1, "data_steps": 8000, "param_widths": (2, 4, 6, 8, 12, 16, 20, 28, 40),
+           "data_seeds": 3, "data_steps": 8000, "param_widths": (2, 4, 6, 8, 12, 16, 20, 28, 40),
            "param_steps": 4000, "eval_size": 1000, "scaling_skills": 10000,
            "fit_skills": (8, 50), "scaling_data_seeds": 2},
-    presets={"test": {"seeds": 2, "width": 64, "learning_rate": 0.05, "batch_size": 128, "time_steps": 1500,
-                      "gap_inits": (0.03,), "gap_steps": 1500, "data_sizes": (300, 1000, 3000), "data_seeds": 1,
+    presets={"test": {"seeds": 3, "width": 64, "learning_rate": 0.05, "batch_size": 128, "time_steps": 1500,
+                      "gap_inits": (0.03,), "gap_steps": 1500, "data_sizes": (300, 1000, 3000), "data_seeds": 3,
                       "data_steps": 300, "param_widths": (1, 2, 4), "param_steps": 200, "eval_size": 200,
                       "scaling_skills": 1000, "fit_skills": (5, 30), "scaling_data_seeds": 2}},
     simulate=simulate,

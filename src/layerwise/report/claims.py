@@ -86,8 +86,8 @@ CLAIMS: tuple[Claim, ...] = (
           "feedback", ("depth_sharpens_transition", "depth_gd_vs_exact")),
     Claim(8, "Emergence in time, data and parameters of a 2-layer ReLU net on multitask sparse parity tracks the "
           "layerwise-linear predictions", "emergence",
-          ("mlp_stage_order", "mlp_emergence_times_vs_theory", "mlp_data_emergence_vs_theory",
-           "mlp_parameter_emergence_vs_theory")),
+          ("mlp_stage_order", "mlp_emergence_times_vs_theory", "mlp_stage_gap_grows_like_log_init",
+           "mlp_data_emergence_vs_theory", "mlp_parameter_emergence_vs_theory")),
     Claim(9, "Scaling laws L ~ T^(-a/(a+1)), D^(-a/(a+1)), N^(-a) for p_k ~ k^-(a+1)", "emergence",
           ("skill_basis_exponent_time", "skill_basis_exponent_data", "skill_basis_exponent_parameters")),
     Claim(10, "Linear net / UFM with MSE, whitened inputs, small init: features reach rank c and class means form a "
