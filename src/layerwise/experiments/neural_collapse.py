@@ -45,7 +45,7 @@ from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.metrics import neural_collapse as nc
 from layerwise.models import MLP, DeepLinearNetwork, mlp_init
-from layerwise.report.checks import Check, check_above, check_below
+from layerwise.report.checks import Check, Measurement, check_above, check_below
 from layerwise.report.plotting import figure_grid, trajectories
 from layerwise.report.style import MODEL_STYLE, mode_colors
 from layerwise.seeds import seed_keys, seed_values
@@ -331,7 +331,7 @@ def _weight_decay_checks(config: NeuralCollapseConfig, m: xr.Dataset) -> list[Ch
     return checks
 
 
-def _mlp_checks(m: xr.Dataset) -> list[Check]:
+def _mlp_checks(m: xr.Dataset) -> list[Check | Measurement]:
     """The terminal phase of training of the ReLU MLP on each data set."""
     checks = []
     for name in m.dataset.values:
@@ -357,12 +357,12 @@ def _mlp_checks(m: xr.Dataset) -> list[Check]:
         checks.append(check_below(
             f"mlp_{name}_rank_c_minus_1", f"{name}: centred penultimate features are close to rank C-1 at the end "
             "(sigma_C / sigma_{C-1})", sv[9] / sv[8], 0.2))
-    checks.append(Check("mlp_datasets", "data sets the MLP was trained on (real MNIST when IDX files are found)",
-                        [str(name) for name in m.dataset.values], "digits + mnist or mnist1d", True))
+    checks.append(Measurement("mlp_datasets", "data sets the MLP was trained on (real MNIST when IDX files are "
+                              "found, else MNIST-1D)", [str(name) for name in m.dataset.values]))
     return checks
 
 
-def check(ds: xr.Dataset) -> list[Check]:
+def check(ds: xr.Dataset) -> list[Check | Measurement]:
     config, m = dataset_config(ds, EXPERIMENT), ds.mean("seed")
     return [*_greedy_checks(config, m), *_geometry_checks(config, m), *_weight_decay_checks(config, m),
             *_mlp_checks(m)]
