@@ -51,7 +51,7 @@ def test_data_nc_records_the_config_and_seeds(finished):
 
 def test_layerwise_check_recomputes_every_value_from_data_nc(finished, capsys, tmp_path):
     assert main(["check", str(finished)]) == 0
-    assert "14/14 check values reproduced" in capsys.readouterr().out
+    assert "22/22 check values reproduced" in capsys.readouterr().out
     # An altered summary value is named and the exit status is 1.
     altered = tmp_path / "feedback"
     altered.mkdir()
@@ -81,7 +81,9 @@ def test_check_of_a_bad_folder_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("field, value, words", [
     ("learning_rate", 0.0, "> 0"), ("depths", (1,), ">= 2"), ("stage_gap_inits", (), "non-empty"),
     ("target_weights", (1.0, 2.0, 3.0), "same length"), ("init", 10.0, "smaller than every target weight"),
-    ("seeds", 0, ">= 1"),
+    ("seeds", 0, ">= 1"), ("variance_inputs", (0.5,), "same length"),
+    ("variance_inputs", (1.0, 1.0), "order the modes differently"),  # S E[x^2] would order them as S does
+    ("variance_targets", (3e-4, 1e-4), "smaller than every variance_target"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:

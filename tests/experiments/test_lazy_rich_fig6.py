@@ -55,7 +55,7 @@ def test_data_nc_has_the_grids_the_seeds_and_the_figure(finished):
 
 def test_layerwise_check_recomputes_every_value_from_data_nc(finished, capsys):
     assert main(["check", str(finished)]) == 0
-    assert "11/11 check values reproduced" in capsys.readouterr().out
+    assert "12/12 check values reproduced" in capsys.readouterr().out
 
 
 def test_the_old_name_is_a_group_of_both_parts():

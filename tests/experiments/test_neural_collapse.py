@@ -44,9 +44,12 @@ def _close(name, value, expected):
 
 
 def test_check_values_equal_the_stored_ones(finished):
-    checks = {c["name"]: c for c in json.loads((finished / "summary.json").read_text())["checks"]}
+    summary = json.loads((finished / "summary.json").read_text())
+    checks = {c["name"]: c for c in summary["checks"]}
     assert set(checks) == set(EXPECTED)
     assert claim_checks("neural-collapse") <= set(checks)
+    # The data sets are reported, not checked (a check must be able to fail).
+    assert {m["name"]: m["value"] for m in summary["measurements"]}["mlp_datasets"] == ["digits", "mnist1d"]
     for name, stored in EXPECTED.items():
         assert checks[name]["expected"] == stored["expected"], name  # the threshold itself
         assert checks[name]["passed"] == stored["passed"], name

@@ -70,6 +70,12 @@ class FeedbackConfig:
     """GD learning rate of panel 4 (run again at twice this rate for the drift order)."""
     imbalance_duration: F.PositiveFloat = 8.0
     """Gradient-flow time simulated in panel 4."""
+    variance_targets: F.PositiveFloats = (3.0, 1.0)
+    """Mode strengths S_i of the E[x^2] != 1 panel (5), ordered differently by S and by S E[x^2]."""
+    variance_inputs: F.PositiveFloats = (0.5, 2.0)
+    """Input variances E[x_i^2] != 1 of panel 5 (population task)."""
+    variance_imbalance: F.PositiveFloat = 100.0
+    """Conserved imbalance C of the lazy runs of panel 5 (every mode; b0 = imbalance_b0)."""
 
     def __post_init__(self):
         if len(self.target_weights) != len(self.input_variances) or len(self.target_weights) < 2:
@@ -78,6 +84,15 @@ class FeedbackConfig:
             raise LayerwiseError(f"n_samples must exceed the number of modes ({len(self.target_weights)})")
         if self.init >= min(self.target_weights) or max(self.stage_gap_inits) >= min(self.target_weights):
             raise LayerwiseError("init and stage_gap_inits must be smaller than every target weight")
+        s, var = np.asarray(self.variance_targets), np.asarray(self.variance_inputs)
+        if len(s) != len(var) or len(s) < 2 or len(np.unique(s * var)) < len(s):
+            raise LayerwiseError("variance_targets and variance_inputs must have the same length >= 2 and distinct "
+                                 "products S E[x^2]")
+        if np.array_equal(np.argsort(-s), np.argsort(-(s * var))):
+            raise LayerwiseError("variance_targets and variance_inputs must order the modes differently by S and by "
+                                 "S E[x^2] (so the stage order tests E[x^2])")
+        if max(self.init, self.depth_init, *self.stage_gap_inits) >= min(s):
+            raise LayerwiseError("init, depth_init and stage_gap_inits must be smaller than every variance_target")
 
 
 WEIGHTS = {"weights": (lambda m, p, t: m.end_to_end(p)[0], ("mode",))}
@@ -86,6 +101,44 @@ WEIGHTS = {"weights": (lambda m, p, t: m.end_to_end(p)[0], ("mode",))}
 def _grid(duration: float, learning_rate: float, points: int, log: bool = False) -> np.ndarray:
     """Record steps over ``duration`` of gradient-flow time (evenly or log spaced)."""
     return (log_record_steps if log else even_record_steps)(max(1, round(duration / learning_rate)), points)
+
+
+def _variance_panel(config: FeedbackConfig) -> tuple[dict, dict]:
+    """Panel 5, E[x^2] != 1 (population task): balanced depth-2 nets at every init, the linear model, the deepest
+    balanced net and lazy depth-2 nets (imbalance C on every mode), each by GD. Returns (data variables, coords)."""
+    s, var = np.asarray(config.variance_targets), np.asarray(config.variance_inputs)
+    task, depth = data.diagonal_task(s, var), max(config.depths)
+    inits = np.unique(np.concatenate([[config.init], config.stage_gap_inits]))[::-1]
+    record = _grid(config.duration, config.learning_rate, 801)
+
+    def run(model, params, record, learning_rate=config.learning_rate):
+        return train(model, params, task, steps=int(record[-1]), learning_rate=learning_rate, record_steps=record,
+                     observables=WEIGHTS).history.weights.values
+
+    two, deep = (DiagonalLinearNetwork(dim=len(s), depth=d) for d in (2, depth))
+    balanced = run(two, jax.vmap(lambda u: init.balanced_diagonal_init(two, u))(jnp.asarray(inits)), record)
+    linear = run(DiagonalLinearNetwork(dim=len(s), depth=1), jnp.zeros((1, 1, len(s))), record)[0]
+    deep_weights = run(deep, init.balanced_diagonal_init(deep, config.depth_init)[None], record)[0]
+    # Lazy: C on every mode, GD at panel 4's lr / max E[x^2] (the fastest rate is C max E[x^2]).
+    c, b0 = config.variance_imbalance, config.imbalance_b0
+    a0 = np.sqrt(c + b0**2)
+    lazy_lr = config.imbalance_learning_rate / max(var)
+    lazy_record = _grid(10.0 / (c * var.min()), lazy_lr, 401, log=True)
+    lazy = run(two, jnp.asarray(np.stack([np.full(len(s), a0), np.full(len(s), b0)]))[None], lazy_record, lazy_lr)[0]
+    t, t_lazy = config.learning_rate * record, lazy_lr * lazy_record
+    variables = {
+        "linear_variance_weights": (("init", "time", "variance_mode"), balanced),
+        "theory_variance_weights": (("init", "time", "variance_mode"),
+                                    np.asarray(theory.saxe_mode(t[None, :, None] * var, s, inits[:, None, None]))),
+        "linear_variance_regression_weights": (("time", "variance_mode"), linear),
+        "linear_variance_deep_weights": (("time", "variance_mode"), deep_weights),
+        "theory_variance_deep_weights": (("time", "variance_mode"), np.asarray(
+            theory.saxe_mode(t[:, None], s, config.depth_init, depth=depth, tau=1 / var))),
+        "linear_variance_lazy_weights": (("variance_lazy_time", "variance_mode"), lazy),
+    }
+    coords = {"variance_target": ("variance_mode", s), "variance_input": ("variance_mode", var),
+              "variance_lazy_time": t_lazy, "variance_depth": depth}
+    return variables, coords
 
 
 def simulate(config: FeedbackConfig, progress: Progress) -> xr.Dataset:
@@ -132,6 +185,8 @@ def simulate(config: FeedbackConfig, progress: Progress) -> xr.Dataset:
                                    np.geomspace(1e-4, config.imbalance_duration, 60) - 1e-4, rtol=1e-12, atol=1e-14,
                                    observables=recorded).history
     progress("imbalance")
+    variance_variables, variance_coords = _variance_panel(config)
+    progress("E[x^2] != 1")
 
     t, ti, tf = rich.time.values[0], lazy[0].time.values[0], imbalance_flow.time.values
     u0 = (a0 * b0)[:, None]
@@ -158,11 +213,12 @@ def simulate(config: FeedbackConfig, progress: Progress) -> xr.Dataset:
             "theory_flow_imbalance_weights": (("imbalance", "flow_imbalance_time"),
                                               np.asarray(theory.imbalanced_mode(tf[None, :], 1.0, u0, c[:, None]))),
             "flow_layer_imbalance": (("imbalance", "flow_imbalance_time"), imbalance_flow.layer_imbalance.values[..., 0, 0]),
+            **variance_variables,
         },
         coords={"seed": seed_values(config.seed, config.seeds), "init": inits, "time": t, "mode": np.arange(len(s)),
                 "target_weight": ("mode", s), "input_variance": ("mode", var), "flow_time": flow_times,
                 "depth": list(config.depths), "depth_time": config.learning_rate * depth_record, "imbalance": c,
-                "imbalance_time": ti, "flow_imbalance_time": tf, "imbalance_learning_rate": rates},
+                "imbalance_time": ti, "flow_imbalance_time": tf, "imbalance_learning_rate": rates, **variance_coords},
         attrs={"description": "Dynamical feedback principle: diagonal linear network (Nam et al. 2025, §3.1-3.2)"},
     )
 
@@ -184,10 +240,12 @@ def check(ds: xr.Dataset) -> list[Check]:
     checks.append(check_below(
         "linear_model_exponential", "the linear model saturates as theta_i/S_i = 1 - exp(-E[x_i^2] t) "
         "(max abs error)", np.max(np.abs(regression - ds.theory_regression_weights.values) / s), 0.01))
-    linear_half = metrics.crossing_time(t, (regression / s).T, 0.5) * var
+    rates = [_saturation_rate(t, curve) for curve in (regression / s).T]
     checks.append(check_below(
-        "linear_rate_independent_of_target", "linear model: half-time x E[x^2] is the same for every S_i "
-        "(relative spread)", np.ptp(linear_half) / np.mean(linear_half), 0.01))
+        "linear_rate_equals_input_variance", "linear model: the exponential rate fitted to each mode's GD curve "
+        f"(-d ln(1 - theta_i/S_i)/dt over 0.1 < theta_i/S_i < 0.9) is E[x_i^2] for every S_i = {list(s)} (max "
+        f"relative error; GD at lr {config.learning_rate:g} is O(lr E[x^2]) off)", np.max(np.abs(rates / var - 1)),
+        0.01))
     # 2. Stage-like learning: order and half-times; the stage gap grows like ln(1/u0).
     half = metrics.crossing_time(t, (default / s).T, 0.5)
     half_theory = np.log(s / config.init - 1) / (2 * s * var)
@@ -224,9 +282,7 @@ def check(ds: xr.Dataset) -> list[Check]:
                   .to_check("exact gradient flow matches the imbalanced-mode closed form for every C at every time "
                             "(max relative error)"))
     largest = int(np.argmax(c))
-    ti, u = ds.imbalance_time.values, ds.linear_imbalance_weights.values[largest]
-    window = (u > 0.1) & (u < 0.9)
-    rate = -np.polyfit(ti[window], np.log(1 - u[window]), 1)[0]
+    rate = _saturation_rate(ds.imbalance_time.values, ds.linear_imbalance_weights.values[largest])
     checks.append(check_below(
         "lazy_rate", f"at C = {c[largest]:g} the mode saturates exponentially at rate |C| E[x^2] "
         "(relative error of the fitted rate)", abs(rate / c[largest] - 1), 0.02))
@@ -238,6 +294,71 @@ def check(ds: xr.Dataset) -> list[Check]:
     checks.append(check_below(
         "imbalance_drift_order", "under GD the drift of C over a fixed time is O(lr) (O(lr^2) per step): "
         "doubling lr doubles it (max |log2 ratio - 1|)", np.max(np.abs(order_measured - 1)), 0.1))
+    return checks + _variance_checks(config, ds)
+
+
+def _saturation_rate(t: np.ndarray, fraction: np.ndarray) -> float:
+    """Rate k of an exponential approach ``fraction = 1 - c exp(-k t)``: -slope of ln(1 - fraction) over
+    0.1 < fraction < 0.9."""
+    window = (fraction > 0.1) & (fraction < 0.9)
+    return float(-np.polyfit(t[window], np.log(1 - fraction[window]), 1)[0])
+
+
+def _relative_loss_rate(t: np.ndarray, weights: np.ndarray, s: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """-d ln L/dt between consecutive records of the loss L = (1/2) sum_i E[x_i^2] (w_i - S_i)^2 of a diagonal task
+    (exact for whitened inputs; ``weights`` (time, mode))."""
+    loss = 0.5 * np.sum(var * (weights - s) ** 2, axis=-1)
+    return -np.diff(np.log(loss)) / np.diff(t)
+
+
+def _variance_checks(config: FeedbackConfig, ds: xr.Dataset) -> list[Check]:
+    """Panel 5: the E[x^2] dependence of claims 2-4, 6 and 7, and claim 3's "no plateau"."""
+    s, var, t = ds.variance_target.values, ds.variance_input.values, ds.time.values
+    curves = ds.linear_variance_weights.values / s  # (init, time, mode)
+    half = metrics.crossing_time(t, np.moveaxis(curves, 1, 2), 0.5)  # (init, mode)
+    inits = ds.init.values
+    half_theory = np.log(s / inits[:, None] - 1) / (2 * s * var)
+    checks = [check_below(
+        "variance_half_times_vs_theory", f"E[x^2] = {list(var)}, S = {list(s)}: GD half-times of the balanced "
+        "diagonal net match t_1/2 = ln(S/u0 - 1)/(2 S E[x^2]) at every u0 (max relative error)",
+        np.max(np.abs(half - half_theory) / half_theory), 0.02)]
+    default = int(np.flatnonzero(inits == config.init)[0])
+    order = np.argsort(-(s * var))
+    checks.append(Check(
+        "variance_stage_order", f"E[x^2] = {list(var)}, S = {list(s)}: modes are learned in decreasing order of "
+        f"S_i E[x_i^2], not of S_i (measured half-time order; the order by S alone is {np.argsort(-s).tolist()})",
+        np.argsort(half[default]).tolist(), order.tolist(), bool(np.array_equal(np.argsort(half[default]), order))))
+    first, second = order[0], order[1]
+    slope = np.polyfit(np.log(1 / inits), half[:, second] - half[:, first], 1)[0]
+    slope_theory = 1 / (2 * s[second] * var[second]) - 1 / (2 * s[first] * var[first])
+    checks.append(check_below(
+        "variance_stage_gap_grows_like_log_init", "E[x^2] != 1: the gap between the first two stages grows like "
+        "ln(1/u0) with slope 1/(2 S_2 E_2) - 1/(2 S_1 E_1) (relative error of the fitted slope)",
+        abs(slope - slope_theory) / abs(slope_theory), 0.05))
+    rates = np.array([_saturation_rate(t, curve) for curve in (ds.linear_variance_regression_weights.values / s).T])
+    checks.append(check_below(
+        "variance_linear_rate", f"linear model, E[x^2] = {list(var)}: the fitted exponential rate of each mode is "
+        "E[x_i^2] (max relative error)", np.max(np.abs(rates / var - 1)), 0.01))
+    loss_rate = _relative_loss_rate(t, ds.linear_variance_regression_weights.values, s, var)
+    checks.append(check_below(
+        "linear_loss_no_plateau", "no plateau: the linear model's relative loss decrease per unit time, -d ln L/dt "
+        "between records, is largest at t = 0 and never increases (max increase between records / its t = 0 value)",
+        max(0.0, float(np.max(np.diff(loss_rate)) / loss_rate[0])), 1e-9))
+    net_rate = _relative_loss_rate(t, ds.linear_variance_weights.values[default], s, var)
+    checks.append(check_below(
+        "diagonal_loss_plateau", f"the same measure finds the diagonal net's plateau (u0 = {config.init:g}): its -d "
+        "ln L/dt at t = 0 is below 1 % of its maximum (ratio)", float(net_rate[0] / np.max(net_rate)), 0.01))
+    lazy = ds.linear_variance_lazy_weights.values / s
+    lazy_rates = np.array([_saturation_rate(ds.variance_lazy_time.values, curve) for curve in lazy.T])
+    c = config.variance_imbalance
+    checks.append(check_below(
+        "variance_lazy_rate", f"C = {c:g}, E[x^2] = {list(var)}: each mode saturates exponentially at rate |C| "
+        "E[x_i^2] (max relative error of the fitted rates)", np.max(np.abs(lazy_rates / (c * var) - 1)), 0.02))
+    depth = int(ds.variance_depth)
+    checks.append(check_below(
+        "variance_depth_gd_vs_exact", f"E[x^2] != 1, depth {depth}: GD follows the exact solution of du/dt = L E[x^2] "
+        "u^(2-2/L) (S - u) (max abs error of u/S)",
+        float(np.max(np.abs(ds.linear_variance_deep_weights - ds.theory_variance_deep_weights).values / s)), 0.01))
     return checks
 
 
@@ -298,5 +419,5 @@ EXPERIMENT = Experiment(
     simulate=simulate,
     check=check,
     plot=plot,
-    units=lambda config: 3,
+    units=lambda config: 4,
 )

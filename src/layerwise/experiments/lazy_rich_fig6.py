@@ -29,14 +29,15 @@ from layerwise.engine import log_record_steps, train
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.models import DeepLinearNetwork
-from layerwise.report.checks import Check, check_above, check_below
+from layerwise.report.checks import Check, Measurement, check_above, check_below
 from layerwise.report.plotting import figure_grid, heatmap, trajectories
 from layerwise.report.style import mode_colors
 from layerwise.seeds import seed_keys, seed_values
 
 
 
-# An independent numpy re-implementation of the authors' Fig. 6a code (fig6a_run.py): log10 S at s = 1 against |λ|.
+# An independent numpy re-implementation of the authors' Fig. 6a code (fig6a_run.py), one random draw on their
+# 40-point λ grid: log10 S at s = 1 against |λ|. (The paper's figure is a heatmap without printed values.)
 PAPER_S1 = ((0.23, 0.69, 2.1, 4.4, 9.0), (-0.93, -1.34, -2.4, -3.6, -4.7))
 
 
@@ -178,13 +179,13 @@ def _nearest(values, target) -> int:
     return int(np.argmin(np.abs(values - target)))
 
 
-def check(ds: xr.Dataset) -> list[Check]:
+def check(ds: xr.Dataset) -> list[Check | Measurement]:
     config = dataset_config(ds, EXPERIMENT)
     mean = ds.mean("seed")
     return _checks_6a(config, mean) + _checks_6b(config, mean)
 
 
-def _checks_6a(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check]:
+def _checks_6a(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check | Measurement]:
     gd, flow = ds.linear_kernel_distance_a.values, ds.theory_kernel_distance_a.values
     log_sim, log_flow = np.log10(gd[..., -1] + config.floor), np.log10(flow[..., -1] + config.floor)
     lam, s = ds.imbalance_a.values, ds.scale_a.values
@@ -193,12 +194,14 @@ def _checks_6a(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check]:
     at_s1 = log_sim[:, _nearest(s, 1.0)]
     reference = np.interp([lam[i_small], lam[i_large]], *PAPER_S1)
     measured = [float(at_s1[i_small]), float(at_s1[i_large])]
-    checks = [Check(
-        "fig6a_s1_endpoints_match_paper",
-        f"Fig. 6a at s = {s[_nearest(s, 1.0)]:g}: log10 S at |λ| = {lam[i_small]:.2f} and {lam[i_large]:.2f} are "
-        "within 1 decade of the independent re-implementation (a numpy version of the authors' fig6a_run.py, "
-        "interpolated in |λ|; values depend on the random data and init draws)", measured,
-        [round(float(r), 2) for r in reference], bool(np.all(np.abs(np.asarray(measured) - reference) <= 1.0)))]
+    checks = [check_below(
+        "fig6a_s1_endpoints_match_numpy_rerun",
+        f"Fig. 6a at s = {s[_nearest(s, 1.0)]:g}: log10 S at |λ| = {lam[i_small]:.2f} and {lam[i_large]:.2f} lie "
+        "within 0.75 decades of an independent numpy re-run of the authors' fig6a_run.py (one random draw, "
+        f"interpolated in |λ|: {np.round(reference, 2).tolist()}; not numbers read off the paper's figure, which "
+        "gives none). The window is about 2 sd of one draw: over 4 seeds log10 S at s = 1 varies by 0.3-0.4 decades "
+        f"(sd). Value: max |difference| (decades); measured {np.round(measured, 2).tolist()}",
+        float(np.max(np.abs(np.asarray(measured) - reference))), 0.75)]
     profile = at_s1[positive]
     checks.append(Check(
         "fig6a_s1_falls_with_imbalance",
@@ -209,6 +212,15 @@ def _checks_6a(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check]:
         "fig6a_falls_with_scale", f"at |λ| = {lam[i_small]:.2f} the kernel distance falls by >= 2 decades from "
         "s = 1 to s = 20 (paper: 2.7)",
         float(log_sim[i_small, _nearest(s, 1.0)] - log_sim[i_small, _nearest(s, 20.0)]), 2.0))
+    lazy = np.abs(lam) >= 2
+    checks.append(check_below(
+        "fig6a_lazy_beyond_lambda_2", "|λ| >~ 2 is lazy: every cell with |λ| >= 2 (all s) has S(K_0, K_T) <= 1e-4 "
+        "(max log10 S over those cells)", float(np.max(log_sim[lazy])) if lazy.any() else float("nan"), -4.0))
+    ordered = np.argsort(-np.abs(lam))  # the smallest |λ| from which every larger-|λ| cell is <= 1e-4
+    holds = np.maximum.accumulate(np.max(log_sim[ordered], axis=1)) <= -4.0
+    checks.append(Measurement(
+        "fig6a_lambda_where_lazy", "smallest |λ| of the grid from which every cell with at least that |λ| (all s) "
+        "has S <= 1e-4 (NaN if none)", float(np.abs(lam[ordered])[holds][-1]) if holds.any() else float("nan")))
     i_max = np.unravel_index(np.argmax(log_sim), log_sim.shape)
     checks.append(Check(
         "fig6a_rich_region", "the kernel moves most (rich) at small |λ| and small s: the argmax cell has |λ| <= 1 "

@@ -73,17 +73,20 @@ class Claim:
 CLAIMS: tuple[Claim, ...] = (
     Claim(1, "Balanced small-init diagonal net: a_i b_i / S_i follows the logistic closed form", "feedback",
           ("sigmoid_gd_vs_closed_form", "sigmoid_flow_vs_closed_form")),
-    Claim(2, "Learning time t_1/2 = ln(S/u0 - 1) / (2 S E[x^2])", "feedback", ("half_times_vs_theory",)),
+    Claim(2, "Learning time t_1/2 = ln(S/u0 - 1) / (2 S E[x^2])", "feedback",
+          ("half_times_vs_theory", "variance_half_times_vs_theory")),
     Claim(3, "Linear model (no hidden layer): theta/S = 1 - exp(-E[x^2] t), rate independent of S, no plateau",
-          "feedback", ("linear_model_exponential", "linear_rate_independent_of_target")),
+          "feedback", ("linear_model_exponential", "linear_rate_equals_input_variance", "variance_linear_rate",
+                       "linear_loss_no_plateau")),
     Claim(4, "Modes are learned in order of S_k E[x_k^2] (stage-like); the stage gap grows like ln(1/u0)", "feedback",
-          ("stage_order", "stage_gap_grows_like_log_init", "emergence:mlp_stage_gap_grows_like_log_init")),
+          ("stage_order", "stage_gap_grows_like_log_init", "variance_stage_order",
+           "variance_stage_gap_grows_like_log_init", "emergence:mlp_stage_gap_grows_like_log_init")),
     Claim(5, "a_i^2 - b_i^2 is conserved under gradient flow; under GD it drifts O(lr^2) per step", "feedback",
           ("imbalance_conserved_under_flow", "imbalance_drift_order")),
     Claim(6, "Large imbalance C gives exponential (lazy) dynamics at rate |C| E[x^2]; C = 0 is sigmoidal (rich)",
-          "feedback", ("lazy_rate", "imbalance_gd_vs_closed_form")),
+          "feedback", ("lazy_rate", "imbalance_gd_vs_closed_form", "variance_lazy_rate")),
     Claim(7, "Depth L: du/dt = L E[x^2] u^(2-2/L) (S - u); sharper, more step-like transitions for larger L",
-          "feedback", ("depth_sharpens_transition", "depth_gd_vs_exact")),
+          "feedback", ("depth_sharpens_transition", "depth_gd_vs_exact", "variance_depth_gd_vs_exact")),
     Claim(8, "Emergence in time, data and parameters of a 2-layer ReLU net on multitask sparse parity tracks the "
           "layerwise-linear predictions", "emergence",
           ("mlp_stage_order", "mlp_emergence_times_vs_theory", "mlp_stage_gap_grows_like_log_init",
@@ -96,15 +99,15 @@ CLAIMS: tuple[Claim, ...] = (
            "bias_simplex_etf_smallest_init", "feature_sv_rest_not_learned", "centred_sv_rest_not_learned")),
     Claim(11, "gamma_+ = (S + sqrt(Sigma0^2 - S0^2 + S^2)) / (Sigma0 + S0) is the final/initial squared-norm ratio of "
           "the (a+b) components", "grokking-toy",
-          ("gamma_plus_matches_simulation", "rescaling_trajectory_matches_theory", "v_shrinks_by_the_same_factor")),
+          ("gamma_plus_matches_simulation", "rescaling_trajectory_matches_theory", "flow_conserves_uv_product")),
     Claim(12, "Sigma0/S >> 1 gives gamma_+ -> 1 (lazy); Sigma0/S << 1 gives gamma_+ ~ 2S/Sigma0 (rich)", "grokking-toy",
-          ("lazy_and_rich_limits",)),
+          ("flow_gamma_within_next_order_of_limits",)),
     Claim(13, "NTK parameterisation makes Sigma0 ~ sqrt(width), lazy at large width; target down-scaling is "
-          "equivalent", "grokking-toy", ("ntk_equals_target_downscaling", "ntk_width_makes_lazy")),
+          "equivalent", "grokking-toy", ("ntk_flow_matches_target_downscaled_flow", "ntk_width_makes_lazy")),
     Claim(14, "Fig. 6a: kernel distance small (<= 1e-4) for |lambda| >~ 2 or large s; largest (~0.1) at small "
           "|lambda| and small s", "lazy-rich-fig6",
-          ("fig6a_s1_endpoints_match_paper", "fig6a_s1_falls_with_imbalance", "fig6a_falls_with_scale",
-           "fig6a_rich_region")),
+          ("fig6a_s1_endpoints_match_numpy_rerun", "fig6a_s1_falls_with_imbalance", "fig6a_falls_with_scale",
+           "fig6a_lazy_beyond_lambda_2", "fig6a_rich_region")),
     Claim(15, "Fig. 6b: with zero-output init the NTK moves only for small target divisor s and small |sigma1 - "
           "sigma2|", "lazy-rich-fig6",
           ("fig6b_falls_with_scale", "fig6b_rich_region", "fig6b_lazy_at_large_ratio")),
@@ -140,7 +143,7 @@ SETTINGS: dict[int, Setting] = {
                            "run's width and learning rate",)),
     9: Setting(departures=("exponents fitted to the skill-basis model's loss (GD in time, converged strengths in "
                            "data, the analytic tail sum in parameters), not to a network",)),
-    14: Setting(departures=("fig6a_s1_endpoints_match_paper compares with an independent numpy re-run of the "
+    14: Setting(departures=("fig6a_s1_endpoints_match_numpy_rerun compares with an independent numpy re-run of the "
                             "authors' setting, not with numbers read from the paper",)),
     16: _FIG11,
     17: _FIG11,
@@ -153,7 +156,11 @@ EVIDENCE: dict[str, str] = {
     # feedback: GD on diagonal / deep linear nets vs closed forms, and the exact flow
     "sigmoid_gd_vs_closed_form": LINEAR_SIMULATION, "sigmoid_flow_vs_closed_form": CLOSED_FORM,
     "half_times_vs_theory": LINEAR_SIMULATION, "linear_model_exponential": LINEAR_SIMULATION,
-    "linear_rate_independent_of_target": LINEAR_SIMULATION, "stage_order": LINEAR_SIMULATION,
+    "linear_rate_equals_input_variance": LINEAR_SIMULATION,
+    "linear_loss_no_plateau": LINEAR_SIMULATION, "variance_half_times_vs_theory": LINEAR_SIMULATION,
+    "variance_stage_order": LINEAR_SIMULATION, "variance_stage_gap_grows_like_log_init": LINEAR_SIMULATION,
+    "variance_linear_rate": LINEAR_SIMULATION, "variance_lazy_rate": LINEAR_SIMULATION,
+    "variance_depth_gd_vs_exact": LINEAR_SIMULATION, "stage_order": LINEAR_SIMULATION,
     "stage_gap_grows_like_log_init": LINEAR_SIMULATION, "imbalance_conserved_under_flow": CLOSED_FORM,
     "imbalance_drift_order": LINEAR_SIMULATION, "lazy_rate": LINEAR_SIMULATION,
     "imbalance_gd_vs_closed_form": LINEAR_SIMULATION, "imbalance_flow_vs_closed_form": CLOSED_FORM,
@@ -169,10 +176,11 @@ EVIDENCE: dict[str, str] = {
     "bias_simplex_etf_smallest_init": LINEAR_SIMULATION,
     # grokking toy: exact gradient flow of the toy vs gamma_+
     "gamma_plus_matches_simulation": CLOSED_FORM, "rescaling_trajectory_matches_theory": CLOSED_FORM,
-    "v_shrinks_by_the_same_factor": CLOSED_FORM, "lazy_and_rich_limits": CLOSED_FORM,
-    "ntk_equals_target_downscaling": CLOSED_FORM, "ntk_width_makes_lazy": CLOSED_FORM,
+    "flow_conserves_uv_product": CLOSED_FORM, "flow_gamma_within_next_order_of_limits": CLOSED_FORM,
+    "ntk_flow_matches_target_downscaled_flow": CLOSED_FORM, "ntk_width_makes_lazy": CLOSED_FORM,
     # lazy-rich Fig. 6: GD on lambda-balanced linear nets
-    "fig6a_s1_endpoints_match_paper": LINEAR_SIMULATION, "fig6a_s1_falls_with_imbalance": LINEAR_SIMULATION,
+    "fig6a_s1_endpoints_match_numpy_rerun": LINEAR_SIMULATION,
+    "fig6a_lazy_beyond_lambda_2": LINEAR_SIMULATION, "fig6a_s1_falls_with_imbalance": LINEAR_SIMULATION,
     "fig6a_falls_with_scale": LINEAR_SIMULATION, "fig6a_rich_region": LINEAR_SIMULATION,
     "fig6b_falls_with_scale": LINEAR_SIMULATION, "fig6b_rich_region": LINEAR_SIMULATION,
     "fig6b_lazy_at_large_ratio": LINEAR_SIMULATION,
