@@ -139,10 +139,10 @@ class Setting:
 
 _FIG11 = Setting("mnist", "data_source", ("tanh MLP as in the authors' fig11_run.py; 1,000 training images",))
 SETTINGS: dict[int, Setting] = {
-    8: Setting(departures=("the skill basis constants N_free, D_c, N_c are calibrated on skill 1 of the MLP at the "
-                           "run's width and learning rate",)),
+    8: Setting(departures=("the skill basis constants N_free, D_c, N_c are fitted per seed to every skill the "
+                           "MLP learns, at the run's width and learning rate",)),
     9: Setting(departures=("exponents fitted to the skill-basis model's loss (GD in time, converged strengths in "
-                           "data, the analytic tail sum in parameters), not to a network",)),
+                           "data, held-out loss of trained width-N models in parameters), not to a network",)),
     14: Setting(departures=("fig6a_s1_endpoints_match_numpy_rerun compares with an independent numpy re-run of the "
                             "authors' setting, not with numbers read from the paper",)),
     16: _FIG11,
