@@ -1,5 +1,6 @@
 """The tutorials run as written (so they cannot rot): every fenced ``python`` block of a page under
-docs/tutorials/ (and docs/contributing/), in order, in one namespace per page, with the page's working directory a fresh temporary folder.
+docs/tutorials/ (and docs/contributing/), in order, in one namespace per page, with the page's working directory
+a fresh temporary folder.
 
 A page whose first line after the title holds ``<!-- test: integration -->`` is run only with ``-m integration``
 (the slow ones); the others run in the default suite. Together they take about a minute on 2 cores."""
