@@ -39,14 +39,21 @@ def _fake_results(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.integration
-def test_the_site_builds_strictly_with_every_public_name_and_the_gallery(tmp_path):
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site built once, strictly, with a gallery folder."""
+    folder = tmp_path_factory.mktemp("docs")
+    site = folder / "site"
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NO_MKDOCS_2_WARNING": "1",
-                   "LAYERWISE_GALLERY_DIR": str(_fake_results(tmp_path / "results"))}
+                   "LAYERWISE_GALLERY_DIR": str(_fake_results(folder / "results"))}
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)], cwd=ROOT,
                           env=environment, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
+    return site
+
+
+@pytest.mark.integration
+def test_the_site_builds_strictly_with_every_public_name_and_the_gallery(site):
     html = "\n".join(page.read_text(encoding="utf-8") for page in (site / "reference").rglob("*.html"))
     anchors = set(re.findall(r'id="(layerwise\.[\w.]+)"', html))
     missing = [path for path in directives() if path not in anchors]
@@ -55,6 +62,25 @@ def test_the_site_builds_strictly_with_every_public_name_and_the_gallery(tmp_pat
     assert "fonts.googleapis" not in (site / "index.html").read_text(encoding="utf-8")
     gallery = (site / "gallery" / "index.html").read_text(encoding="utf-8")
     assert "stage_order" in gallery and (site / "gallery" / "feedback" / "feedback.png").is_file()
+
+
+@pytest.mark.integration
+def test_the_math_renders_offline_in_a_browser(site):
+    """KaTeX typesets the docstrings' equations in Chromium, and the page asks for nothing outside the site."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("system Chromium not installed")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto((site / "reference" / "closed-forms" / "index.html").as_uri())
+        page.wait_for_selector(".katex", timeout=20_000)
+        rendered, failed = page.locator(".katex").count(), page.locator(".katex-error").count()
+        browser.close()
+    assert rendered > 20 and failed == 0
+    assert all(url.startswith("file:") for url in requests), [u for u in requests if not u.startswith("file:")]
 
 
 def test_the_gallery_page_says_how_to_build_it_without_results(monkeypatch):
