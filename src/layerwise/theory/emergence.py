@@ -150,8 +150,11 @@ def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike =
 def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     r"""Loss with ``D`` training samples (unlimited time and parameters): ``1/2 S^2 sum_k p_k (1 - p_k)^D``.
 
-    A skill is learned iff its task occurs at least once among ``D`` samples (one-shot), which happens with
-    probability ``1 - (1 - p_k)^D``. Asymptotically ``∝ D^{-alpha/(alpha+1)}``.
+    .. math::  \mathcal L(D) = \tfrac12 S^2 \sum_k p_k\,(1 - p_k)^D
+
+    Assumptions: a skill is learned iff its task occurs at least once among ``D`` samples (one-shot learning, time
+    and parameters unlimited), which happens with probability ``1 - (1 - p_k)^D``. Asymptotically
+    ``∝ D^{-alpha/(alpha+1)}`` for Zipf frequencies.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``D >= 0`` finite,
     ``p`` (K,) in [0, 1], ``S`` finite. float32: allowed (``exp(D log1p(-p))``, in the input dtype).
@@ -161,6 +164,14 @@ def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
         p: skill frequencies (K,); S: target strength.
     Returns:
         Shape of ``D``.
+
+    Example:
+        >>> p = skill_frequencies(3, 1.0)
+        >>> round(float(loss_vs_data(0.0, p)), 10), round(float(loss_vs_data(10.0, p)), 10)
+        (0.5, 0.0294871959)
+
+    References:
+        Nam, Fonseca, Lee, Mingard & Louis (2024), NeurIPS, §3 (data bottleneck).
     """
     D = checks.positive("loss_vs_data", "D", checks.as_array("loss_vs_data", "D", D), allow_zero=True)
     p = _frequencies("loss_vs_data", p, allow_zero=True)
