@@ -44,8 +44,28 @@ def _scalar(function: str, name: str, value, check=checks.finite, **options):
 def skill_frequencies(n_skills: int, alpha: float) -> Array:
     r"""Zipf task frequencies ``p_k = k^{-(alpha+1)} / Z``, ``Z = sum_{j <= n_skills} j^{-(alpha+1)}``, (n_skills,).
 
+    .. math::  p_k = \frac{k^{-(\alpha+1)}}{\sum_{j=1}^{K} j^{-(\alpha+1)}},\qquad k = 1, \dots, K .
+
+    Assumptions: the multitask sparse-parity setting of Michaud et al. (2023), whose task ``k`` is drawn with Zipf
+    probability ``p_k`` (Nam et al. 2024, §2); ``alpha > 0`` gives the power-law losses of `scaling_exponents`.
+
     Checked: ``n_skills`` an int >= 1, ``alpha`` finite (`LayerwiseError`).
     float32: allowed (with x64 off the frequencies are float32; the sum runs in that dtype).
+
+    Args:
+        n_skills: number of skills ``K``.
+        alpha: Zipf exponent (frequencies fall as ``k^{-(alpha+1)}``).
+    Returns:
+        ``p``, (n_skills,), summing to 1.
+
+    Example:
+        >>> [round(float(v), 6) for v in skill_frequencies(3, 1.0)]  # 1, 1/4, 1/9 normalised
+        [0.734694, 0.183673, 0.081633]
+
+    References:
+        Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
+        multitask sparse parity problem", NeurIPS, §2; Michaud et al. (2023), "The quantization model of neural
+        scaling", NeurIPS.
     """
     checks.positive_int("skill_frequencies", "n_skills", n_skills)
     alpha = _scalar("skill_frequencies", "alpha", alpha)
@@ -108,9 +128,19 @@ def _skill_arguments(function: str, t, p, S, R0, eta) -> list:
 def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0) -> Array:
     r"""Loss after training time ``T`` (unlimited data and parameters): ``1/2 sum_k p_k (S - R_k(T))^2``.
 
-    Asymptotically ``∝ T^{-alpha/(alpha+1)}`` for ``p_k ∝ k^{-(alpha+1)}`` (see `asymptotic_loss`).
-    Args and checks as in `skill_strength` (``T >= 0``); returns the shape of ``T``.
-    float32: allowed (as `skill_strength`).
+    .. math::  \mathcal L(T) = \tfrac12\sum_k p_k\,\big(S - R_k(T)\big)^2
+
+    with ``R_k`` from `skill_strength`; asymptotically ``∝ T^{-alpha/(alpha+1)}`` for ``p_k ∝ k^{-(alpha+1)}``
+    (see `asymptotic_loss`). Assumptions, args and checks as in `skill_strength` (``T >= 0``); ``T`` any shape,
+    ``p`` (K,); returns the shape of ``T``. float32: allowed (as `skill_strength`).
+
+    Example:
+        >>> p = skill_frequencies(3, 1.0)
+        >>> round(float(loss_vs_time(0.0, p)), 6), round(float(loss_vs_time(100.0, p, R0=1e-3)), 10)
+        (0.499999, 3e-10)
+
+    References:
+        Nam, Fonseca, Lee, Mingard & Louis (2024), NeurIPS, §3 (time bottleneck).
     """
     T, p, S, R0, eta = _skill_arguments("loss_vs_time", T, p, S, R0, eta)
     gap = S - skill_strength(T, p, S, R0, eta)
@@ -120,8 +150,11 @@ def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike =
 def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     r"""Loss with ``D`` training samples (unlimited time and parameters): ``1/2 S^2 sum_k p_k (1 - p_k)^D``.
 
-    A skill is learned iff its task occurs at least once among ``D`` samples (one-shot), which happens with
-    probability ``1 - (1 - p_k)^D``. Asymptotically ``∝ D^{-alpha/(alpha+1)}``.
+    .. math::  \mathcal L(D) = \tfrac12 S^2 \sum_k p_k\,(1 - p_k)^D
+
+    Assumptions: a skill is learned iff its task occurs at least once among ``D`` samples (one-shot learning, time
+    and parameters unlimited), which happens with probability ``1 - (1 - p_k)^D``. Asymptotically
+    ``∝ D^{-alpha/(alpha+1)}`` for Zipf frequencies.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``D >= 0`` finite,
     ``p`` (K,) in [0, 1], ``S`` finite. float32: allowed (``exp(D log1p(-p))``, in the input dtype).
@@ -131,6 +164,14 @@ def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
         p: skill frequencies (K,); S: target strength.
     Returns:
         Shape of ``D``.
+
+    Example:
+        >>> p = skill_frequencies(3, 1.0)
+        >>> round(float(loss_vs_data(0.0, p)), 10), round(float(loss_vs_data(10.0, p)), 10)
+        (0.5, 0.0294871959)
+
+    References:
+        Nam, Fonseca, Lee, Mingard & Louis (2024), NeurIPS, §3 (data bottleneck).
     """
     D = checks.positive("loss_vs_data", "D", checks.as_array("loss_vs_data", "D", D), allow_zero=True)
     p = _frequencies("loss_vs_data", p, allow_zero=True)
@@ -180,10 +221,27 @@ def loss_vs_parameters(N: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
 def scaling_exponents(alpha: float) -> dict[str, float]:
     r"""Asymptotic exponents of ``L ∝ x^{exponent}`` for ``p_k ∝ k^{-(alpha+1)}`` (Nam et al. 2024, Table 2).
 
-    time ``-alpha/(alpha+1)``, data ``-alpha/(alpha+1)``, parameters ``-alpha``, compute (``C = N T`` at the optimal
-    allocation ``T ~ N^{alpha+1}``) ``-alpha/(alpha+2)``.
+    .. math::  \mathcal L \propto T^{-\frac{\alpha}{\alpha+1}},\quad D^{-\frac{\alpha}{\alpha+1}},\quad
+               N^{-\alpha},\quad C^{-\frac{\alpha}{\alpha+2}}
+
+    for time, data, parameters and compute (``C = N T`` at the optimal allocation ``T ~ N^{alpha+1}``).
+
+    Assumptions: the skill-basis model with Zipf frequencies (`skill_frequencies`), many skills, one bottleneck at a
+    time (the others unlimited).
 
     Checked: ``alpha`` a finite number ``> 0`` (`LayerwiseError`). float32: not applicable (Python floats).
+
+    Args:
+        alpha: Zipf exponent ``> 0``.
+    Returns:
+        ``{"time", "data", "parameters", "compute"}`` -> exponent (Python floats).
+
+    Example:
+        >>> scaling_exponents(1.0)["compute"]
+        -0.3333333333333333
+
+    References:
+        Nam, Fonseca, Lee, Mingard & Louis (2024), NeurIPS, Table 2.
     """
     check_positive("alpha", alpha)
     return {

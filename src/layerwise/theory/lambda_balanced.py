@@ -205,8 +205,26 @@ def _check_balance(W1_0, W2_0):
 def balance(W1: ArrayLike, W2: ArrayLike) -> Array:
     r"""The conserved matrix ``W2^T W2 - W1 W1^T`` (..., h, h); it equals ``lambda I_h`` for a λ-balanced network.
 
+    .. math::  B = W_2^\top W_2 - W_1 W_1^\top,\qquad \dot B = 0 \text{ under gradient flow (no weight decay).}
+
     ``W1`` (..., h, d) and ``W2`` (..., m, h) with broadcastable leading axes; checked: shapes (`LayerwiseError`).
     float32: allowed (two matrix products, computed in the input dtype).
+
+    Args:
+        W1: first-layer weights (..., h, d).
+        W2: second-layer weights (..., m, h).
+    Returns:
+        ``B``, (..., h, h).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> balance(jnp.array([[1.0, 0.0], [0.0, 2.0]]), jnp.array([[2.0, 0.0], [0.0, 3.0]])).tolist()
+        [[3.0, 0.0], [0.0, 5.0]]
+
+    References:
+        Du, Hu & Lee (2018), "Algorithmic regularization in learning deep homogeneous models: layers are
+        automatically balanced", NeurIPS (the conservation law); Dominé et al. (2025), "From lazy to rich", ICLR
+        (λ-balanced initialisations).
     """
     W1, W2 = (checks.as_array("balance", name, a) for name, a in (("W1", W1), ("W2", W2)))
     checks.min_ndim("balance", "W1", W1, 2, "(..., h, d)")

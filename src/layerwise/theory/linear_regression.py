@@ -10,9 +10,14 @@ from layerwise.theory import _checks as checks
 def linear_mode(t, s, theta0=0.0, variance=1.0):
     r"""Weight of the plain linear model ``f(x) = sum_i theta_i x_i`` on a diagonal task, under gradient flow.
 
-    ``d(theta)/dt = -E[x^2] (theta - s)`` gives ``theta(t) = s + (theta0 - s) exp(-E[x^2] t)``: exponential
-    saturation at rate ``E[x^2]``, independent of the target ``s`` and with no plateau (Nam et al. 2025, §3.1; the
-    contrast to the sigmoid of `saxe_mode`).
+    .. math::  \dot\theta = -\mathbb E[x^2]\,(\theta - s)\quad\Longrightarrow\quad
+               \theta(t) = s + (\theta_0 - s)\,e^{-\mathbb E[x^2]\,t}:
+
+    exponential saturation at rate ``E[x^2]``, independent of the target ``s`` and with no plateau (Nam et al. 2025,
+    §3.1; the contrast to the sigmoid of `saxe_mode`).
+
+    Assumptions: uncorrelated inputs (a diagonal task, ``E[x_i x_j] = 0`` for ``i != j``), loss
+    ``1/2 E (f - y)^2``, gradient flow with time constant 1 (GD at learning rate ``eta`` is at ``t = eta * step``).
 
     Args:
         t: times (any shape, broadcasts with the other arguments).
@@ -20,8 +25,18 @@ def linear_mode(t, s, theta0=0.0, variance=1.0):
         theta0: initial weight.
         variance: input variance ``E[x_i^2]``.
 
+    Returns:
+        ``theta(t)`` with the broadcast shape of the arguments.
+
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): shapes broadcast, all
     finite, ``t >= 0``, ``variance >= 0``. float32: allowed (one exponential, in the input dtype).
+
+    Example:
+        >>> round(float(linear_mode(1.0, 2.0)), 10)  # 2 (1 - e^{-1})
+        1.2642411177
+
+    References:
+        Nam et al. (2025), "Position: solve layerwise linear models first ...", arXiv 2502.21009, §3.1.
     """
     name = "linear_mode"
     named = dict(t=t, s=s, theta0=theta0, variance=variance)

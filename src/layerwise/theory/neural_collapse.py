@@ -44,9 +44,30 @@ class UFMMinimizer(NamedTuple):
 def ufm_collapse_factor(n_per_class: int, n_classes: int, lambda_W, lambda_H) -> Array:
     r"""``rho = (1 - C sqrt(n lambda_W lambda_H))_+``: the fitted fraction of each target mode at the minimiser.
 
+    .. math::  \rho = \big(1 - C\sqrt{n\,\lambda_W\lambda_H}\big)_+
+
+    Assumptions: the MSE unconstrained-features model of the module docstring (loss ``1/(2N) ||H W^T + 1 b^T -
+    Y||^2`` plus ``lambda_W/2 ||W||^2 + lambda_H/2 ||H||^2``), balanced classes of ``n`` samples, with or without an
+    unregularised bias (the same ``rho``).
+
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``n_per_class``,
     ``n_classes`` ints >= 1; ``lambda_W``, ``lambda_H`` finite, ``> 0``, broadcastable.
     float32: allowed (one square root, in the input dtype).
+
+    Args:
+        n_per_class: samples per class ``n``.
+        n_classes: classes ``C``.
+        lambda_W, lambda_H: weight decays of the classifier and the features (broadcast together).
+    Returns:
+        ``rho`` in ``[0, 1)``, the broadcast shape of ``lambda_W`` and ``lambda_H``.
+
+    Example:
+        >>> round(float(ufm_collapse_factor(10, 4, 1e-3, 1e-3)), 10)  # 1 - 4 sqrt(10 * 1e-6)
+        0.9873508894
+
+    References:
+        Zhou, Li, Ding, You, Qu & Zhu (2022), "On the optimization landscape of neural collapse under MSE loss",
+        ICML; Tirer & Bruna (2022), "Extended unconstrained features model for exploring deep neural collapse", ICML.
     """
     lambda_W, lambda_H = _decays("ufm_collapse_factor", n_per_class, n_classes, lambda_W, lambda_H)
     return jnp.maximum(0.0, 1.0 - n_classes * jnp.sqrt(n_per_class * lambda_W * lambda_H))
