@@ -18,12 +18,14 @@ ENVIRONMENT_VARIABLES = ("XLA_FLAGS", "JAX_PLATFORMS", "JAX_ENABLE_X64", "JAX_DE
 """The settings that decide a cell's numbers, handed from the driver to every worker."""
 
 
-def environment() -> dict[str, str]:
-    """The driver's numerics settings (`ENVIRONMENT_VARIABLES` that are set) plus its JAX device count."""
-    import jax
-
+def environment(*, devices: bool = True) -> dict[str, str]:
+    """The driver's numerics settings (`ENVIRONMENT_VARIABLES` that are set) plus (``devices``) its JAX device
+    count (asking for it starts JAX's backend)."""
     settings = {name: os.environ[name] for name in ENVIRONMENT_VARIABLES if name in os.environ}
-    settings["device_count"] = str(jax.device_count())
+    if devices:
+        import jax
+
+        settings["device_count"] = str(jax.device_count())
     return settings
 
 

@@ -110,6 +110,8 @@ def merge_folder(target: Target, cells: list[Cell], grid: dict[str, list], folde
     temporary = folder / f".{MERGED}.partial"
     _netcdf_safe(merged).to_netcdf(temporary, engine="h5netcdf")
     os.replace(temporary, folder / MERGED)
+    with xr.open_dataset(folder / MERGED, engine="h5netcdf") as opened:  # the caller gets exactly sweep.nc
+        merged = opened.load()
     table = sweep_table(spec, cells, records, merged)
     figure = sweep_figure(merged, grid)
     figure.savefig(folder / f".{FIGURE}.partial.png", dpi=110, bbox_inches="tight")

@@ -54,6 +54,12 @@ def per_seed_checks(check: Callable[[xr.Dataset], list], dataset: xr.Dataset, se
             values.items()}, sorted(set(problems))
 
 
+def attr_list(dataset: xr.Dataset, name: str) -> list[str]:
+    """A list attribute of ``sweep.nc`` (netCDF gives a one-item list back as a string, an empty one as [])."""
+    value = dataset.attrs.get(name, [])
+    return [value] if isinstance(value, str) else [str(v) for v in np.atleast_1d(value)]
+
+
 def _renamed(dataset: xr.Dataset, fields) -> xr.Dataset:
     names = [name for name in [*dataset.variables, *dataset.dims] if name in fields]
     return dataset.rename({name: f"cell_{name}" for name in dict.fromkeys(names)})

@@ -36,7 +36,7 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     ray = _import_ray()
     if ray.is_initialized():
         return ray
-    settings = {name: value for name, value in environment().items() if name != "device_count"}
+    settings = environment(devices=False)
     package_root = str(Path(__file__).resolve().parents[2])  # workers of a local instance import this source
     if address is None:
         settings["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))

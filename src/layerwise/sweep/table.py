@@ -18,13 +18,14 @@ import xarray as xr
 from layerwise.report.checks import _jsonable
 from layerwise.seeds import interval
 from layerwise.sweep.cells import Cell, coordinate_value
+from layerwise.sweep.merge import attr_list
 
 TABLE = "sweep.json"
 FIGURE = "sweep.png"
 
 
 def _seed_dim(merged: xr.Dataset) -> str | None:
-    return next((d for d in ("seed", "cell_seed") if d in merged.dims and d not in merged.attrs["sweep_fields"]),
+    return next((d for d in ("seed", "cell_seed") if d in merged.dims and d not in attr_list(merged, "sweep_fields")),
                 None)
 
 
@@ -45,7 +46,7 @@ def _summary_of(merged: xr.Dataset, name: str, position: dict[str, int]) -> dict
 
 def sweep_table(spec: dict, cells: list[Cell], records: dict[str, dict], merged: xr.Dataset) -> dict:
     """The content of ``sweep.json``; ``records`` holds per cell key its status, error, checks passed, wall time."""
-    fields = merged.attrs["sweep_fields"]
+    fields = attr_list(merged, "sweep_fields")
     rows = []
     for cell in cells:
         position = dict(zip(fields, cell.index))
@@ -54,7 +55,7 @@ def sweep_table(spec: dict, cells: list[Cell], records: dict[str, dict], merged:
                   if record.get("status") == "finished" else {})
         rows.append({"cell": cell.folder, "grid": {k: _jsonable(v) for k, v in cell.point.items()},
                      "config": _jsonable(cell.values), **record, "checks": checks})
-    return {**spec, "fields": fields, "cells": rows, "not_merged": list(merged.attrs["not_merged"]),
+    return {**spec, "fields": fields, "cells": rows, "not_merged": attr_list(merged, "not_merged"),
             "finished": sum(r.get("status") == "finished" for r in rows),
             "failed": sum(r.get("status") == "failed" for r in rows)}
 
