@@ -106,7 +106,8 @@ def merge_cells(cells: list[Cell], grid: dict[str, list], datasets: dict[str, xr
                       for c in cells]
             variables[f"{prefix}{name}"] = ([*fields, *check_dims], _stack(arrays, grid_shape).reshape(
                 grid_shape + (-1,) if check_dims else grid_shape))
-    if check_dims and seed_dim not in coords:
+    seed_labels = {ds[seed_dim].values.tobytes() for ds in present.values() if seed_dim in ds.coords}
+    if check_dims and seed_dim not in coords and len(seed_labels) == 1:  # a grid over `seed`: positions only
         coords[seed_dim] = sample[seed_dim].values
     merged = xr.Dataset(variables, coords=coords)
     merged.attrs = {**(attrs or {}), "sweep_fields": fields, "not_merged": sorted(set(not_merged))}
