@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import layerwise as lw
-from tests.sweep.tiny_sweep import descent_check, descent_function, waiting_function
+from tests.sweep.tiny_sweep import descent_check, descent_function, raising_function, waiting_function
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -61,6 +61,16 @@ def test_killed_ray_worker_is_retried(ray_instance, tmp_path):
     pids = attempts.read_text().split()
     assert len(pids) == 2 and pids[0] != pids[1]  # Ray ran the cell again in another worker
     assert list(result["dataset"]["y"].values) == [1.0, 4.0]  # nothing lost
+
+
+def test_a_ray_cell_that_raises_fails_alone(ray_instance, tmp_path):
+    import json
+
+    merged = lw.sweep(raising_function, grid={"x": [1, 2, 3]}, backend="ray", out=tmp_path, progress=False)
+    assert list(merged["y"].values[[0, 2]]) == [1.0, 9.0]
+    table = json.loads((tmp_path / "raising_function-sweep" / "sweep.json").read_text())
+    assert [cell["status"] for cell in table["cells"]] == ["finished", "failed", "finished"]
+    assert table["cells"][1]["error"] == "ArithmeticError: x = 2 is broken"
 
 
 def _environment(**extra) -> dict:

@@ -99,3 +99,10 @@ def waiting_function(config: dict) -> xr.Dataset:
             break
         time.sleep(0.1)
     return xr.Dataset({"y": float(config["x"]) ** 2})
+
+
+def raising_function(config: dict) -> xr.Dataset:
+    """Fails for ``x = 2`` (a cell that raises is failed with its error, never retried)."""
+    if config["x"] == 2:
+        raise ArithmeticError("x = 2 is broken")
+    return xr.Dataset({"y": float(config["x"]) ** 2})

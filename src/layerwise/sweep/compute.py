@@ -1,16 +1,21 @@
 """Computing one cell, wherever it runs (this process or a Ray worker): config values in, results out.
 
-The worker rebuilds the config from plain field values, runs the experiment's ``simulate`` and ``check`` under the
-same settings as ``layerwise run`` (float64, journal of unfinished runs, compile counter) and returns an `Outcome`
-without figures: the driver draws them from the Dataset and writes the cell folder, so workers need no shared disk.
+The worker rebuilds the config from plain field values, runs the experiment's ``simulate``, ``check`` and ``plot``
+under the same settings as ``layerwise run`` (float64, journal of unfinished runs, compile counter) and returns an
+`Outcome` whose figures are already rendered to PNG bytes (`RenderedFigure`: drawing is a cell's work, done where
+the cell runs); the driver only writes the cell folder, so workers need no shared disk.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import time
+from pathlib import Path
 
-from layerwise.experiments.base import Outcome, attach_config
+from matplotlib.figure import Figure
+
+from layerwise.experiments.base import Outcome
 from layerwise.report.checks import split_results
 from layerwise.sweep.cells import FunctionTask
 
@@ -38,6 +43,30 @@ def _check_environment(expected: dict[str, str]) -> None:
                            f"({', '.join(f'{k}={expected.get(k)!r} here {here.get(k)!r}' for k in differing)})")
 
 
+class RenderedFigure(Figure):
+    """A figure already rendered to PNG bytes (as `layerwise.report.results.write_results` saves figures): saving
+    it writes those bytes, so a worker's drawing travels to the driver as a few kB."""
+
+    def __init__(self, figure: Figure):
+        super().__init__()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+        self.png = buffer.getvalue()
+
+    def savefig(self, fname, *args, **kwargs) -> None:  # noqa: D102 — the bytes rendered in the worker
+        Path(fname).write_bytes(self.png)
+
+
+def _rendered(figures: dict) -> dict[str, RenderedFigure]:
+    import matplotlib.pyplot as plt
+
+    rendered = {}
+    for stem, figure in figures.items():
+        rendered[stem] = figure if isinstance(figure, RenderedFigure) else RenderedFigure(figure)
+        plt.close(figure)
+    return rendered
+
+
 def compute_cell(task: str | FunctionTask, values: dict, expected_environment: dict | None = None) -> Outcome:
     """The `Outcome` of one cell (no figures), with ``timing`` and ``incomplete_runs`` as `layerwise run` records.
 
@@ -57,9 +86,10 @@ def compute_cell(task: str | FunctionTask, values: dict, expected_environment: d
         if isinstance(task, FunctionTask):
             dataset = task.function(dict(values))
             checks, measurements = split_results(task.check(dataset) if task.check else [])
-            outcome = Outcome(dataset, checks, {}, measurements=measurements)
+            outcome = Outcome(dataset, checks, {}, measurements=measurements)  # a function draws no figures
         else:
             outcome = _experiment_outcome(task, values)
+        outcome.figures = _rendered(outcome.figures)
     wall = time.perf_counter() - start
     outcome.incomplete_runs = list(journal.lines)
     outcome.timing = {"wall_s": round(wall, 3), "compile_s": round(compiled.seconds, 3),
@@ -74,8 +104,6 @@ def _experiment_outcome(name: str, values: dict) -> Outcome:
     load_plugins()
     experiment = get_experiment(name)
     config = experiment.make_config(**values)
-    if experiment.run is not None:  # the older shape draws its figures itself; they travel back pickled
+    if experiment.run is not None:  # the older shape: run() checks and draws itself
         return experiment.run(config, no_progress)
-    dataset = attach_config(experiment.simulate(config, no_progress), name, config)
-    checks, measurements = split_results(experiment.check(dataset))
-    return Outcome(dataset, checks, {}, measurements=measurements)
+    return experiment.outcome(config, no_progress)

@@ -72,7 +72,7 @@ def run_ray(target: Target, cells: list[Cell], *, on_start: Callable[[Cell], Non
         try:
             yield cell, ray.get(done[0]), None
         except ray.exceptions.RayTaskError as error:  # the cell raised: its own error, not Ray's wrapper
-            yield cell, None, error_line(error.cause if error.cause is not None else error)
+            yield cell, None, error_line(getattr(error, "cause", None) or error)
         except ray.exceptions.RayError as error:  # the worker kept dying (retries spent) or the node was lost
             yield cell, None, error_line(error)
 

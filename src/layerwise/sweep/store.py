@@ -32,10 +32,7 @@ def is_finished(folder: Path, cell: Cell) -> bool:
 
 
 def write_cell(folder: Path, target: Target, cell: Cell, outcome, *, quick: bool) -> Path:
-    """Write one cell's folder atomically: its figures drawn here from the Dataset (the older experiment shape
-    brings its own), then the same files `layerwise run` writes."""
-    if not outcome.figures:
-        outcome.figures = dict(target.experiment.plot(outcome.dataset))
+    """Write one cell's folder atomically: the same files `layerwise run` writes (the figures come rendered)."""
     staging = folder / f".{cell.folder}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     written = write_results(staging, target.experiment.name, outcome, cell.config,

@@ -84,6 +84,8 @@ def sweep_figure(merged: xr.Dataset, grid: dict[str, list]):
             axis.set_title("no checks")
             continue
         values = merged[f"check__{name}"]
+        if not np.isfinite(values.values).any():  # a check whose value is a list or text: nothing to draw
+            axis.text(0.5, 0.5, "no numeric value", ha="center", va="center", transform=axis.transAxes)
         for others in itertools.product(*(range(len(grid[f])) for f in fields[1:])):
             line = values.isel(dict(zip(fields[1:], others)))
             seed_dim = _seed_dim(merged)
