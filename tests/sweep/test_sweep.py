@@ -166,3 +166,20 @@ def test_cli_sweep_and_show(tiny, tmp_path, capsys):
     assert main(["sweep", "tiny-seeded", "--grid", "steps=3,x", "--out", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()
     assert "config key 'steps' expects int" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_registered_experiment_sweep_at_its_test_preset(tmp_path, capsys):
+    """grokking-toy (test preset), 2 durations x 2 seeds: the seed axis, a cell that `layerwise check` re-checks from
+    its data.nc, and the table's seed means with 95 % intervals."""
+    code = main(["sweep", "grokking-toy", "--grid", "toy_duration=20.0,40.0", "--seeds", "2", "--preset", "test",
+                 "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    folder = tmp_path / "grokking-toy-sweep"
+    merged = lw.load_result(folder)
+    assert merged["check__gamma_plus_matches_simulation"].dims == ("toy_duration", "seed")
+    assert bool(merged["passed__gamma_plus_matches_simulation"].all())
+    assert main(["check", str(next(folder.glob("cell-*")))]) == 0
+    row = json.loads((folder / "sweep.json").read_text())["cells"][0]
+    entry = row["checks"]["gamma_plus_matches_simulation"]
+    assert entry["seeds"] == 2 and entry["passed_seeds"] == 2 and entry["interval"] is not None
