@@ -23,11 +23,24 @@ __all__ = [
     "enable_x64",
     "gradient_flow",
     "init",
+    "load_result",
     "make_optimizer",
     "metrics",
     "models",
     "observables",
     "solve",
+    "sweep",
     "train",
 ]
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    """`sweep` and `load_result` are imported on first use (``import layerwise`` imports no sweep code, no Ray);
+    ``layerwise.sweep`` is the callable package `layerwise.sweep` (calling it runs a sweep)."""
+    if name in ("sweep", "load_result"):
+        import importlib
+
+        package = importlib.import_module("layerwise.sweep")
+        return package if name == "sweep" else package.load_result
+    raise AttributeError(f"module 'layerwise' has no attribute {name!r}")

@@ -355,7 +355,12 @@ def show(
     from layerwise.report.results import SUMMARY, read_summary
 
     from layerwise.experiments import GROUPS
+    from layerwise.sweep.show import is_sweep_folder, sweep_tables
 
+    if is_sweep_folder(path):  # a sweep folder: its table (the cell folders are ordinary results)
+        for table in sweep_tables(path):
+            console.print(table)
+        return
     try:
         if not (path / SUMMARY).exists() and path.name in GROUPS:  # an old name that was split: show its parts
             folders = [path.parent / part for part in GROUPS[path.name] if (path.parent / part / SUMMARY).exists()]
@@ -492,6 +497,42 @@ def solve_command(
                   f"{summary['dropped_directions']} input direction(s) dropped by whitening; results in {path}",
                   markup=False)
     if strict and report.passed < len(report.checks):
+        raise typer.Exit(1)
+
+
+@app.command("sweep")
+def sweep_command(
+    name: str = typer.Argument(..., help="Experiment name (see `layerwise list`) or a SPEC.toml file."),
+    grid: list[str] = typer.Option([], "--grid", help="A sweep field: --grid KEY=V1,V2 (TOML array items)."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help="Sets the config's seeds field (run inside each cell)."),
+    quick: bool = typer.Option(False, "--quick", help="The quick preset below --set and --grid."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="A named setting: full (default), quick, test."),
+    assignments: list[str] = typer.Option([], "--set", help="Override a config field: --set key=value (TOML value)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="local (default) or ray."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray: join the cluster at HOST:PORT."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Results directory; writes OUT/NAME-sweep/."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when a cell failed."),
+) -> None:
+    """Run a grid of configs (Cartesian product of --grid) into OUT/NAME-sweep/: one result folder per cell, merged
+    into sweep.nc, with sweep.json and sweep.png. Re-running skips finished cells."""
+    from layerwise.experiments.config import parse_assignments
+    from layerwise.sweep import SweepSpec, parse_grid, read_spec, run_spec
+    from layerwise.sweep.show import sweep_tables
+
+    if quick and preset not in (None, "quick"):
+        raise LayerwiseError(f"--quick and --preset {preset} exclude each other; choose one")
+    spec = read_spec(name) if name.endswith(".toml") else {"experiment": name, "grid": {}, "values": {}}
+    spec["grid"].update(parse_grid(grid))
+    spec["values"].update(parse_assignments(assignments))
+    given = {"preset": preset or ("quick" if quick else None), "seeds": seeds, "backend": backend, "address": address}
+    spec.update({key: value for key, value in given.items() if value is not None})
+    _check_out(out)
+    result = run_spec(SweepSpec(**spec), out)
+    for table in sweep_tables(result.folder):
+        console.print(table)
+    console.print(f"{len(result.ran)} cell(s) ran, {len(result.skipped)} finished before, {len(result.failed)} "
+                  f"failed; results in {result.folder}", markup=False)
+    if strict and result.failed:
         raise typer.Exit(1)
 
 
