@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     side = max(1, round(args.cells ** 0.5))
     cells = side * side
-    from layerwise.sweep.ray_backend import connect
+    from layerwise.sweeping.ray_backend import connect
 
     start = time.perf_counter()
     connect(num_cpus=args.num_cpus)

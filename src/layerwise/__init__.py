@@ -36,11 +36,10 @@ __version__ = "0.2.0"
 
 
 def __getattr__(name: str):
-    """`sweep` and `load_result` are imported on first use (``import layerwise`` imports no sweep code, no Ray);
-    ``layerwise.sweep`` is the callable package `layerwise.sweep` (calling it runs a sweep)."""
+    """`sweep` and `load_result` (from `layerwise.sweeping`) are imported on first use: ``import layerwise`` imports
+    no sweep code and no Ray."""
     if name in ("sweep", "load_result"):
         import importlib
 
-        package = importlib.import_module("layerwise.sweep")
-        return package if name == "sweep" else package.load_result
+        return getattr(importlib.import_module("layerwise.sweeping"), name)
     raise AttributeError(f"module 'layerwise' has no attribute {name!r}")

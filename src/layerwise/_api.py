@@ -13,7 +13,7 @@ PUBLIC_MODULES = (
     "layerwise", "layerwise.models", "layerwise.init", "layerwise.data", "layerwise.engine", "layerwise.observables",
     "layerwise.theory", "layerwise.metrics", "layerwise.compare", "layerwise.seeds", "layerwise.precision",
     "layerwise.profiling", "layerwise.experiments", "layerwise.report", "layerwise.errors", "layerwise.solving",
-    "layerwise.sweep",
+    "layerwise.sweeping",
 )
 
 

@@ -355,7 +355,7 @@ def show(
     from layerwise.report.results import SUMMARY, read_summary
 
     from layerwise.experiments import GROUPS
-    from layerwise.sweep.show import is_sweep_folder, sweep_tables
+    from layerwise.sweeping.show import is_sweep_folder, sweep_tables
 
     if is_sweep_folder(path):  # a sweep folder: its table (the cell folders are ordinary results)
         for table in sweep_tables(path):
@@ -516,8 +516,8 @@ def sweep_command(
     """Run a grid of configs (Cartesian product of --grid) into OUT/NAME-sweep/: one result folder per cell, merged
     into sweep.nc, with sweep.json and sweep.png. Re-running skips finished cells."""
     from layerwise.experiments.config import parse_assignments
-    from layerwise.sweep import SweepSpec, parse_grid, read_spec, run_spec
-    from layerwise.sweep.show import sweep_tables
+    from layerwise.sweeping import SweepSpec, parse_grid, read_spec, run_spec
+    from layerwise.sweeping.show import sweep_tables
 
     if quick and preset not in (None, "quick"):
         raise LayerwiseError(f"--quick and --preset {preset} exclude each other; choose one")

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 def ray_instance():
     """One local Ray instance with 2 CPUs for every Ray test of this module."""
     ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install '.[ray]')")
-    from layerwise.sweep.ray_backend import connect
+    from layerwise.sweeping.ray_backend import connect
 
     connect(num_cpus=2)
     yield ray

@@ -11,9 +11,10 @@ import layerwise as lw
 from layerwise.cli import main
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import load_plugins
-from layerwise.sweep.cells import function_target, make_cells, registered_target
-from layerwise.sweep.merge import merge_cells
-from layerwise.sweep.spec import SweepSpec, parse_grid, parse_grid_value, read_spec
+from layerwise.sweeping.cells import function_target, make_cells, registered_target
+from layerwise.sweeping.merge import merge_cells
+from layerwise.sweeping import run_spec
+from layerwise.sweeping.spec import SweepSpec, parse_grid, parse_grid_value, read_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,9 +51,9 @@ def test_bad_grid_syntax_is_one_line(assignments, message):
     ({"toy_width": [8]}, 0, "seeds must be an integer >= 1"),
 ])
 def test_validation_names_the_field_before_anything_runs(grid, seeds, message, monkeypatch):
-    monkeypatch.setattr("layerwise.sweep.compute.compute_cell", lambda *a, **k: pytest.fail("a cell ran"))
+    monkeypatch.setattr("layerwise.sweeping.compute.compute_cell", lambda *a, **k: pytest.fail("a cell ran"))
     with pytest.raises(LayerwiseError, match=message):
-        lw.sweep.run_spec(SweepSpec("grokking-toy", grid, preset="test", seeds=seeds), "/nonexistent/never")
+        run_spec(SweepSpec("grokking-toy", grid, preset="test", seeds=seeds), "/nonexistent/never")
 
 
 def test_seeds_need_a_seeds_field():
@@ -126,7 +127,7 @@ def test_function_sweep_writes_cells_merges_and_resumes(tmp_path):
     assert table["finished"] == 4 and (folder / "sweep.png").is_file()
     xr.testing.assert_identical(lw.load_result(folder), first)
     stamps = {c: (folder / c / "summary.json").stat().st_mtime_ns for c in cells}
-    result = lw.sweep.run_spec(SweepSpec("walk_function", grid, seeds=2), tmp_path, progress=False,
+    result = run_spec(SweepSpec("walk_function", grid, seeds=2), tmp_path, progress=False,
                                target=function_target(walk_function, {"steps": 3}, grid, 2, check=check))
     assert result.ran == [] and len(result.skipped) == 4
     assert stamps == {c: (folder / c / "summary.json").stat().st_mtime_ns for c in cells}

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from layerwise.experiments.base import Outcome
 from layerwise.report.checks import split_results
-from layerwise.sweep.cells import FunctionTask
+from layerwise.sweeping.cells import FunctionTask
 
 ENVIRONMENT_VARIABLES = ("XLA_FLAGS", "JAX_PLATFORMS", "JAX_ENABLE_X64", "JAX_DEFAULT_MATMUL_PRECISION")
 """The settings that decide a cell's numbers, handed from the driver to every worker."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from layerwise.sweep.cells import Cell, Target
-from layerwise.sweep.compute import compute_cell
+from layerwise.sweeping.cells import Cell, Target
+from layerwise.sweeping.compute import compute_cell
 
 Finished = tuple[Cell, object, str | None]
 """``(cell, outcome, error)``: the `Outcome` of a cell, or ``None`` and its error in one line."""

@@ -8,10 +8,10 @@ from typing import Any, Callable
 import xarray as xr
 
 from layerwise.errors import LayerwiseError
-from layerwise.sweep.cells import function_target, make_cells, registered_target
-from layerwise.sweep.driver import MERGED, SweepRun, run_sweep
-from layerwise.sweep.spec import SweepSpec
-from layerwise.sweep.store import sweep_folder
+from layerwise.sweeping.cells import function_target, make_cells, registered_target
+from layerwise.sweeping.driver import MERGED, SweepRun, run_sweep
+from layerwise.sweeping.spec import SweepSpec
+from layerwise.sweeping.store import sweep_folder
 
 DEFAULT_OUT = Path("layerwise-results")
 

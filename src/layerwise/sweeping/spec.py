@@ -31,7 +31,7 @@ SPEC_KEYS = ("experiment", "preset", "seeds", "backend", "address", "set", "grid
 
 @dataclasses.dataclass
 class SweepSpec:
-    """A sweep as the user wrote it (validated against the experiment's config by `layerwise.sweep.cells`)."""
+    """A sweep as the user wrote it (validated against the experiment's config by `layerwise.sweeping.cells`)."""
 
     experiment: str
     grid: dict[str, list[Any]]

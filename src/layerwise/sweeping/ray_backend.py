@@ -3,7 +3,7 @@
 Tasks whose worker dies (killed, node lost) are retried by Ray up to `MAX_RETRIES` times; a cell that raises, or
 keeps dying, is marked failed with its error and the others finish. Results travel back to the driver, which writes
 them (workers need no shared disk). The driver's numerics settings (XLA flags, platform; see
-`layerwise.sweep.compute.environment`) go to every worker, which refuses to compute under others, so a Ray sweep
+`layerwise.sweeping.compute.environment`) go to every worker, which refuses to compute under others, so a Ray sweep
 gives bitwise the same ``sweep.nc`` as a local one.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from layerwise.errors import LayerwiseError
-from layerwise.sweep.cells import Cell, Target
-from layerwise.sweep.compute import compute_cell, environment
-from layerwise.sweep.local import Finished, error_line
+from layerwise.sweeping.cells import Cell, Target
+from layerwise.sweeping.compute import compute_cell, environment
+from layerwise.sweeping.local import Finished, error_line
 
 MAX_RETRIES = 3
 """How often Ray re-runs a cell whose worker died before it fails the cell."""

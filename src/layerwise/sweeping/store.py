@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from layerwise.report.results import discard_staging, resume_state, write_results
-from layerwise.sweep.cells import Cell, Target
+from layerwise.sweeping.cells import Cell, Target
 
 
 def sweep_folder(out, name: str) -> Path:

@@ -1,4 +1,4 @@
-"""``layerwise show OUT/NAME-sweep``: a sweep's table (`layerwise.sweep.table`) as rich tables."""
+"""``layerwise show OUT/NAME-sweep``: a sweep's table (`layerwise.sweeping.table`) as rich tables."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from layerwise.errors import LayerwiseError
-from layerwise.sweep.table import TABLE
+from layerwise.sweeping.table import TABLE
 
 
 def is_sweep_folder(path) -> bool:

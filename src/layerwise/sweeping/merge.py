@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from layerwise.report.checks import split_results
-from layerwise.sweep.cells import Cell, coordinate_value
+from layerwise.sweeping.cells import Cell, coordinate_value
 
 CellChecks = dict[str, tuple[np.ndarray, np.ndarray]]
 """Check name -> (value per seed, passed per seed) for one cell (a single entry per check when unseeded)."""

@@ -17,8 +17,8 @@ import xarray as xr
 
 from layerwise.report.checks import _jsonable
 from layerwise.seeds import interval
-from layerwise.sweep.cells import Cell, coordinate_value
-from layerwise.sweep.merge import attr_list
+from layerwise.sweeping.cells import Cell, coordinate_value
+from layerwise.sweeping.merge import attr_list
 
 TABLE = "sweep.json"
 FIGURE = "sweep.png"

@@ -2,7 +2,7 @@
 as it arrives, then merge ``sweep.nc`` and write ``sweep.json`` and ``sweep.png``.
 
 Layout of ``OUT/<experiment>-sweep/``: ``cell-<config hash>/`` per cell (what ``layerwise run`` writes),
-``sweep.nc`` (see `layerwise.sweep.merge`), ``sweep.json`` and ``sweep.png`` (see `layerwise.sweep.table`). A re-run
+``sweep.nc`` (see `layerwise.sweeping.merge`), ``sweep.json`` and ``sweep.png`` (see `layerwise.sweeping.table`). A re-run
 of the same sweep skips cells whose folder holds an intact result for the same config hash and re-does only missing
 or failed ones.
 """
@@ -17,12 +17,12 @@ import xarray as xr
 
 from layerwise.precision import enable_x64
 from layerwise.report.results import DATA, _netcdf_safe, read_summary
-from layerwise.sweep.cells import Cell, Target
-from layerwise.sweep.local import run_local
-from layerwise.sweep.merge import merge_cells, per_seed_checks
-from layerwise.sweep.progress import CellProgress
-from layerwise.sweep.store import is_finished, prepare, write_cell
-from layerwise.sweep.table import FIGURE, TABLE, sweep_figure, sweep_table, write_json
+from layerwise.sweeping.cells import Cell, Target
+from layerwise.sweeping.local import run_local
+from layerwise.sweeping.merge import merge_cells, per_seed_checks
+from layerwise.sweeping.progress import CellProgress
+from layerwise.sweeping.store import is_finished, prepare, write_cell
+from layerwise.sweeping.table import FIGURE, TABLE, sweep_figure, sweep_table, write_json
 
 MERGED = "sweep.nc"
 
@@ -50,7 +50,7 @@ def run_sweep(target: Target, cells: list[Cell], grid: dict[str, list], folder: 
     failed: dict[str, str] = {}
     with CellProgress(target.experiment.name, len(cells), skipped=len(skipped), enabled=progress) as bar:
         if backend == "ray":
-            from layerwise.sweep.ray_backend import MAX_RETRIES, run_ray
+            from layerwise.sweeping.ray_backend import MAX_RETRIES, run_ray
 
             results = run_ray(target, todo, on_start=bar.start, address=address,
                               max_retries=MAX_RETRIES if max_retries is None else max_retries)
