@@ -68,10 +68,12 @@ def make_server(port: int):
             from None
 
 
-def serve(port: int = 5006, open_browser: bool = True) -> None:
-    """Run the app until interrupted (the ``layerwise explore`` command)."""
+def serve(port: int = 5006, open_browser: bool = True, announce=None) -> None:
+    """Run the app until interrupted (the ``layerwise explore`` command); ``announce(url)`` once it listens."""
     server = make_server(port)
     server.start()
+    if announce is not None:
+        announce(f"http://127.0.0.1:{port}/")
     if open_browser:
         server.io_loop.add_callback(server.show, "/")
     try:
