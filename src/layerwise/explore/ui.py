@@ -18,7 +18,13 @@ from bokeh.plotting import figure
 
 from layerwise.explore.common import Curves
 
-MESSAGE_STYLE = "color:#b00020;font-weight:bold"
+
+
+@functools.cache
+def redraw_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """Worker threads for redraws that compile (initial draws, shape changes), apart from the simulations' pool so
+    that a long compilation never queues a simulation behind it."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="layerwise-redraw")
 
 
 def empty_lines() -> dict[str, list]:
@@ -117,7 +123,7 @@ class PanelController:
         if settings is None:
             return
         self.status.text = "computing…"
-        self._submit(self.redraw, settings, self._drawn)
+        self._submit(redraw_executor(), self.redraw, settings, self._drawn)
 
     def _drawn(self, future: concurrent.futures.Future) -> None:
         try:
@@ -126,8 +132,8 @@ class PanelController:
             self.message.text = html.escape(short_error(error))
             self.status.text = ""
 
-    def _submit(self, work, settings, finish) -> None:
-        future = self.executor.submit(work, settings)
+    def _submit(self, executor, work, settings, finish) -> None:
+        future = executor.submit(work, settings)
         future.add_done_callback(lambda done: self.doc.add_next_tick_callback(functools.partial(finish, done)))
 
     def start_simulation(self) -> None:
@@ -138,7 +144,7 @@ class PanelController:
             return
         self.button.disabled = True
         self.status.text = "simulating with layerwise.engine.train…"
-        self._submit(self.simulate, settings, self._finished)
+        self._submit(self.executor, self.simulate, settings, self._finished)
 
     def _finished(self, future: concurrent.futures.Future) -> None:
         self.button.disabled = False
