@@ -52,6 +52,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _check_free(port: int) -> None:
+    """Refuse a port something listens on, before Bokeh binds it (a failed bind inside tornado leaks a socket)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise LayerwiseError(f"port {port} cannot be used ({error.strerror or error}); choose another with "
+                                 "--port") from None
+
+
 def make_server(port: int):
     """A `bokeh.server.server.Server` for the app on ``127.0.0.1:port`` (not started)."""
     from bokeh.application import Application
@@ -60,6 +71,7 @@ def make_server(port: int):
 
     if not 0 < port < 65536:
         raise LayerwiseError(f"port must be from 1 to 65535, got {port}")
+    _check_free(port)
     try:
         return Server({"/": Application(FunctionHandler(make_document))}, port=port, address="127.0.0.1",
                       allow_websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])

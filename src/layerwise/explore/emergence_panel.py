@@ -34,7 +34,7 @@ class EmergenceSettings:
     target: float = 1.0
     log_init: float = -6.0
     log_duration: float = 3.5
-    learning_rate: float = 0.05
+    learning_rate: float = 0.02
 
     def __post_init__(self):
         if not 1 <= int(self.n_skills) <= MAX_SKILLS:
