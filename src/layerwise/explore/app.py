@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import socket
 import threading
 
@@ -20,10 +21,16 @@ PANELS = (
     ("grokking", "3. grokking toy"),
     ("emergence", "4. emergence"),
 )
-_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="layerwise-simulate")
 INTRO = ("<b>layerwise explore</b>: every solid line is a closed form of <code>layerwise.theory</code> evaluated as the "
          "sliders move; “simulate” trains the same network with <code>layerwise.engine.train</code> (GD) and "
          "overlays it dashed, with the measured max |theory − simulation|.")
+
+
+@functools.cache
+def simulation_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """The worker threads every session's "simulate" runs in (made on first use: importing this module starts
+    nothing)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="layerwise-simulate")
 
 
 def _views():
@@ -39,7 +46,7 @@ def make_document(doc) -> None:
     from bokeh.models import Div, TabPanel, Tabs
 
     views = _views()
-    tabs = Tabs(tabs=[TabPanel(child=views[name](doc, _EXECUTOR), title=title) for name, title in PANELS],
+    tabs = Tabs(tabs=[TabPanel(child=views[name](doc, simulation_executor()), title=title) for name, title in PANELS],
                 name="panels")
     doc.add_root(column(Div(text=INTRO, width=1200), tabs, name="explorer"))
     doc.title = "layerwise explore"
@@ -94,6 +101,15 @@ def serve(port: int = 5006, open_browser: bool = True, announce=None) -> None:
         pass
     finally:
         server.stop()
+        shutdown_workers()
+
+
+def shutdown_workers() -> None:
+    """Drop queued redraws and simulations; running ones finish (a JAX computation cannot be interrupted)."""
+    from layerwise.explore.ui import redraw_executor
+
+    for executor in (redraw_executor(), simulation_executor()):
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 class BackgroundServer:

@@ -133,8 +133,13 @@ class PanelController:
             self.status.text = ""
 
     def _submit(self, executor, work, settings, finish) -> None:
-        future = executor.submit(work, settings)
-        future.add_done_callback(lambda done: self.doc.add_next_tick_callback(functools.partial(finish, done)))
+        def deliver(done: concurrent.futures.Future) -> None:
+            try:
+                self.doc.add_next_tick_callback(functools.partial(finish, done))
+            except Exception:  # the session is gone (page closed, server stopped): nothing left to draw on
+                pass
+
+        executor.submit(work, settings).add_done_callback(deliver)
 
     def start_simulation(self) -> None:
         try:
