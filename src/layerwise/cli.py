@@ -536,6 +536,18 @@ def sweep_command(
         raise typer.Exit(1)
 
 
+@app.command()
+def explore(
+    port: int = typer.Option(5006, "--port", help="Port of the local web app (http://127.0.0.1:PORT/)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
+) -> None:
+    """Start the interactive explorer: the closed forms under sliders, beside the engine (Ctrl-C stops it)."""
+    from layerwise.explore.app import serve
+
+    serve(port, open_browser=not no_browser, announce=lambda url: console.print(
+        f"layerwise explore on {url} (Ctrl-C to stop)", markup=False))
+
+
 def _configure_process() -> None:
     """The command line's process-wide settings (a library import changes neither): float64 for the theory checks,
     and matplotlib's file-only Agg backend (no display needed)."""

@@ -8,6 +8,7 @@ import platform
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from layerwise import interrupt
 from layerwise.report.claims import CLAIMS, headline, judge_all
@@ -41,6 +42,15 @@ def load_summaries(directory, names, *, skip=()) -> dict[str, dict]:
     return summaries
 
 
+def _static_explorer() -> markupsafe.Markup:
+    """The server-free explorer (`layerwise.explore.static`): trusted HTML and inlined BokehJS made by layerwise."""
+    from layerwise.explore.static import explorer_html
+    from layerwise.precision import enable_x64
+
+    with enable_x64():  # the closed forms' accuracy needs float64 whatever the caller's setting
+        return markupsafe.Markup(explorer_html())
+
+
 def write_report(directory, names, descriptions: dict[str, str], wall_times: dict[str, float],
                  problems: dict[str, str] | None = None, *, verdicts=None, size: str | None = None) -> Path:
     """Write ``directory/index.html`` from the finished experiments in ``directory``; returns its path.
@@ -71,7 +81,7 @@ def write_report(directory, names, descriptions: dict[str, str], wall_times: dic
     provenance = {**any_summary.get("versions", {}), "platform": platform.platform()}
     page = _ENVIRONMENT.get_template(TEMPLATE).render(
         headline=headline(verdicts) or "no claim judged", size=size, n_claims=len(CLAIMS), verdicts=verdicts,
-        runs=runs, provenance=provenance)
+        runs=runs, provenance=provenance, explorer=_static_explorer())
     target = directory / "index.html"
     staging = directory / ".index.html.partial"
     try:
