@@ -208,3 +208,15 @@ def test_bad_checkpointer_arguments_are_one_line_errors(tmp_path, arguments, mes
 def test_checkpoint_argument_must_be_a_checkpointer(task):
     with pytest.raises(LayerwiseError, match="checkpoint must be a layerwise Checkpointer"):
         _train(task, "gd", checkpoint="dir")
+
+
+def test_an_array_an_observable_closes_over_is_part_of_the_fingerprint(task, tmp_path):
+    def observable(values):
+        return lambda model, params, task: model.end_to_end(params) @ values
+
+    lines = []
+    with Checkpointer(tmp_path, every_segments=5):
+        train(DEEP, _params(DEEP), task, steps=STEPS, record_steps=RECORD, observables={"v": observable(np.ones(4))})
+    with Checkpointer(tmp_path, every_segments=5, on_problem=lines.append) as again:
+        train(DEEP, _params(DEEP), task, steps=STEPS, record_steps=RECORD, observables={"v": observable(np.zeros(4))})
+    assert again.resumed == 0 and "fingerprint differs" in lines[0]

@@ -50,6 +50,7 @@ from typing import Any, Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.extend.core import ClosedJaxpr, Jaxpr
 import numpy as np
 
 from layerwise.engine.records import shard_runs
@@ -202,6 +203,22 @@ def _strong(carry):
     return jax.tree_util.tree_map(strong, carry)
 
 
+def _constants(closed) -> list:
+    """The array constants of a closed jaxpr and of every jaxpr inside it (jit, scan, loop and cond bodies)."""
+    found = [const for const in closed.consts if hasattr(const, "dtype")]
+    stack = [closed.jaxpr]
+    while stack:
+        for equation in stack.pop().eqns:
+            for value in equation.params.values():
+                for item in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(item, ClosedJaxpr):
+                        found.extend(const for const in item.consts if hasattr(const, "dtype"))
+                        stack.append(item.jaxpr)
+                    elif isinstance(item, Jaxpr):
+                        stack.append(item)
+    return found
+
+
 def _padded(chunk: np.ndarray, size: int) -> np.ndarray:
     """``chunk`` of segments ``(start, stop)`` made ``size`` long with empty segments at its last stop."""
     stop = chunk[-1, 1]
@@ -218,6 +235,8 @@ def _fingerprint(program, inputs, first_chunk, model, static, segments, size) ->
     # Object addresses (in the printed parameters of callbacks) differ between processes; nothing else does.
     text = re.sub(r"0x[0-9a-fA-F]+", "0x", f"{init_jaxpr}\n{chunk_jaxpr}")
     digest = hashlib.sha256(text.encode())
+    # Arrays an observable or loss closes over are constants of the jaxpr, printed by name only: hash their values.
+    _hash_arrays(digest, _constants(init_jaxpr) + _constants(chunk_jaxpr))
     _hash_arrays(digest, jax.tree_util.tree_leaves(eqx.filter((inputs, model), eqx.is_array)))
     _hash_arrays(digest, [np.asarray(segments)])
     digest.update(json.dumps([FORMAT, size, jax.__version__, jax.default_backend(), jax.local_device_count()]).encode())
