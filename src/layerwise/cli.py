@@ -134,6 +134,8 @@ def run(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails or any run diverged."),
     profile: bool = typer.Option(False, "--profile", help="Print the time spent compiling vs running."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the persistent compilation cache."),
+    no_checkpoint: bool = typer.Option(False, "--no-checkpoint", help="Do not checkpoint long training calls "
+                                       "(OUT/.checkpoints/, removed once a result is written)."),
     show_help: bool = typer.Option(False, "--help", "-h", help="Show this message (and NAME's config fields)."),
 ) -> None:
     """Run one experiment and write data.nc, summary.json and figures to OUT/NAME/."""
@@ -167,7 +169,8 @@ def run(
             sys.stdout.write("\n".join(config_to_toml(part, config, comments=True) for part, config in configs))
             return
         _check_out(out)
-        _run_all(out, [(registry[part], config) for part, config in configs], preset, profile, strict)
+        _run_all(out, [(registry[part], config) for part, config in configs], preset, profile, strict,
+                 not no_checkpoint)
         return
     if name not in registry:
         raise LayerwiseError(f"unknown experiment {name!r}; allowed: {', '.join(sorted([*registry, *GROUPS]))}")
@@ -176,7 +179,7 @@ def run(
         sys.stdout.write(config_to_toml(name, config, comments=True))
         return
     _check_out(out)
-    _run_all(out, [(registry[name], config)], preset, profile, strict)
+    _run_all(out, [(registry[name], config)], preset, profile, strict, not no_checkpoint)
 
 
 def _group_configs(group: str, values: dict, preset):
@@ -201,18 +204,20 @@ def _group_configs(group: str, values: dict, preset):
     return configs
 
 
-def _run_all(out: Path, jobs, preset, profile: bool, strict: bool) -> None:
+def _run_all(out: Path, jobs, preset, profile: bool, strict: bool, checkpoint: bool = True) -> None:
     """Run ``jobs`` ((experiment, config) pairs) holding the lock on ``out``, with Ctrl-C keeping what finished;
     with ``strict``, exit 1 unless every check passed and every run finished."""
     from layerwise.interrupt import Session
 
     with Session(out, [experiment.name for experiment, _ in jobs]) as session:
-        passed = [_run_and_print(session, experiment, config, out, preset, profile) for experiment, config in jobs]
+        passed = [_run_and_print(session, experiment, config, out, preset, profile, checkpoint)
+                  for experiment, config in jobs]
     if strict and not all(passed):
         raise typer.Exit(1)
 
 
-def _run_and_print(session, experiment, config, out: Path, preset, profile: bool = False) -> bool:
+def _run_and_print(session, experiment, config, out: Path, preset, profile: bool = False,
+                   checkpoint: bool = True) -> bool:
     """Run one experiment in ``session`` with a progress bar and print its checks; whether every check passed and
     every run finished."""
     from layerwise.runner import run_one
@@ -220,7 +225,7 @@ def _run_and_print(session, experiment, config, out: Path, preset, profile: bool
     name = experiment.name
     with _progress() as progress:  # locks out; Ctrl-C keeps what finished
         task = progress.add_task("starting", total=experiment.units(config), experiment=name)
-        record = session.call(run_one, experiment, config, out, quick=preset == "quick",
+        record = session.call(run_one, experiment, config, out, quick=preset == "quick", checkpoint=checkpoint,
                               progress=lambda text: progress.update(task, advance=1, description=text))
         progress.update(task, completed=experiment.units(config), description="done")
     session.keep(name)
@@ -294,6 +299,8 @@ def reproduce(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any check fails or any run diverged."),
     profile: bool = typer.Option(False, "--profile", help="Print the time spent compiling vs running."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the persistent compilation cache."),
+    no_checkpoint: bool = typer.Option(False, "--no-checkpoint", help="Do not checkpoint long training calls "
+                                       "(OUT/.checkpoints/, removed once a result is written)."),
 ) -> None:
     """Run every experiment (finished ones are skipped) and write the HTML report with a verdict per claim."""
     from layerwise.interrupt import Session
@@ -328,7 +335,8 @@ def reproduce(
 
         records, report = session.call(run_all, out, names, quick=quick, force=force,
                                        progress_factory=progress_factory, on_record=announce,
-                                       on_problem=lambda message: _print_error(f"warning: {message}"))
+                                       on_problem=lambda message: _print_error(f"warning: {message}"),
+                                       checkpoint=not no_checkpoint)
     table = Table("experiment", "checks passed", "wall time (s)", "status", title="layerwise reproduce")
     for record in records:
         table.add_row(record.name, f"{record.passed}/{record.total}", f"{record.wall_time:.1f}",

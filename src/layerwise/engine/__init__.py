@@ -1,6 +1,7 @@
 """The engine: `train` (optax optimisers, ``lax.scan`` over steps, ``vmap`` over runs) and `gradient_flow` (the
 exact flow, diffrax), with one result type carrying each run's `Status`. The only training loop in layerwise."""
 
+from layerwise.engine.checkpoint import Checkpointer
 from layerwise.engine.flow import gradient_flow
 from layerwise.engine.losses import (
     LOSSES,
@@ -15,6 +16,7 @@ from layerwise.engine.status import Status, TrainResult
 from layerwise.engine.train import statistics_loss, task_loss, train
 
 __all__ = [
+    "Checkpointer",
     "LOSSES",
     "OPTIMIZERS",
     "Status",

@@ -20,6 +20,7 @@ import numpy as np
 import optax
 
 from layerwise.data.task import Task
+from layerwise.engine import checkpoint as checkpoint_lib
 from layerwise.engine import optimizers as opt_lib
 from layerwise.engine.losses import Loss, mean_loss, resolve_loss
 from layerwise.engine.records import (
@@ -77,11 +78,14 @@ def observe(model, params, task, observables, loss, statistics):
 
 
 @eqx.filter_jit
-def _train_compiled(params, task, hyper, keys, segments, model, *, optimizer, loss, observables, batch_size,
-                    statistics, task_batched, model_batched):
+def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, optimizer, loss, observables,
+                    batch_size, statistics, task_batched, model_batched, init_only=False):
+    # ``carry`` (params, optimiser state, diverged step, epoch order per run) continues a run from an earlier call
+    # over its first segments; None starts afresh; ``init_only`` returns the first carry (`layerwise.engine.checkpoint`
+    # runs long calls in chunks this way: a small program for the first carry, one program for every chunk).
     _, loss_fn = resolve_loss(loss)
 
-    def one_run(params, task, hyper, key, model):
+    def one_run(params, task, hyper, key, model, carry):
         # Shuffled epochs of ceil(n / B) batches; the last batch is partial (masked), as a PyTorch DataLoader.
         # The epoch's permutation lives in the loop carry and is drawn once per epoch (a sort of n per step would
         # cost more than the step itself for small batches).
@@ -134,14 +138,14 @@ def _train_compiled(params, task, hyper, keys, segments, model, *, optimizer, lo
             values = jax.tree_util.tree_map(lambda v: jnp.where(diverged >= 0, jnp.nan, v), values)
             return (p, state, diverged, order), values
 
-        state = opt_lib.set_hyperparams(optimizer.init(params), hyper)
-        # The order of the epoch the first segment starts in (a step that opens an epoch redraws it anyway).
-        carry = (params, state, jnp.array(-1), epoch_order(segments[0, 0] // per_epoch))
-        (params, _, diverged, _), records = jax.lax.scan(segment, carry, segments)
-        return params, diverged, records
+        if carry is None:
+            state = opt_lib.set_hyperparams(optimizer.init(params), hyper)
+            # The order of the epoch the first segment starts in (a step that opens an epoch redraws it anyway).
+            carry = (params, state, jnp.array(-1), epoch_order(segments[0, 0] // per_epoch))
+        return carry if init_only else jax.lax.scan(segment, carry, segments)
 
-    in_axes = (0, 0 if task_batched else None, 0, 0, 0 if model_batched else None)
-    return eqx.filter_vmap(one_run, in_axes=in_axes)(params, task, hyper, keys, model)
+    in_axes = (0, 0 if task_batched else None, 0, 0, 0 if model_batched else None, 0)
+    return eqx.filter_vmap(one_run, in_axes=in_axes)(params, task, hyper, keys, model, carry)
 
 
 def _check_inputs(model, params, task, loss, runs, task_batched, model_batched) -> None:
@@ -221,6 +225,7 @@ def train(
     coords: Mapping[str, Any] | None = None,
     on_divergence: str = "raise",
     use_statistics="auto",
+    checkpoint=None,
 ) -> TrainResult:
     r"""Train R runs at once with an optax optimiser; record observables on a step grid.
 
@@ -249,6 +254,8 @@ def train(
         on_divergence: ``"raise"`` a `DivergenceError` naming the run, step and hyperparameters, or ``"mark"``
             the run (status DIVERGED, NaN records after the step) and keep the others.
         use_statistics: ``"auto"``, True or False: train linear models from sufficient statistics.
+        checkpoint: a `Checkpointer` (saves the run's state every few segments and resumes from it, bitwise equal
+            to an uninterrupted run), ``None`` (the innermost open ``with Checkpointer(...)``, if any) or ``False``.
     Returns:
         `TrainResult` with ``history`` dims ``(run, step, ...)`` and per-run ``status``; for ``gd``/``sgd`` the
         coordinate ``time = learning_rate * step`` (gradient-flow time).
@@ -273,11 +280,14 @@ def train(
     keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, runs)
     segments = np.stack([np.concatenate([[0], record_steps[:-1]]), record_steps], axis=1)
     params, hyper_arrays, keys = shard_runs((params, {k: jnp.asarray(v, dtype) for k, v in hyper.items()}, keys), runs)
-    final, diverged, records = _train_compiled(
-        params, shard_runs(task, runs) if task_batched else task, hyper_arrays, keys, jnp.asarray(segments), model,
-        optimizer=transformation, loss=loss, observables=tuple((n, fn) for n, (fn, _) in specs.items()),
-        batch_size=batch_size, statistics=statistics, task_batched=task_batched, model_batched=model_batched,
-    )
+    inputs = (params, shard_runs(task, runs) if task_batched else task, hyper_arrays, keys)
+    static = dict(optimizer=transformation, loss=loss, observables=tuple((n, fn) for n, (fn, _) in specs.items()),
+                  batch_size=batch_size, statistics=statistics, task_batched=task_batched, model_batched=model_batched)
+    checkpointer = checkpoint_lib.active_checkpointer(checkpoint)
+    if checkpointer is None:
+        (final, _, diverged, _), records = _train_compiled(*inputs, jnp.asarray(segments), model, **static)
+    else:  # in chunks of segments, saving the carry now and then: bitwise the same as one call
+        (final, _, diverged, _), records = checkpointer.run(_train_compiled, inputs, segments, model, static, runs)
     diverged = np.asarray(diverged)
     status = np.where(diverged >= 0, Status.DIVERGED, Status.FINISHED).astype(np.int8)
     stopped_at = np.where(diverged >= 0, diverged, steps)
