@@ -57,12 +57,12 @@ CLAIMS: tuple[Claim, ...] = (
           "sigma2|", "lazy-rich-fig6",
           ("fig6b_falls_with_scale", "fig6b_rich_region", "fig6b_lazy_at_large_ratio")),
     Claim(16, "Fig. 11a: tanh MLP, weight scale 5, target 3: train accuracy saturates early, test accuracy much "
-          "later (grokking)", "grokking-fig11", ("fig11a_groks",)),
+          "later (grokking)", "grokking-fig11", ("fig11a_memorises_first", "fig11a_late_rise")),
     Claim(17, "Fig. 11b-e: weight scale 1, target 30, input 0.01 or output 0.1 remove the generalisation delay",
           "grokking-fig11", ("fig11b_to_e_no_delay",)),
     Claim(18, "Upstream initialisation (the first layer learns faster: readout large relative to embeddings, "
           "delta > 0) accelerates grokking on modular arithmetic (Kunin et al. 2024)", "grokking-modular",
-          ("modular_upstream_shortens_delay",)),
+          ("transformer_balanced_groks", "transformer_upstream_delay_ratio", "modular_upstream_delay_ratio")),
 )
 
 
