@@ -173,12 +173,15 @@ def _delays(ds: xr.Dataset):
 MEMORISED_FRACTION_BOUND = 0.5
 """Claim 16's bound: at the memorisation epoch at most half of the final above-chance test accuracy is reached."""
 CHANCE = 0.1
+MIN_GAIN = 0.05
+"""A final test accuracy within this of chance counts as never generalised: 0.05 is about 7 standard errors of an
+accuracy near 0.2 on MNIST-1D's 4,000 test signals (more on MNIST's 10,000)."""
 
 
 def generalisation_at_memorisation(ds: xr.Dataset) -> np.ndarray:
     r"""``(acc_test(e_train) - 0.1) / (acc_test(final) - 0.1)`` per (seed, panel): the fraction of its final
     above-chance test accuracy a run already has when its train accuracy first reaches 99 %. NaN where it never
-    memorises or ends within 0.2 of chance (nothing to generalise)."""
+    memorises or ends within `MIN_GAIN` of chance (nothing generalised to compare with)."""
     train_epoch, _, _ = _delays(ds)
     test = ds.nonlinear_test_accuracy.values
     index = np.searchsorted(ds.epoch.values, np.nan_to_num(train_epoch, nan=-1.0))
@@ -186,7 +189,7 @@ def generalisation_at_memorisation(ds: xr.Dataset) -> np.ndarray:
     gain = test[..., -1] - CHANCE
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = (at_memorisation - CHANCE) / gain
-    return np.where(np.isnan(train_epoch) | (gain < 0.2), np.nan, fraction)
+    return np.where(np.isnan(train_epoch) | (gain < MIN_GAIN), np.nan, fraction)
 
 
 def check(ds: xr.Dataset) -> list:
@@ -201,7 +204,7 @@ def check(ds: xr.Dataset) -> list:
         f"first reaches 99 %, its test accuracy has at most {MEMORISED_FRACTION_BOUND:g} of its final gain over "
         "chance (0.1), i.e. (acc(e_train) - 0.1) / (acc_final - 0.1) <= 0.5. A smooth lag, where test accuracy "
         "rises with the train accuracy and is already most of the way there at memorisation, fails this; a "
-        "run ending within 0.2 of chance fails too", fraction[:, 0], upper=MEMORISED_FRACTION_BOUND),
+        f"run ending within {MIN_GAIN:g} of chance fails too", fraction[:, 0], upper=MEMORISED_FRACTION_BOUND),
         check_over_seeds(
         "fig11a_late_rise", f"panel a on {source} rises late: the test accuracy reaches 90 % of its final value at "
         "least as many epochs after memorisation (train acc >= 99 %) as memorisation took (per-seed delay / "
