@@ -98,7 +98,8 @@ def transformer_checks(ds: xr.Dataset, config) -> list:
     every = config.transformer_record_every
     with np.errstate(divide="ignore", invalid="ignore"):  # a balanced run that does not grok gives NaN: fails
         ratio_up = np.where(balanced > 0, up / balanced, np.nan)
-        ratio_down = np.where(balanced > 0, down / balanced, np.nan)
+        ratio_down = np.where(balanced > 0, np.where(np.isnan(down), config.transformer_steps, down) / balanced,
+                              np.nan)
     where = f"(a + b) mod {config.modulus}, one-layer transformer"
     return [check_over_seeds(
         "transformer_balanced_groks", f"{where}: the balanced init groks: final test accuracy >= 0.95 and the delay "
@@ -111,7 +112,7 @@ def transformer_checks(ds: xr.Dataset, config) -> list:
         "transformer_downstream_delay_ratio", f"{where}: a downstream init (embeddings x r, unembedding / r) "
         "lengthens the delay to at least 1.25 x the balanced one (per-seed ratio; a downstream run that never "
         "memorises counts the whole run as its delay)",
-        np.where(np.isnan(down), config.transformer_steps / balanced, ratio_down), lower=1.25),
+        ratio_down, lower=1.25),
         Measurement("transformer_delays", "grokking delay in steps per init (upstream, balanced, downstream), "
                     "seed mean; record grid spacing " + f"{every} steps", np.mean(delay, axis=0)),
         Measurement("transformer_final_test_accuracy", "final test accuracy per init (upstream, balanced, "
