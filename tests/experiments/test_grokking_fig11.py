@@ -38,9 +38,9 @@ def test_check_values_equal_the_stored_ones(finished):
 def test_data_nc_holds_the_panels_per_seed(finished, capsys):
     with xr.open_dataset(finished / "data.nc") as ds:
         assert ds.nonlinear_test_accuracy.dims == ("seed", "panel", "epoch") and ds.sizes["panel"] == 5
-        assert ds.sizes["seed"] == 2  # each seed its own split and init:
+        assert ds.sizes["seed"] == 3  # each seed its own split and init:
         assert not np.array_equal(ds.nonlinear_train_accuracy[0], ds.nonlinear_train_accuracy[1])
-        assert "digits" in ds.attrs["data_source"] or "MNIST" in ds.attrs["data_source"]
+        assert ds.attrs["data_source"] in ("mnist", "mnist1d")
         assert np.all((ds.nonlinear_test_accuracy >= 0) & (ds.nonlinear_test_accuracy <= 1))
     assert_layerwise_check_reproduces(finished, capsys)
 
@@ -53,3 +53,13 @@ def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:
         build_config(get_experiment("grokking-fig11"), {field: value})
     assert "\n" not in str(error.value) and field in str(error.value)
+
+
+def test_generalisation_at_memorisation_separates_grokking_from_a_smooth_lag():
+    from layerwise.experiments.grokking_fig11 import generalisation_at_memorisation
+    epochs = np.array([0, 1, 10, 100, 1000])
+    train = np.array([[0.1, 1.0, 1.0, 1.0, 1.0], [0.1, 0.5, 1.0, 1.0, 1.0]])
+    test = np.array([[0.1, 0.2, 0.3, 0.6, 0.9], [0.1, 0.4, 0.83, 0.9, 0.9]])  # grokking; a smooth lag
+    ds = xr.Dataset({"nonlinear_train_accuracy": (("panel", "epoch"), train),
+                     "nonlinear_test_accuracy": (("panel", "epoch"), test)}, coords={"epoch": epochs})
+    np.testing.assert_allclose(generalisation_at_memorisation(ds), [0.1 / 0.8, 0.73 / 0.8])

@@ -1,15 +1,17 @@
 r"""Experiment ``grokking-modular``: grokking on modular addition, and the levers that shorten the delay (Nam et al.
-2025, §7; Kunin et al. 2024).
+2025, §7; Kunin et al. 2024), in two nonlinear models.
 
-``(a + b) mod p`` learned by a two-layer MLP on token embeddings with a square activation (Gromov 2023), full-batch
-AdamW with weight decay, MSE on ``target_scale * one_hot``. The baseline groks; the paper's levers, a smaller init or a
-larger target (a lower weight-to-target ratio), shorten the delay. Layer imbalance (Kunin et al. 2024) is tested too:
-an *upstream* init (a smaller first layer under a larger readout, so the first layer learns faster) is predicted to
-shorten the delay, a downstream one to lengthen it (seen at p = 31; at p = 97 upstream did not shorten it in our
-runs). The five runs are one `train` call; each of ``seeds`` seeds (its own split and init) is one such call, since
-every run of a call shares the observables' held-out set. The grokking delay is ``step(test acc >= 0.9 x final) -
-step(train acc >= 0.99)`` on a log-spaced step grid (`layerwise.metrics.grokking_epochs`); the checks read the seed
-mean of each run's delay and final test accuracy.
+1. A one-layer transformer (`layerwise.experiments.grokking_transformer`), Kunin et al. (2024)'s setting shrunk to
+   fit two CPU cores (its departures in ``attrs["departures"]``): softmax cross-entropy, AdamW, upstream vs balanced
+   vs downstream inits. Claim 18 is decided here.
+2. A two-layer MLP on token embeddings with a square activation (Gromov 2023), full-batch AdamW with weight decay,
+   MSE on ``target_scale * one_hot``: a baseline, the paper's levers (a smaller init, a larger target: a lower
+   weight-to-target ratio) and the layer imbalance (upstream: a smaller first layer under a larger readout).
+
+Each seed draws its own split and init; per seed the five MLP runs are one `train` call and the three transformer
+inits another (every run of a call shares the observables' held-out set). The grokking delay is ``step(test acc >=
+0.9 x final) - step(train acc >= 0.99)`` on evenly spaced record grids (`layerwise.metrics.grokking_epochs`); the
+checks are `check_over_seeds` on per-seed delay ratios and accuracies (seed mean, 95 % interval).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from pydantic import Field
 
 from layerwise import metrics, observables
 from layerwise.data.modular import modular_addition, modular_addition_task
-from layerwise.engine import log_record_steps, train
+from layerwise.engine import linear_record_steps, train
 from layerwise.experiments import fields as F
+from layerwise.experiments import grokking_transformer as transformer
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.models.embedding_mlp import EmbeddingMLP, embedding_mlp_init
-from layerwise.report.checks import Check, check_above
+from layerwise.report.checks import Measurement, check_over_seeds
 from layerwise.report.plotting import accuracy_curves, delay_bars, figure_grid
 from layerwise.seeds import seed_keys, seed_values
 
@@ -41,8 +44,8 @@ class GrokkingModularConfig:
 
     seed: F.Seed = 0
     """First seed: each seed draws its own train/test split of the pairs and its own init."""
-    seeds: F.Count = 1
-    """Number of seeds; the checks use the seed mean of each run's delay and final test accuracy."""
+    seeds: F.Count = 3
+    """Number of seeds (>= 3 for the checks' intervals); the checks use per-seed values' means."""
     modulus: F.at_least(3) = 97
     """The modulus p: p^2 pairs (a, b)."""
     train_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
@@ -63,8 +66,30 @@ class GrokkingModularConfig:
     """The larger-target lever (baseline targets: one-hot x 1)."""
     imbalance: F.PositiveFloat = 2.0
     """Layer imbalance r: upstream = embeddings / r and readout x r^2 (downstream the reverse); f at init unchanged."""
-    record_epochs: F.at_least(3) = 40
-    """About this many log-spaced steps at which accuracies are recorded."""
+    modular_record_every: F.Count = 25
+    """The EmbeddingMLP's accuracies are recorded every this many steps (an even grid)."""
+    transformer_train_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.5
+    """Fraction of the pairs the transformer trains on, in (0, 0.5]."""
+    transformer_d_model: Annotated[int, Field(ge=1, le=64)] = 32
+    """Transformer residual width d_model (<= 64; Nanda et al. 2023 use 128)."""
+    transformer_heads: F.Count = 4
+    """Attention heads (d_model must be a multiple)."""
+    transformer_d_mlp: F.Count = 128
+    """Hidden width of the transformer's ReLU MLP (4 d_model, as Nanda et al. 2023)."""
+    transformer_steps: F.Count = 4000
+    """Full-batch AdamW steps of the transformer."""
+    transformer_learning_rate: F.PositiveFloat = 1e-3
+    """Transformer AdamW learning rate."""
+    transformer_weight_decay: F.NonNegativeFloat = 1.0
+    """Transformer AdamW (decoupled) weight decay."""
+    transformer_b2: Annotated[float, Field(gt=0, lt=1)] = 0.98
+    """Transformer AdamW second-moment decay (Nanda et al. 2023: 0.98)."""
+    transformer_weight_scale: F.PositiveFloat = 1.0
+    """Overall transformer init scale w (`layerwise.models.transformer_init`)."""
+    transformer_imbalance: F.PositiveFloat = 4.0
+    """Imbalance r: upstream = embeddings / r and unembedding x r, downstream the reverse."""
+    transformer_record_every: F.Count = 20
+    """Transformer accuracies are recorded every this many steps (an even grid)."""
 
 
 def _settings(config: GrokkingModularConfig) -> dict:
@@ -94,23 +119,34 @@ def _train_runs(config: GrokkingModularConfig, key, seed: int, steps):
 
 
 def simulate(config: GrokkingModularConfig, progress: Progress) -> xr.Dataset:
-    steps = log_record_steps(config.modular_steps, config.record_epochs)
-    runs = []
+    steps = linear_record_steps(config.modular_steps, config.modular_record_every)
+    transformer_steps = transformer.transformer_record_steps(config)
+    runs, transformer_runs = [], []
     for seed, key in zip(seed_values(config.seed, config.seeds), seed_keys(config.seed, config.seeds)):
         runs.append(_train_runs(config, key, int(seed), steps))
-        progress(f"modular addition, seed {seed}")
+        transformer_runs.append(transformer.train_inits(config, key, int(seed), transformer_steps))
+        progress(f"modular addition, seed {seed}: EmbeddingMLP and transformer")
     train_accuracy, test_accuracy = zip(*runs)
     settings = np.asarray(list(_settings(config).values()))
     return xr.Dataset(
         {"nonlinear_train_accuracy": (("seed", "run", "step"), np.stack(train_accuracy)),
-         "nonlinear_test_accuracy": (("seed", "run", "step"), np.stack(test_accuracy))},
+         "nonlinear_test_accuracy": (("seed", "run", "step"), np.stack(test_accuracy)),
+         **transformer.transformer_variables(transformer_runs)},
         coords={"seed": seed_values(config.seed, config.seeds), "run": list(RUNS), "step": steps,
                 "weight_scale": ("run", settings[:, 0]), "layer_ratio": ("run", settings[:, 1]),
-                "target_scale": ("run", settings[:, 2])},
+                "target_scale": ("run", settings[:, 2]), "init": list(transformer.INITS),
+                "transformer_step": transformer_steps},
         attrs={"description": "Grokking on modular addition (Nam et al. 2025, §7; Kunin et al. 2024)",
+               "data_source": f"modular-{config.modulus}",
+               "departures": transformer.departures(config),
                "modular": f"p = {config.modulus}, train fraction {config.train_fraction:g}, EmbeddingMLP width "
                           f"{config.modular_width} (square activation), AdamW lr {config.modular_learning_rate:g} wd "
-                          f"{config.modular_weight_decay:g}, {config.modular_steps} full-batch steps, float32"})
+                          f"{config.modular_weight_decay:g}, {config.modular_steps} full-batch steps, float32",
+               "transformer": f"p = {config.modulus}, train fraction {config.transformer_train_fraction:g}, "
+                              f"d_model {config.transformer_d_model}, {config.transformer_heads} heads, d_mlp "
+                              f"{config.transformer_d_mlp}, AdamW lr {config.transformer_learning_rate:g} wd "
+                              f"{config.transformer_weight_decay:g} b2 {config.transformer_b2:g}, "
+                              f"{config.transformer_steps} full-batch steps, softmax cross-entropy, float32"})
 
 
 def _delays(ds: xr.Dataset):
@@ -120,40 +156,67 @@ def _delays(ds: xr.Dataset):
     return train_step, test_step, test_step - train_step
 
 
-def check(ds: xr.Dataset) -> list[Check]:
+def _ratio(delay, of: str, grokked=None):
+    """Per-seed ``delay[of] / delay[baseline]``; NaN (a failure) where the baseline has no positive delay or
+    ``grokked`` is False."""
+    baseline, value = delay[:, RUNS.index("baseline")], delay[:, RUNS.index(of)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(baseline > 0, value / baseline, np.nan)
+    return ratio if grokked is None else np.where(grokked, ratio, np.nan)
+
+
+def _mlp_checks(ds: xr.Dataset, config) -> list:
+    delay = _delays(ds)[2]
+    final = ds.nonlinear_test_accuracy.values[:, :, -1]  # (seed, run)
+    grokked = final >= 0.95
+    where, r = f"(a + b) mod {config.modulus}, EmbeddingMLP (square activation)", config.imbalance
+    levers = np.fmax(_ratio(delay, "small init", grokked[:, 1]), _ratio(delay, "large target", grokked[:, 2]))
+    return [check_over_seeds(
+        "modular_groks", f"{where}: the baseline reaches >= 95 % test accuracy (final; seed mean)", final[:, 0],
+        lower=0.95), check_over_seeds(
+        "modular_levers_delay_ratio", f"{where}: the paper's levers, a smaller init and a larger target (lower "
+        "weight-to-target ratio), each shorten the grokking delay to at most 0.8 x the baseline's and still reach "
+        ">= 95 % test (per-seed max of the two ratios; not reaching 95 % = NaN, a failure)", levers, upper=0.8),
+        check_over_seeds(
+        "modular_upstream_delay_ratio", f"{where}, r = {r:g} (Kunin et al. 2024): an upstream init (embeddings / r, "
+        "readout x r^2: the first layer learns faster) shortens the delay to at most 0.8 x the baseline's "
+        "(per-seed ratio)", _ratio(delay, "upstream"), upper=0.8), check_over_seeds(
+        "modular_downstream_delay_ratio", f"{where}: a downstream init (the reverse) lengthens the delay to at least "
+        "1.25 x the baseline's (per-seed ratio)", _ratio(delay, "downstream"), lower=1.25),
+        Measurement("modular_delays", "EmbeddingMLP grokking delay in steps (baseline, small init, large target, "
+                    f"upstream, downstream), seed mean; record grid spacing {config.modular_record_every} steps",
+                    np.mean(delay, axis=0))]
+
+
+def check(ds: xr.Dataset) -> list:
     config = dataset_config(ds, EXPERIMENT)
-    delays = dict(zip(RUNS, np.mean(_delays(ds)[2], axis=0)))
-    final = ds.nonlinear_test_accuracy.values[:, :, -1].mean(axis=0)
-    delay_list = [float(delays[n]) for n in RUNS]
-    shorter = all(delays[n] < delays["baseline"] for n in ("small init", "large target"))
-    return [check_above(
-        "modular_groks", f"(a + b) mod {config.modulus}: the baseline reaches >= 95% test accuracy (final)",
-        final[0], 0.95), Check(
-        "modular_levers_shorten_delay", "the paper's levers: a smaller init and a larger target (lower "
-        "weight-to-target ratio) each shorten the grokking delay, and all three runs grok (>= 95% test) (delays in "
-        "steps: baseline, small init, large target, upstream, downstream)", delay_list,
-        "small init, large target < baseline", bool(shorter and np.all(final[:3] >= 0.95))), Check(
-        "modular_upstream_shortens_delay", f"layer imbalance (Kunin et al. 2024), r = {config.imbalance:g}: an "
-        "upstream init (embeddings / r, readout x r^2: the first layer learns faster) shortens the delay and a "
-        "downstream one (the reverse) lengthens it (delays in steps: baseline, small init, large target, upstream, "
-        "downstream)", delay_list, "upstream < baseline < downstream",
-        bool(delays["upstream"] < delays["baseline"] < delays["downstream"]))]
+    return _mlp_checks(ds, config) + transformer.transformer_checks(ds, config)
+
+
+def _plot_transformer(axes, ds: xr.Dataset) -> None:
+    train_step, test_step = (np.mean(v, axis=0) for v in transformer.transformer_delays(ds))
+    for j, (name, ax) in enumerate(zip(transformer.INITS, axes)):
+        accuracy_curves(ax, ds.transformer_step.values, ds.transformer_train_accuracy.mean("seed").values[j],
+                        ds.transformer_test_accuracy.mean("seed").values[j], train_step[j], test_step[j])
+        ax.set(xlabel="step (log)", title=f"transformer, {name}: delay {test_step[j] - train_step[j]:g}")
 
 
 def plot(ds: xr.Dataset) -> dict:
     config = dataset_config(ds, EXPERIMENT)
     train_step, test_step, delay = (np.mean(v, axis=0) for v in _delays(ds))
-    figure, axes = figure_grid(2, 3, width=4.6, height=3.7, title=f"Grokking on (a+b) mod {config.modulus} — "
-                               f"nonlinear network dotted (width {config.modular_width}; seed mean)")
+    figure, axes = figure_grid(3, 3, width=4.6, height=3.7, title=f"Grokking on (a+b) mod {config.modulus} — "
+                               f"EmbeddingMLP (width {config.modular_width}) and one-layer transformer "
+                               f"(d_model {config.transformer_d_model}); seed means")
     for j, (name, ax) in enumerate(zip(RUNS, axes.ravel())):
         accuracy_curves(ax, ds.step.values, ds.nonlinear_train_accuracy.mean("seed").values[j],
                         ds.nonlinear_test_accuracy.mean("seed").values[j], train_step[j], test_step[j])
-        ax.set(xlabel="step = epoch (log)", title=f"{name}: delay {delay[j]:g}")
+        ax.set(xlabel="step = epoch (log)", title=f"MLP, {name}: delay {delay[j]:g}")
         if j == 0:
             ax.set_ylabel(f"accuracy, (a+b) mod {config.modulus}")
             ax.legend(fontsize=8, loc="upper left")
     delay_bars(axes[1, 2], [n.replace(" ", "\n") for n in RUNS], delay)
-    axes[1, 2].set(xlabel="grokking delay (steps), < 0 shown as 0", title="delays")
+    axes[1, 2].set(xlabel="grokking delay (steps), < 0 shown as 0", title="MLP delays")
+    _plot_transformer(axes[2], ds)
     return {"grokking_modular": figure}
 
 
@@ -161,9 +224,11 @@ EXPERIMENT = Experiment(
     name="grokking-modular",
     description="Grokking on modular addition: a smaller init, a larger target and an upstream init shorten it",
     config_type=GrokkingModularConfig,
-    quick={"modulus": 31, "train_fraction": 0.5, "modular_width": 128, "modular_steps": 5000},
-    presets={"test": {"modulus": 11, "train_fraction": 0.5, "modular_width": 32, "modular_steps": 1000,
-                      "record_epochs": 10, "seeds": 2}},
+    quick={"modulus": 31, "train_fraction": 0.5, "modular_width": 128, "modular_steps": 5000,
+           "transformer_steps": 3000},
+    presets={"test": {"modulus": 11, "train_fraction": 0.5, "modular_width": 32, "modular_steps": 600,
+                      "modular_record_every": 20, "transformer_d_model": 8, "transformer_heads": 2,
+                      "transformer_d_mlp": 16, "transformer_steps": 200, "transformer_record_every": 10}},
     simulate=simulate,
     check=check,
     plot=plot,

@@ -13,6 +13,7 @@ from layerwise.models.deep_linear import DeepLinearNetwork
 from layerwise.models.diagonal import DiagonalLinearNetwork
 from layerwise.models.embedding_mlp import EmbeddingMLP, embedding_mlp_init
 from layerwise.models.mlp import MLP, mlp_init
+from layerwise.models.transformer import Transformer, transformer_init
 
 REGISTRY: dict[str, Callable[[], Model]] = {}
 """Model name -> a function returning a small example instance (what the contract tests exercise)."""
@@ -32,6 +33,8 @@ register("deep-linear-3", lambda: DeepLinearNetwork(widths=(3, 5, 4, 2), output_
 register("mlp-relu", lambda: MLP(widths=(4, 6, 3), activation="relu"))
 register("mlp-tanh-nobias", lambda: MLP(widths=(3, 5, 5, 2), activation="tanh", bias=False, output_scale=0.5))
 register("embedding-mlp", lambda: EmbeddingMLP(vocab_size=5, context=2, width=6, out_dim=5))
+register("transformer", lambda: Transformer(vocab_size=5, context=2, d_model=8, heads=2, d_mlp=12, out_dim=5))
 
 __all__ = ["REGISTRY", "DeepLinearNetwork", "DiagonalLinearNetwork", "EmbeddingMLP", "LinearModel", "MLP", "Model",
-           "embedding_mlp_init", "mlp_init", "register"]
+           "Transformer",
+           "embedding_mlp_init", "mlp_init", "register", "transformer_init"]
