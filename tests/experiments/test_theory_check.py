@@ -39,7 +39,7 @@ def test_check_values_equal_the_stored_ones(finished):
     assert set(checks) == set(EXPECTED)
     assert claim_checks("theory-check") <= set(checks)
     for name, stored in EXPECTED.items():
-        assert set(checks[name]) == {"name", "claim", "value", "expected", "passed"}
+        assert set(checks[name]) == {"name", "claim", "value", "expected", "passed", "seeds", "interval", "status"}
         assert checks[name]["expected"] == stored["expected"] == "<= 1e-08", name  # the threshold itself
         assert checks[name]["passed"] is stored["passed"] is True, name
         assert _close(checks[name]["value"], stored["value"]), (name, checks[name]["value"], stored["value"])

@@ -81,7 +81,7 @@ def test_a_compared_mlp_on_labels_writes_the_output_contract(tmp_path):
             "linear_half_time", "linear_t10", "linear_t90", "mlp_half_time", "mlp_t10", "mlp_t90"}
     assert all(keys <= set(mode) for mode in summary["modes"])
     assert [mode["index"] for mode in summary["modes"]] == list(range(len(summary["modes"])))
-    assert all(set(check) == {"name", "claim", "value", "expected", "passed"} for check in summary["checks"])
+    assert all(set(check) == {"name", "claim", "value", "expected", "passed", "seeds", "interval", "status"} for check in summary["checks"])
     assert "mlp_nc1" in summary["measurements"] and "final_test_accuracy_mlp" in summary["measurements"]
     page = (folder / "index.html").read_text()
     assert "data:image/png;base64," in page and "<script src" not in page and "http" not in page
