@@ -110,6 +110,21 @@ class Model(eqx.Module):
                 raise LayerwiseError(f"{name}{path} must have {what} {want} for {type(self).__name__}, got {got}")
 
 
+class TokenModel(Model):
+    """Base of models whose inputs are integer token sequences ``(n, context)`` over ``vocab_size`` tokens, with
+    params a tuple of layers (subclasses have fields ``vocab_size`` and ``context``)."""
+
+    def layers(self, params) -> tuple:
+        return tuple(params)
+
+    def from_layers(self, layers) -> tuple:
+        return tuple(layers)
+
+    def example_inputs(self, key: Array, n: int, dtype=None) -> Array:
+        """``n`` random token sequences, integers in ``[0, vocab_size)``, shape (n, context)."""
+        return jax.random.randint(key, (n, self.context), 0, self.vocab_size)
+
+
 class LinearModel(Model):
     """A model whose output is linear in its input: ``f(x) = W x`` with ``W = end_to_end(params)``."""
 

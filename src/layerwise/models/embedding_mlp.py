@@ -17,14 +17,14 @@ import jax.numpy as jnp
 from jax import Array
 
 from layerwise.errors import LayerwiseError, check_choice, check_positive_int
-from layerwise.models.base import Model, as_hyperparameter, check_positive_leaf, default_float
+from layerwise.models.base import TokenModel, as_hyperparameter, check_positive_leaf, default_float
 
 ACTIVATIONS = {"relu": jax.nn.relu, "square": jnp.square, "tanh": jnp.tanh, "gelu": jax.nn.gelu}
 HOMOGENEITY = {"relu": 1, "square": 2}
 """Degree ``k`` with ``phi(c z) = c^k phi(z)`` for ``c > 0``, where the activation is positively homogeneous."""
 
 
-class EmbeddingMLP(Model):
+class EmbeddingMLP(TokenModel):
     r"""``f(x) = output_scale * W phi(sum_k E_k[x_k])`` for integer tokens ``x`` (n, context).
 
     Params are ``(embeddings (context, vocab_size, width), readout (out_dim, width))``: two layers.
@@ -63,20 +63,10 @@ class EmbeddingMLP(Model):
     def param_shapes(self):
         return ((self.context, self.vocab_size, self.width), (self.out_dim, self.width))
 
-    def layers(self, params) -> tuple:
-        return tuple(params)
-
-    def from_layers(self, layers) -> tuple:
-        return tuple(layers)
-
     def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, imbalance=1.0):
         """`embedding_mlp_init` (one-hot inputs have fan-in 1, so both parameterisations agree)."""
         check_choice("parameterisation", parameterisation, ("standard", "fan_in"))
         return embedding_mlp_init(key, self, scale, imbalance, dtype=dtype)
-
-    def example_inputs(self, key: Array, n: int, dtype=None) -> Array:
-        """``n`` random token sequences, integers in ``[0, vocab_size)``, shape (n, context)."""
-        return jax.random.randint(key, (n, self.context), 0, self.vocab_size)
 
     def features(self, params, x: Array) -> Array:
         """Hidden activations ``phi(sum_k E_k[x_k])``, shape (n, width)."""

@@ -26,10 +26,10 @@ import jax.numpy as jnp
 from jax import Array
 
 from layerwise.errors import LayerwiseError, check_choice, check_positive_int
-from layerwise.models.base import Model, as_hyperparameter, check_positive_leaf, default_float
+from layerwise.models.base import TokenModel, as_hyperparameter, check_positive_leaf, default_float
 
 
-class Transformer(Model):
+class Transformer(TokenModel):
     r"""One-layer transformer ``f(x) = output_scale * W_U m(x)`` on integer tokens ``x`` (n, context).
 
     Params: ``((token (vocab+1, d), position (context+1, d)), (W_Q, W_K, W_V (heads, d_h, d), W_O (d, d)),
@@ -67,20 +67,10 @@ class Transformer(Model):
         return (((self.vocab_size + 1, d), (self.context + 1, d)), ((h, e, d), (h, e, d), (h, e, d), (d, d)),
                 ((self.d_mlp, d), (self.d_mlp,), (d, self.d_mlp), (d,)), (self.out_dim, d))
 
-    def layers(self, params) -> tuple:
-        return tuple(params)
-
-    def from_layers(self, layers) -> tuple:
-        return tuple(layers)
-
     def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, imbalance=1.0):
         """`transformer_init` (its scales are already per fan-in, so both parameterisations agree)."""
         check_choice("parameterisation", parameterisation, ("standard", "fan_in"))
         return transformer_init(key, self, scale, imbalance, dtype=dtype)
-
-    def example_inputs(self, key: Array, n: int, dtype=None) -> Array:
-        """``n`` random token sequences, integers in ``[0, vocab_size)``, shape (n, context)."""
-        return jax.random.randint(key, (n, self.context), 0, self.vocab_size)
 
     def residual(self, params, x: Array) -> Array:
         """The residual stream ``m`` at the last ("=") position after attention and MLP, shape (n, d_model).
