@@ -146,7 +146,7 @@ def test_headline_counts_verdicts_per_evidence_kind():
 
 def test_claims_json_schema_round_trip(tmp_path):
     verdicts = judge_all({"grokking-modular": {"quick": True, "config": {"modulus": 31}, "checks": [
-        _check("modular_upstream_shortens_delay", "unstable", seeds=3, interval=12.5)]}})
+        _check(name, "unstable", seeds=3, interval=12.5) for name in CLAIMS[17].checks]}})
     path = write_claims(tmp_path, verdicts, "quick")
     assert path == tmp_path / "claims.json" and not list(tmp_path.glob(".*partial*"))
     document = read_claims(tmp_path)
@@ -202,9 +202,10 @@ def test_the_report_shows_every_deciding_check_with_its_seeds_and_interval(tmp_p
 
 
 def _checks_modular(status):
-    return [{"name": "modular_upstream_shortens_delay", "claim": "", "value": [3.0, 1.0],
-             "expected": "upstream < baseline", "passed": status == "passed", "status": status, "seeds": 3,
-             "interval": 0.5}]
+    """Every deciding check of claim 18 (grokking-modular), all with ``status``."""
+    return [{"name": name, "claim": "", "value": [3.0, 1.0], "expected": "upstream < baseline",
+             "passed": status == "passed", "status": status, "seeds": 3, "interval": 0.5}
+            for name in CLAIMS[17].checks]
 
 
 def test_reproduce_refuses_an_out_folder_holding_a_directory_named_claims_json(tmp_path, capsys):

@@ -3,14 +3,15 @@ full file, and a claim reproduced at quick size but not at full says so."""
 
 import copy
 
-from layerwise.report.claims import judge_all
+from layerwise.report.claims import CLAIMS, judge_all
 from layerwise.report.claims_file import claims_document, write_claims
 from layerwise.report.results_page import compare, main, results_markdown
 
 
 def _checks(status):
-    return [{"name": "modular_upstream_shortens_delay", "value": [3.0, 1.0], "expected": "upstream < baseline",
-             "passed": status == "passed", "status": status, "seeds": 3, "interval": 0.5}]
+    """Every deciding check of claim 18 (grokking-modular), all with ``status``."""
+    return [{"name": name, "value": [3.0, 1.0], "expected": "upstream < baseline", "passed": status == "passed",
+             "status": status, "seeds": 3, "interval": 0.5} for name in CLAIMS[17].checks]
 
 
 def _document(size, status, modulus):
