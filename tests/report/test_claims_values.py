@@ -35,13 +35,12 @@ def test_with_the_contract_on_a_check_rejects_a_boolean_value_with_a_clear_error
 
 
 def test_with_the_contract_off_existing_values_still_construct(monkeypatch):
-    monkeypatch.setattr(checks, "REQUIRE_NUMERIC_VALUES", False)  # the default until every experiment complies
+    monkeypatch.setattr(checks, "REQUIRE_NUMERIC_VALUES", False)  # the switch still lets a plugin opt out
     assert Check("legacy", "", ["digits"], "", True).value == ["digits"]
 
 
-# Check values that break the contract in the stored test-preset results, to be moved to Measurements by their
-# experiments; once this set is empty, switch checks.REQUIRE_NUMERIC_VALUES on.
-KNOWN_NON_NUMERIC = {("emergence", "mlp_exponents_reported"), ("neural-collapse", "mlp_datasets")}
+# Check values that break the contract in the stored test-preset results (none: checks.REQUIRE_NUMERIC_VALUES is on).
+KNOWN_NON_NUMERIC: set = set()  # both former entries are Measurements now
 
 
 def test_no_new_check_breaks_the_value_contract():

@@ -61,9 +61,12 @@ class Check:
 STATUSES = ("passed", "failed", "unstable", "inconclusive")
 """The outcomes of a check (`Check.status`)."""
 
-REQUIRE_NUMERIC_VALUES = False
-"""Whether `Check` rejects a value that is not a number or a list of numbers (`value_problem`). Off until every
-experiment complies; the contract test ``tests/report/test_claims_values.py`` checks it with the switch on."""
+REQUIRE_NUMERIC_VALUES = True
+"""Whether `Check` rejects a value that is not a number or a list of numbers (`value_problem`); on since every
+experiment complies (``tests/report/test_claims_values.py`` checks the stored test-preset results)."""
+
+NONFINITE_SPELLINGS = ("nan", "inf", "-inf")
+"""Non-finite floats as ``summary.json`` writes them (`_jsonable`): check values read back from a file."""
 
 
 def value_problem(value) -> str | None:
@@ -84,6 +87,8 @@ def value_problem(value) -> str | None:
         return None if np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array) else \
             f"an array of {array.dtype}"
     if isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    if value in NONFINITE_SPELLINGS:  # how summary.json spells a non-finite float (JSON has no NaN)
         return None
     if isinstance(value, (list, tuple)):
         for item in value:

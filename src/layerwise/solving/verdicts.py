@@ -51,8 +51,8 @@ def learning_order_check(network: str, group_half_times, singular_values) -> Che
     if groups == 1:
         return Check(f"learning_order_{network}", claim + "; one group only, nothing to order", 0, 0, True)
     if compared == 0:
-        return Check(f"learning_order_{network}", claim + "; no group reached half its strength", "none compared",
-                     0, False)
+        return Check(f"learning_order_{network}", claim + "; no group reached half its strength, so nothing was "
+                     "compared (NaN fails)", float("nan"), 0, False)
     return Check(f"learning_order_{network}", claim, bad, 0, bad == 0)
 
 
