@@ -23,7 +23,7 @@ import datetime
 import json
 from pathlib import Path
 
-from layerwise import interrupt
+from layerwise.report.atomic import write_text_atomically
 from layerwise.errors import LayerwiseError
 from layerwise.report.checks import _jsonable
 from layerwise.report.claims import EVIDENCE_KINDS, VERDICTS, headline, verdict_counts
@@ -48,16 +48,8 @@ def claims_document(verdicts, size: str, *, date: str | None = None) -> dict:
 
 def write_claims(directory, verdicts, size: str) -> Path:
     """Write ``directory/claims.json`` atomically (a staging file renamed into place); returns its path."""
-    target = Path(directory) / CLAIMS_FILE
-    staging = target.with_name(f".{CLAIMS_FILE}.partial")
-    try:
-        staging.write_text(json.dumps(claims_document(verdicts, size), indent=1) + "\n")
-        with interrupt.gate():  # after a Ctrl-C the file is not put in place
-            staging.replace(target)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomically(Path(directory) / CLAIMS_FILE,
+                                 json.dumps(claims_document(verdicts, size), indent=1) + "\n")
 
 
 def read_claims(path) -> dict:

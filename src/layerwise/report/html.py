@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from layerwise import interrupt
+from layerwise.report.atomic import write_text_atomically
 from layerwise.report.claims import CLAIMS, headline, judge_all
 from layerwise.report.results import SUMMARY
 
@@ -82,13 +82,4 @@ def write_report(directory, names, descriptions: dict[str, str], wall_times: dic
     page = _ENVIRONMENT.get_template(TEMPLATE).render(
         headline=headline(verdicts) or "no claim judged", size=size, n_claims=len(CLAIMS), verdicts=verdicts,
         runs=runs, provenance=provenance, explorer=_static_explorer())
-    target = directory / "index.html"
-    staging = directory / ".index.html.partial"
-    try:
-        staging.write_text(page)
-        with interrupt.gate():  # after a Ctrl-C the report is not put in place
-            staging.replace(target)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomically(directory / "index.html", page)  # after a Ctrl-C the report is not put in place

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from layerwise.errors import LayerwiseError
+from layerwise.report.atomic import write_text_atomically
 from layerwise.report.claims_file import read_claims
 
 NOT_FULL = "not run at full size"
@@ -129,15 +130,7 @@ def write_results_page(quick_path, full_path=None, target="docs/results.md") -> 
         full = read_claims(full_path)
         if full["size"] != "full":
             raise LayerwiseError(f"{str(full_path)!r} holds a {full['size']}-size run; the second file must be full")
-    target = Path(target)
-    staging = target.with_name(f".{target.name}.partial")
-    try:
-        staging.write_text(results_markdown(quick, full))
-        staging.replace(target)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomically(target, results_markdown(quick, full))
 
 
 def main(argv: list[str] | None = None) -> int:
