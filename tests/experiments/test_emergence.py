@@ -17,7 +17,7 @@ from layerwise.engine import gradient_flow, train
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.config import build_config
-from layerwise.experiments.emergence import _converged_strengths
+from layerwise.experiments.emergence.skill_basis import converged_strengths
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
@@ -143,7 +143,7 @@ def test_decoupled_one_skill_runs_equal_the_full_model():
     np.testing.assert_allclose(np.asarray(split.params)[:, :, 0].T, np.asarray(full.params)[0], rtol=1e-12)
     np.testing.assert_allclose(split.history.loss.values[:, -1].sum(), full.history.loss.values[0, -1], rtol=1e-12)
     # converged limit: a_k b_k = S for every skill with data, R0 (untouched) for a skill never seen.
-    strengths = _converged_strengths(np.array([0.5, 0.01, 0.0]), S, R0)
+    strengths = converged_strengths(np.array([0.5, 0.01, 0.0]), S, R0)
     np.testing.assert_allclose(strengths, [S, S, R0], rtol=1e-9)
 
 

@@ -4,7 +4,7 @@ cross is compared, windows from the theory's spacing; judged over seeds by `chec
 import numpy as np
 import pytest
 
-from layerwise.experiments.emergence import crossing_errors, spacing_windows
+from layerwise.metrics import crossing_errors, spacing_windows
 from layerwise.report.checks import check_over_seeds
 
 P = np.array([0.59267364, 0.19550939, 0.10219311, 0.06449405, 0.04512982])  # Zipf, alpha = 0.6, 5 skills

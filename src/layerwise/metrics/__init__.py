@@ -2,7 +2,8 @@
 
 from layerwise.metrics.conserved import imbalance_drift, layer_imbalance
 from layerwise.metrics.timing import crossing_time, exponential_times, log_crossing
-from layerwise.metrics.fits import compute_frontier, exponential_rate, grid_fit, loglog_slope, within_factor
+from layerwise.metrics.crossings import calibrate_constant, crossing_errors, spacing_windows
+from layerwise.metrics.fits import compute_frontier, exponential_rate, grid_fit, logistic_fit, loglog_slope, within_factor  # noqa: E501
 from layerwise.metrics.skills import skill_strength, skill_strength_observable
 from layerwise.metrics.grokking import first_epoch_reaching, grokking_delay, grokking_epochs
 from layerwise.metrics.kernels import empirical_ntk, kernel_distance, kernel_target_alignment, ntk_observable, ntk_two_layer, relative_weight_change  # noqa: E501
@@ -23,7 +24,8 @@ __all__ = [
     "NC_METRICS", "class_means", "equiangularity", "equinorm", "etf_distance", "mse_decomposition", "nc1", "nc1_trace_ratio", "nc_vector", "ncc_mismatch", "neural_collapse_metrics", "orthogonal_frame_distance", "self_duality",  # noqa: E501
     "ClassifierGram", "CollapseMetrics", "FeatureSpectrum", "WithinClassScatter", "penultimate",
     "crossing_time", "exponential_times", "log_crossing",
-    "compute_frontier", "exponential_rate", "grid_fit", "loglog_slope", "within_factor",
+    "calibrate_constant", "crossing_errors", "spacing_windows",
+    "compute_frontier", "exponential_rate", "grid_fit", "logistic_fit", "loglog_slope", "within_factor",
     "end_to_end",
     "imbalance_drift",
     "layer_imbalance",

@@ -1,4 +1,4 @@
-"""Fits that compare measured curves with theory: log-log slopes (scaling exponents), exponential rates, a
+"""Fits that compare measured curves with theory: log-log slopes (scaling exponents), exponential rates, sigmoids, a
 one-parameter calibration on a grid, measured/predicted ratios within a factor, and the compute-optimal frontier of a
 loss table."""
 
@@ -57,3 +57,20 @@ def exponential_rate(times, values, low: float, high: float, *, minimum_points: 
     if window.sum() < minimum_points:
         return float("nan")
     return float(-np.polyfit(times[window], np.log(values[window]), 1)[0])
+
+
+def logistic_fit(times, values, low: float = 0.1, high: float = 0.9) -> tuple[float, float]:
+    """``(ln c, m)`` of the sigmoid ``v = 1/(1 + c e^{-m t})`` fitted to one curve where ``low < v < high``, by least
+    squares on ``ln(1/v - 1) = ln c - m t``; ``(NaN, NaN)`` when fewer than 3 points lie in that window.
+
+    Example:
+        >>> t = np.linspace(0.0, 10.0, 21)
+        >>> np.round(logistic_fit(t, 1 / (1 + np.exp(3.0 - 0.8 * t))), 9).tolist()
+        [3.0, 0.8]
+    """
+    times, values = np.asarray(times), np.asarray(values)
+    window = (values > low) & (values < high)
+    if window.sum() < 3:
+        return np.nan, np.nan
+    slope, intercept = np.polyfit(times[window], np.log(1 / values[window] - 1), 1)
+    return intercept, -slope

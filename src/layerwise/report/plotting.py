@@ -36,6 +36,13 @@ def trajectories(ax, times, theory=None, simulation=None, *, labels=None, colors
     return colors
 
 
+def seed_bands(ax, x, values, colors, *, alpha: float = 0.12) -> None:
+    """Per column ``k`` of ``values`` (seed, X, K), the band mean ± standard deviation over seeds in ``colors[k]``."""
+    mean, spread = np.mean(values, axis=0), np.std(values, axis=0)
+    for k, color in enumerate(colors):
+        ax.fill_between(x, (mean - spread)[:, k], (mean + spread)[:, k], color=color, alpha=alpha)
+
+
 def error_bars(ax, names, errors, tolerance: float, *, floor: float = 1e-18) -> None:
     """Per item, its largest error as a bar (green within ``tolerance``, red above or NaN) and each of its ``errors``
     (a list of arrays, one per item) as a dot, with ``tolerance`` dashed, on a log axis. Exact agreement (0) is drawn
