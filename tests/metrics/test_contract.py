@@ -75,6 +75,39 @@ def _ntk_two_layer(w1, w2, x):
     return k.reshape(n * m, n * m)
 
 
+def _calibrated(row, shape):
+    logs = [np.log(c / s) for c, s in zip(row, shape) if np.isfinite(c)]
+    return np.exp(sum(logs) / len(logs)) if logs else np.nan
+
+
+def _windows(shape):
+    logs = np.log(shape)
+    return [0.5 * min([abs(logs[k] - logs[j]) for j in (k - 1, k + 1) if 0 <= j < len(logs)])
+            for k in range(len(logs))]
+
+
+def _crossing_error(row, shape, limit, minimum):
+    # The rule of `crossing_errors`, item by item: NaN when an item predicted inside the run does not cross, one
+    # predicted outside crosses, or fewer than `minimum` items cross or are predicted inside.
+    constant, windows = _calibrated(row, shape), _windows(shape)
+    if not np.isfinite(constant):
+        return np.nan
+    worst, counted = 0.0, 0
+    for crossing, s, w in zip(row, shape, windows):
+        inside, outside, crossed = constant * s * np.exp(w) <= limit, constant * s * np.exp(-w) > limit, \
+            np.isfinite(crossing)
+        if (inside and not crossed) or (outside and crossed):
+            return np.nan
+        counted += crossed or inside
+        if crossed:
+            worst = max(worst, abs(np.log(crossing / (constant * s))) / w)
+    return worst if counted >= minimum else np.nan
+
+
+SHAPE = np.array([1.0, 4.0, 9.0, 20.0])
+CROSSINGS = np.array([[2.1, 7.5, 19.0, np.nan], [np.nan] * 4, [3.0, 13.0, 25.0, 66.0], [2.0, 8.0, 18.0, 40.0]])
+
+
 EPOCHS = np.array([0, 1, 2, 4, 8, 16])
 TRAIN_ACC = np.array([0.1, 0.5, 0.995, 1.0, 1.0, 1.0])
 TEST_ACC = np.array([0.1, 0.2, 0.3, 0.5, 0.85, 0.9])
@@ -144,6 +177,13 @@ REFERENCES = {
                          lambda: min(K0[min(int(4.0 // t), 3) - 1, j] for j, t in enumerate([1.0, 2.0, 4.0], 1))),
     "exponential_rate": (lambda: metrics.exponential_rate(EPOCHS * 1.0, 2.0 * np.exp(-0.3 * EPOCHS), 0.0, 3.0),
                          lambda: 0.3),
+    "logistic_fit": (lambda: metrics.logistic_fit(EPOCHS * 1.0, 1 / (1 + 50.0 * np.exp(-0.8 * EPOCHS)), 0.01, 0.99),
+                     lambda: (np.log(50.0), 0.8)),
+    "calibrate_constant": (lambda: metrics.calibrate_constant(CROSSINGS, SHAPE),
+                           lambda: [_calibrated(row, SHAPE) for row in CROSSINGS]),
+    "spacing_windows": (lambda: metrics.spacing_windows(SHAPE), lambda: _windows(SHAPE)),
+    "crossing_errors": (lambda: metrics.crossing_errors(CROSSINGS, SHAPE, 60.0, 3)[0],
+                        lambda: [_crossing_error(row, SHAPE, 60.0, 3) for row in CROSSINGS]),
     "penultimate": (lambda: metrics.penultimate(UFM, UFM_PARAMS, UFM_X)[0], lambda: UFM_H),
     "FeatureSpectrum": (lambda: metrics.FeatureSpectrum(centred=True)(UFM, UFM_PARAMS, UFM_TASK),
                         lambda: np.linalg.svd(UFM_H - UFM_H.mean(axis=0), compute_uv=False)),
