@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import warnings
 
 import numpy as np
@@ -16,11 +18,14 @@ from layerwise.metrics import log_crossing, logistic_fit, loglog_slope
 from layerwise.metrics.crossings import crossing_errors, spacing_windows
 from layerwise.report.checks import Check, Measurement, check_below, check_over_seeds
 
+if TYPE_CHECKING:
+    from layerwise.experiments.emergence import EmergenceConfig
+
 MIN_SKILLS = 4
 """Skills that must cross within a panel's run (fewer than the run allows: the panel's check fails)."""
 
 
-def results(ds: xr.Dataset, config) -> list:
+def results(ds: xr.Dataset, config: EmergenceConfig) -> list:
     """Every check and measurement of ``emergence`` from its Dataset ``ds`` made with ``config``."""
     return [*_time_results(ds, config), *_data_and_parameter_results(ds, config), *_skill_basis_results(ds, config),
             *_mlp_exponents(ds, config)]
@@ -54,7 +59,7 @@ def _inversions(half_times, minimum: int) -> float:
     return float(np.sum(np.triu(finite[:, None] > finite[None, :], 1)))
 
 
-def _time_results(ds, config) -> list:
+def _time_results(ds, config: EmergenceConfig) -> list:
     p, steps, S, eta = ds.frequency.values, ds.time_step.values, config.target_scale, config.learning_rate
     strength = ds.nonlinear_time_strength.values  # (seed, step, skill)
     half = half_times(steps, strength)  # (seed, skill)
@@ -87,7 +92,7 @@ def _time_results(ds, config) -> list:
     return results + [_gap_check(ds, config, constants)]
 
 
-def _gap_check(ds, config, constants) -> Check:
+def _gap_check(ds, config: EmergenceConfig, constants) -> Check:
     """Per seed: the fitted slope of the MLP's t_2 - t_1 against ln(1/init) over the theory's, whose 1/m_k =
     C/(p_k ln c) uses that seed's time constant ``C``."""
     p, S, inits = ds.frequency.values, config.target_scale, ds.gap_init.values
@@ -103,7 +108,7 @@ def _gap_check(ds, config, constants) -> Check:
         f"inits {', '.join(f'{v:g}' for v in inits)}; within a factor 2)", ratios, lower=0.5, upper=2.0)
 
 
-def _data_and_parameter_results(ds, config) -> list:
+def _data_and_parameter_results(ds, config: EmergenceConfig) -> list:
     p = ds.frequency.values
     minimum = min(MIN_SKILLS, p.size)
     sizes, widths = ds.data_size.values, ds.width.values
@@ -130,7 +135,7 @@ def _data_and_parameter_results(ds, config) -> list:
                         float(ds.nonlinear_padded_leak))]
 
 
-def _skill_basis_results(ds, config) -> list:
+def _skill_basis_results(ds, config: EmergenceConfig) -> list:
     p, steps, S = ds.frequency.values, ds.time_step.values, config.target_scale
     results = [compare(ds.theory_time_strength.values, ds.linear_time_strength.values.mean(0), rtol=0.0, atol=0.05,
                        times=steps.astype(float), name="skill_basis_sgd_vs_theory").to_check(
@@ -164,7 +169,7 @@ def _skill_basis_results(ds, config) -> list:
     return results
 
 
-def _mlp_exponents(ds, config) -> list:
+def _mlp_exponents(ds, config: EmergenceConfig) -> list:
     """The MLP's fitted loss exponents (5 skills only: no clean power law, so measurements, not checks)."""
     steps, exponents, losses = ds.time_step.values, theory.scaling_exponents(config.alpha), mlp_losses(ds)
     first = seed_mean(half_times(steps, ds.nonlinear_time_strength.values)[:, 0])

@@ -3,6 +3,8 @@ and the four scaling laws (theory solid, skill-basis model dashed, ReLU MLP dott
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import warnings
 
 import matplotlib.ticker
@@ -15,8 +17,11 @@ from layerwise.experiments.emergence.skill_basis import scaling_fits
 from layerwise.report.plotting import figure_grid, seed_bands, trajectories
 from layerwise.report.style import MODEL_STYLE
 
+if TYPE_CHECKING:
+    from layerwise.experiments.emergence import EmergenceConfig
 
-def figures(ds: xr.Dataset, config) -> dict:
+
+def figures(ds: xr.Dataset, config: EmergenceConfig) -> dict:
     """``{"emergence": figure}`` of the Dataset ``ds`` made with ``config``."""
     p, steps, n_s = ds.frequency.values, ds.time_step.values[1:], ds.sizes["skill"]
     nl = MODEL_STYLE["nonlinear"]
@@ -51,7 +56,7 @@ def figures(ds: xr.Dataset, config) -> dict:
     return {"emergence": figure}
 
 
-def _stage_gap(ax, ds, config):
+def _stage_gap(ax, ds, config: EmergenceConfig):
     p, inits = ds.frequency.values, ds.gap_init.values
     log_inv, flow = np.log(1 / inits), ds.flow_gap_half_time.values
     with warnings.catch_warnings():
@@ -69,7 +74,7 @@ def _stage_gap(ax, ds, config):
     twin.legend(fontsize=8, loc="lower right")
 
 
-def _scaling(axes, ds, config):
+def _scaling(axes, ds, config: EmergenceConfig):
     exponents, fits, mlp = theory.scaling_exponents(config.alpha), scaling_fits(ds, config), mlp_losses(ds)
     mlp["time"] = tuple(v[1:] for v in mlp["time"])
     panels = [("time", "time T (skill basis)", ds.linear_scaling_loss_time[1:], ds.theory_scaling_loss_time[1:]),

@@ -15,6 +15,8 @@ r"""The ReLU MLP panels of ``emergence``, each with the authors' calibrated theo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,9 @@ from layerwise.engine import linear_record_steps, train
 from layerwise.metrics import crossing_time, log_crossing
 from layerwise.metrics.crossings import calibrate_constant
 from layerwise.models import MLP, mlp_init
+
+if TYPE_CHECKING:
+    from layerwise.experiments.emergence import EmergenceConfig
 
 AUTHORS_C_FACTOR = 3.6
 """``c = 3.6 S / init^2 - 1``: the authors' empirical fit of the MLP's initial skill strength."""
@@ -67,7 +72,7 @@ def time_keys(key) -> tuple:
     return jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)
 
 
-def init_runs(config, problem, skills, keys) -> dict[float, xr.Dataset]:
+def init_runs(config: EmergenceConfig, problem, skills, keys) -> dict[float, xr.Dataset]:
     """SGD histories at ``init`` (``time_steps``) and at each of ``gap_inits`` (``gap_steps``): every init shares the
     seeds' unit-normal directions and samples."""
     sgd = dict(learning_rate=config.learning_rate, batch_size=config.batch_size, records=100)
@@ -76,7 +81,7 @@ def init_runs(config, problem, skills, keys) -> dict[float, xr.Dataset]:
             for value in [config.init, *config.gap_inits]}
 
 
-def time_panel(config, p, history: xr.Dataset) -> tuple[dict, dict]:
+def time_panel(config: EmergenceConfig, p, history: xr.Dataset) -> tuple[dict, dict]:
     """The time panel's variables and its calibration ``c``, ``N_free`` (one constant ``t_k = C / p_k`` fitted in log
     to every skill that crosses, per seed; the authors' 22 if none does, and the checks then fail), ``R_0`` and the
     skill-basis learning rate ``eta' = 2 eta / N_free`` (rate ``2 eta' p_k S = 4 eta p_k S / N_free``)."""
@@ -93,7 +98,7 @@ def time_panel(config, p, history: xr.Dataset) -> tuple[dict, dict]:
     return variables, {"c": c, "n_free": n_free, "r0": r0, "eta_model": eta_model}
 
 
-def gap_panel(config, p, runs: dict[float, xr.Dataset], n_free: float) -> tuple[np.ndarray, dict]:
+def gap_panel(config: EmergenceConfig, p, runs: dict[float, xr.Dataset], n_free: float) -> tuple[np.ndarray, dict]:
     """The inits (decreasing) and the MLP's half-times at each, with the calibrated prediction of the gap
     ``t_2 - t_1 = ln(c) (1/m_2 - 1/m_1)``, ``m_k = 4 eta p_k S / N_free``."""
     S = config.target_scale
@@ -105,12 +110,12 @@ def gap_panel(config, p, runs: dict[float, xr.Dataset], n_free: float) -> tuple[
                    "theory_gap_mlp": (("gap_init",), predicted)}
 
 
-def dataset_seed(config) -> int:
+def dataset_seed(config: EmergenceConfig) -> int:
     """The seed of the fixed data sets (the MLP's data set of size D is the first D samples of it)."""
     return int(config.seed) * 1_000_003 + 17
 
 
-def data_panel(config, problem, skills, key) -> tuple[dict, float]:
+def data_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, float]:
     """MLPs trained on each fixed data set (dims (data_seed, data_size, skill)) and the calibrated ``D_c``
     (``D_k = 0.75 D_c / p_k``), with its theory ``R_k/S = 1 - sqrt(max(0, 1 - D p_k / D_c))``."""
     S, sizes, seed = config.target_scale, np.asarray(config.data_sizes), dataset_seed(config)
@@ -128,7 +133,7 @@ def data_panel(config, problem, skills, key) -> tuple[dict, float]:
             "theory_data_strength": (("data_size", "skill"), theory_strength)}, d_c
 
 
-def parameter_panel(config, problem, skills, key) -> tuple[dict, float]:
+def parameter_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, float]:
     """Adam-trained MLPs of every width (padded to the largest with all-zero units; dims (seed, width, skill)), the
     calibrated ``N_c`` (``N_k = (k - 1/2) N_c``) with its theory ``clip((N - (k-1) N_c)/N_c, 0, 1)``, and the
     largest |weight| the padded units reached (exactly 0 when padding is exact)."""

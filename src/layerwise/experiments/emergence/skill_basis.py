@@ -8,6 +8,8 @@ is a sum of independent one-skill terms (`layerwise.data.one_skill_tasks`), trai
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,6 +21,9 @@ from layerwise.engine import gradient_flow, linear_record_steps, log_record_step
 from layerwise.experiments.emergence.mlp import dataset_seed
 from layerwise.metrics import compute_frontier, crossing_time, loglog_slope
 from layerwise.models import DiagonalLinearNetwork
+
+if TYPE_CHECKING:
+    from layerwise.experiments.emergence import EmergenceConfig
 
 PARAM_TRAIN_SAMPLES, PARAM_TEST_SAMPLES = 10_000_000, 1_000_000
 """Samples the parameter scaling law's skill-basis models are trained on, and the held-out samples that test them."""
@@ -38,7 +43,7 @@ def converged_strengths(frequencies, S, u0, steps=150):
     return np.asarray(jnp.prod(result.params, axis=1)[:, 0]).reshape(frequencies.shape)
 
 
-def sgd_on_mlp_samples(config, problem, x_eval, y_eval, sample_key, calibration) -> dict:
+def sgd_on_mlp_samples(config: EmergenceConfig, problem, x_eval, y_eval, sample_key, calibration) -> dict:
     """The skill-basis model trained by SGD at ``eta'`` from ``R_0`` on the same samples as each MLP seed (same
     sample key): ``linear_time_strength`` (seed, time_step, skill)."""
     n_s = problem.n_skills
@@ -66,7 +71,7 @@ def flow_half_times(p, S, inits) -> dict:
     return {"flow_gap_half_time": (("gap_init", "skill"), half)}
 
 
-def one_shot_panel(config, problem) -> tuple[np.ndarray, dict]:
+def one_shot_panel(config: EmergenceConfig, problem) -> tuple[np.ndarray, dict]:
     """The sizes and the model trained to convergence on ``SKILL_BASIS_DRAWS`` nested data sets (draw 0 is the
     MLP's), against the skill counts and ``E[R_k/S] = 1 - (1 - p_k)^D``."""
     S, sizes, seed, p = config.target_scale, np.asarray(config.data_sizes), dataset_seed(config), problem.frequencies
@@ -80,7 +85,7 @@ def one_shot_panel(config, problem) -> tuple[np.ndarray, dict]:
                       "theory_data_one_shot": (("sb_data_size", "skill"), 1 - (1 - p[None, :]) ** sb_sizes[:, None])}
 
 
-def parameter_panel(config, p) -> dict:
+def parameter_panel(config: EmergenceConfig, p) -> dict:
     """The model holding skills ``1..N`` (trained to convergence): ``linear_param_strength`` (width, skill)."""
     widths = np.asarray(config.param_widths)
     held = np.arange(p.size)[None, :] < widths[:, None]
@@ -88,14 +93,14 @@ def parameter_panel(config, p) -> dict:
         p, config.target_scale, config.init**2)[None, :] / config.target_scale)}
 
 
-def emergence_times(config):
+def emergence_times(config: EmergenceConfig):
     """Scaling panels: ``p_k`` over ``scaling_skills`` skills, ``R_0 = init^2`` and the flow times ``t_k``."""
     p = np.asarray(theory.skill_frequencies(config.scaling_skills, config.alpha))
     r0 = config.init**2
     return p, r0, np.log(config.target_scale / r0 - 1) / (2 * config.target_scale * p)
 
 
-def scaling_laws(config) -> dict[str, xr.DataArray]:
+def scaling_laws(config: EmergenceConfig) -> dict[str, xr.DataArray]:
     """The losses with ``scaling_skills`` skills vs time T (GD, log-recorded), data D (each coordinate trained to
     convergence on its empirical frequency), parameters N (the N most frequent skills) and the compute frontier
     ``min_{N T = C} L(N, T)``. The loss is a sum of independent one-skill terms, trained as vmapped one-skill runs."""
@@ -138,7 +143,7 @@ def scaling_laws(config) -> dict[str, xr.DataArray]:
     }
 
 
-def scaling_fits(ds: xr.Dataset, config) -> dict[str, float]:
+def scaling_fits(ds: xr.Dataset, config: EmergenceConfig) -> dict[str, float]:
     """Fitted exponents of the skill-basis losses (time: where skills k_lo..k_hi emerge)."""
     _, _, emerge = emergence_times(config)
     times, k_lo, k_hi = ds.scaling_time.values, *config.fit_skills

@@ -3,14 +3,19 @@ relative error against the flow, over seeds and instances, within ``tolerance``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from layerwise.experiments.theory_check.solution import LIMITS, SOLUTIONS
 from layerwise.report.checks import Check
 
+if TYPE_CHECKING:
+    from layerwise.experiments.theory_check import TheoryCheckConfig
 
-def results(ds: xr.Dataset, config) -> list[Check]:
+
+def results(ds: xr.Dataset, config: TheoryCheckConfig) -> list[Check]:
     """One check per closed form from the Dataset ``ds`` made with ``config``."""
     seeds = f"seed {config.seed}" if config.seeds == 1 else f"seeds {config.seed}-{config.seed + config.seeds - 1}"
     checks = []

@@ -3,16 +3,22 @@ two-layer diagonal net (imbalanced modes, the Woodworth interpolator)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax.numpy as jnp
 import numpy as np
 
 from layerwise import data, theory
 from layerwise.compare import max_relative_errors
-from layerwise.experiments.theory_check.solution import Solution, end_to_end, family_rng, run_flow
+from layerwise.experiments.theory_check.solution import Solution, end_to_end_vector, family_rng, run_flow
 from layerwise.metrics import exponential_times
 from layerwise.models import DiagonalLinearNetwork
 
-def deep_family(config, seed: int) -> Solution:
+if TYPE_CHECKING:
+    from layerwise.experiments.theory_check import TheoryCheckConfig
+
+
+def deep_family(config: TheoryCheckConfig, seed: int) -> Solution:
     """Balanced diagonal nets of depth L >= 3: every coordinate follows saxe_mode(depth=L)."""
     rng = family_rng(seed, 2)
     dim = int(rng.integers(3, config.max_dim + 1))
@@ -34,7 +40,7 @@ def deep_family(config, seed: int) -> Solution:
         model = DiagonalLinearNetwork(dim=dim, depth=depth)
         params = jnp.asarray(np.broadcast_to((u0[index] ** (1.0 / depth))[:, None, :], (len(index), depth, dim)))
         tasks = data.stack_tasks([data.diagonal_task(s[i]) for i in index])
-        history = run_flow(config, model, params, tasks, times, {"W": end_to_end})
+        history = run_flow(config, model, params, tasks, times, {"W": end_to_end_vector})
         theory_values = np.asarray(theory.saxe_mode(times[None, :, None], s[index, None, :], u0[index, None, :],
                                                      depth=depth))
         errors[index] = max_relative_errors(theory_values, history["W"].values, times)
@@ -48,13 +54,13 @@ def deep_family(config, seed: int) -> Solution:
         errors, times, np.stack(predicted), np.stack(simulated), "$u_i / s_i$", depths.astype(float), "depth")
 
 
-def diagonal_family(config, seed: int) -> list[Solution]:
+def diagonal_family(config: TheoryCheckConfig, seed: int) -> list[Solution]:
     """Imbalanced modes and the Woodworth limit on one two-layer diagonal net (one compiled flow)."""
     rng = family_rng(seed, 3)
     dim = int(rng.integers(3, config.max_dim + 1))
     R = config.instances
     model = DiagonalLinearNetwork(dim=dim, depth=2)
-    observables = {"W": end_to_end}
+    observables = {"W": end_to_end_vector}
 
     s = rng.uniform(0.5, 3.0, size=(R, dim))
     variance = rng.uniform(0.5, 2.0, size=(R, dim))

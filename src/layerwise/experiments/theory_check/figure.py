@@ -3,6 +3,8 @@ solid, flow dashed), and every instance's error against the tolerance."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -10,8 +12,11 @@ from layerwise.experiments.theory_check.solution import LIMITS, PLOTTED_COMPONEN
 from layerwise.report.plotting import error_bars, figure_grid, trajectories
 from layerwise.report.style import MODEL_STYLE, mode_colors
 
+if TYPE_CHECKING:
+    from layerwise.experiments.theory_check import TheoryCheckConfig
 
-def figures(ds: xr.Dataset, config) -> dict:
+
+def figures(ds: xr.Dataset, config: TheoryCheckConfig) -> dict:
     """``{"theory_check": figure}`` of the Dataset ``ds`` made with ``config``."""
     figure, axes = figure_grid(3, 4, width=4.25, height=11.5 / 3, title=(
         f"Every closed form vs the engine's gradient flow (theory solid, flow dashed; seed {config.seed}, "

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -19,7 +21,11 @@ from layerwise.experiments.theory_check.solution import (
 from layerwise.metrics import exponential_times
 from layerwise.models import DeepLinearNetwork
 
-def grokking_family(config, seed: int) -> list[Solution]:
+if TYPE_CHECKING:
+    from layerwise.experiments.theory_check import TheoryCheckConfig
+
+
+def grokking_family(config: TheoryCheckConfig, seed: int) -> list[Solution]:
     rng = family_rng(seed, 5)
     R, p = config.instances, config.grokking_width
     z = float(rng.choice([1.0, 2.0, 4.0]))

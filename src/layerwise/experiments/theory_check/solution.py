@@ -34,16 +34,23 @@ class Solution(NamedTuple):
     parameter_name: str
 
 
+# Observables as module-level functions: the engine compiles a flow once per function object.
 def first_layer(model, params, task):
+    """``W1`` of a two-layer net."""
     return params[0]
 
 
 def second_layer(model, params, task):
+    """``W2`` of a two-layer net."""
     return params[1]
 
 
-def end_to_end(model, params, task):
+def end_to_end_vector(model, params, task):
+    """The end-to-end map of a diagonal net as a vector (its one row)."""
     return model.end_to_end(params)[0]
+
+
+LAYERS = {"W1": first_layer, "W2": second_layer}
 
 
 def family_rng(seed: int, family: int) -> np.random.Generator:
@@ -57,6 +64,8 @@ def family_keys(rng: np.random.Generator, count: int) -> jax.Array:
 
 
 def run_flow(config, model, params, tasks, times, observables, weight_decay=0.0):
+    """The instances' exact gradient flow (one vmapped call over the batched ``tasks``) at the config's Dopri8
+    tolerances: the history of ``observables`` on ``times``."""
     return gradient_flow(model, params, tasks, times, observables=observables, weight_decay=weight_decay,
                          rtol=config.rtol, atol=config.atol, task_batched=True).history
 
@@ -67,10 +76,8 @@ def flat_components(values) -> np.ndarray:
     return values.reshape(values.shape[0], values.shape[1], -1)
 
 
-LAYERS = {"W1": first_layer, "W2": second_layer}
-
-
 def whitened_tasks(targets) -> data.Task:
+    """One task per target ``Sigma_yx`` (m, d) with whitened input ``Sigma_xx = I``, stacked."""
     return data.stack_tasks([data.Task.from_statistics(jnp.eye(t.shape[1]), jnp.asarray(t), float(np.sum(t**2)))
                              for t in targets])
 

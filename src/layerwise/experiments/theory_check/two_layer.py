@@ -3,7 +3,7 @@ depth-2 Saxe modes, the λ-balanced solution and its NTK, the MSE-UFM minimiser 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +24,10 @@ from layerwise.experiments.theory_check.solution import (
 from layerwise.metrics import exponential_times
 from layerwise.models import DeepLinearNetwork
 
+if TYPE_CHECKING:
+    from layerwise.experiments.theory_check import TheoryCheckConfig
+
+
 class TwoLayerShape(NamedTuple):
     """``(d, h, m) = (n C, C, C)``: a UFM with ``n`` samples per class and ``C`` classes (``h = m = C <= d``, so any
     sign of λ is λ-balanceable)."""
@@ -38,7 +42,7 @@ class TwoLayerShape(NamedTuple):
         return DeepLinearNetwork((self.d, self.h, self.m))
 
 
-def _saxe_depth2(config, rng, shape: TwoLayerShape) -> Solution:
+def _saxe_depth2(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Solution:
     """Balanced init aligned with ``Sigma_yx = U diag(s) V^T`` (`layerwise.init.balanced_aligned_init`:
     ``W1 = R diag(sqrt u0) V^T``, ``W2 = U diag(sqrt u0) R^T``); mode ``a`` is ``u_a = u_a^T W2 W1 v_a``."""
     d, h, m, R = shape.d, shape.h, shape.m, config.instances
@@ -67,7 +71,7 @@ def _saxe_depth2(config, rng, shape: TwoLayerShape) -> Solution:
         "smallest u0/s")
 
 
-def _lambda_balanced_runs(config, rng, shape: TwoLayerShape) -> list[Solution]:
+def _lambda_balanced_runs(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> list[Solution]:
     """Unaligned λ-balanced inits (Haar singular vectors independent of ``Sigma_yx = U' diag(s) V'^T``): the weights,
     and the NTK distance ``S(0, t)`` on probe inputs from the closed-form weights and from the flow's weights."""
     d, h, m, R = shape.d, shape.h, shape.m, config.instances
@@ -118,7 +122,7 @@ def _lambda_balanced_runs(config, rng, shape: TwoLayerShape) -> list[Solution]:
     return [weights, kernel]
 
 
-def _ufm(config, rng, shape: TwoLayerShape) -> Solution:
+def _ufm(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Solution:
     r"""MSE-UFM with weight decay ``wd`` on both layers, as the two-layer net with inputs ``x_i = sqrt(N) e_i``
     (``Sigma_xx = I``) and one-hot targets: ``H = sqrt(N) W1^T``, ``W = W2``, ``lambda_W = wd``, ``lambda_H = wd/N``.
     From a random init the flow reaches a global minimiser (benign landscape); compared up to the hidden rotation
@@ -160,7 +164,7 @@ def _ufm(config, rng, shape: TwoLayerShape) -> Solution:
         errors, times, gram_theory, gram_flow, "eigenvalues of $W W^\\top$", decay, "weight_decay")
 
 
-def _kunin(config, rng, shape: TwoLayerShape) -> Solution:
+def _kunin(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Solution:
     r"""The single neuron ``f = a w^T x`` (``w`` in R^d), simulated as the shared two-layer net with one active hidden
     unit and one active output: ``W1[0] = w``, ``W2[0, 0] = a``, ``Sigma_yx[0] = beta*``, everything else 0. The
     other units' gradients vanish identically, so they stay exactly 0 and the flow is the single neuron's."""
@@ -196,7 +200,7 @@ def _kunin(config, rng, shape: TwoLayerShape) -> Solution:
         flow_state[:, :, -PLOTTED_COMPONENTS:], "$w_i(t)$, $a(t)$", delta, "delta")
 
 
-def two_layer_family(config, seed: int) -> list[Solution]:
+def two_layer_family(config: TheoryCheckConfig, seed: int) -> list[Solution]:
     """Saxe depth 2, λ-balanced (+ NTK distance), the UFM limit and the single neuron: one compiled two-layer flow."""
     rng = family_rng(seed, 1)
     classes = int(rng.integers(2, config.max_classes + 1))
