@@ -1,7 +1,7 @@
 """Observables and metrics. Functions of one run; the engine vmaps them over runs."""
 
 from layerwise.metrics.conserved import imbalance_drift, layer_imbalance
-from layerwise.metrics.timing import crossing_time, exponential_times, log_crossing
+from layerwise.metrics.timing import crossing_time, exponential_times, log_crossing, transition_width
 from layerwise.metrics.fits import compute_frontier, exponential_rate, grid_fit, loglog_slope, within_factor
 from layerwise.metrics.skills import skill_strength, skill_strength_observable
 from layerwise.metrics.grokking import first_epoch_reaching, grokking_delay, grokking_epochs
@@ -22,7 +22,7 @@ __all__ = [
     "empirical_ntk", "kernel_distance", "kernel_target_alignment", "ntk_observable", "ntk_two_layer", "relative_weight_change",  # noqa: E501
     "NC_METRICS", "class_means", "equiangularity", "equinorm", "etf_distance", "mse_decomposition", "nc1", "nc1_trace_ratio", "nc_vector", "ncc_mismatch", "neural_collapse_metrics", "orthogonal_frame_distance", "self_duality",  # noqa: E501
     "ClassifierGram", "CollapseMetrics", "FeatureSpectrum", "WithinClassScatter", "penultimate",
-    "crossing_time", "exponential_times", "log_crossing",
+    "crossing_time", "exponential_times", "log_crossing", "transition_width",
     "compute_frontier", "exponential_rate", "grid_fit", "loglog_slope", "within_factor",
     "end_to_end",
     "imbalance_drift",
