@@ -90,7 +90,7 @@ def _plot_mlp(axes, h: xr.Dataset, name: str, letter: str) -> None:
         axes[0].axvline(steps[reached[0]], color="0.5", linewidth=0.8)
     axes[0].set(xscale="log", yscale="log", xlabel="Adam step (full batch)", ylabel="metric",
                 title=f"{letter}. MLP on {name}: NC1-NC4 (grey line: 100 % train acc.)")
-    accuracy_curves(axes[1], h.mlp_step.values, accuracy, h.nonlinear_test_accuracy.values)
+    accuracy_curves(axes[1], steps, accuracy, h.nonlinear_test_accuracy.values)  # step 0 at 1, as its neighbours
     axes[1].set(xlabel="Adam step", ylabel="accuracy", title=f"{name}: accuracy")
     sv = h.nonlinear_feature_sv.values
     trajectories(axes[2], steps, simulation=sv / sv[:, :1], kind="nonlinear",
