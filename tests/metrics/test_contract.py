@@ -111,6 +111,8 @@ CROSSINGS = np.array([[2.1, 7.5, 19.0, np.nan], [np.nan] * 4, [3.0, 13.0, 25.0, 
 EPOCHS = np.array([0, 1, 2, 4, 8, 16])
 TRAIN_ACC = np.array([0.1, 0.5, 0.995, 1.0, 1.0, 1.0])
 TEST_ACC = np.array([0.1, 0.2, 0.3, 0.5, 0.85, 0.9])
+SIGMOID_T = np.linspace(0.0, 12.0, 25)
+SIGMOID = 1 / (1 + np.exp(6.0 - SIGMOID_T))
 X_PROBE = RNG.normal(size=(3, 4))
 K0, K1 = (lambda a: a @ a.T)(RNG.normal(size=(6, 6))), (lambda a: a @ a.T)(RNG.normal(size=(6, 6)))
 TARGETS = RNG.normal(size=(6, 2))
@@ -169,6 +171,9 @@ REFERENCES = {
                           lambda: [10.0 * (100.0 ** (k / 4) - 1) / 99.0 for k in range(5)]),
     "log_crossing": (lambda: metrics.log_crossing(2.0 ** np.arange(6), TEST_ACC, 0.4),
                      lambda: np.exp(_crossing(np.log(2.0 ** np.arange(6)), TEST_ACC, 0.4))),
+    "transition_width": (lambda: metrics.transition_width(SIGMOID_T, SIGMOID),
+                         lambda: (_crossing(SIGMOID_T, SIGMOID, 0.9) - _crossing(SIGMOID_T, SIGMOID, 0.1))
+                         / _crossing(SIGMOID_T, SIGMOID, 0.5)),
     "loglog_slope": (lambda: metrics.loglog_slope(EPOCHS[1:], 3.0 * EPOCHS[1:] ** -0.7),
                      lambda: -0.7),
     "grid_fit": (lambda: metrics.grid_fit([0.5, 1.0, 2.0], 2.0 * EPOCHS, lambda a: a * EPOCHS), lambda: 2.0),

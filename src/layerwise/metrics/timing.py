@@ -53,3 +53,24 @@ def log_crossing(x, values, level) -> np.ndarray:
     """`crossing_time` on a log axis: the first ``x`` where each curve (..., X) reaches ``level``, interpolated
     linearly in ``log x`` (for data sizes and widths on geometric grids); NaN where never."""
     return np.exp(crossing_time(np.log(np.asarray(x, float)), values, level))
+
+
+def transition_width(times, values, low: float = 0.1, high: float = 0.9, middle: float = 0.5) -> np.ndarray:
+    r"""How sharp a rising transition is: ``(t_high - t_low) / t_middle``, each ``t_f`` the `crossing_time` of level
+    ``f`` (curves normalised so they rise towards 1, e.g. ``u(t)/s``). Scale-free in time, so curves with
+    different plateaus compare: a deeper balanced network's sigmoid has a smaller width (Saxe et al. 2014).
+
+    Args:
+        times: (T,) increasing, or (..., T) per curve.
+        values: (..., T) curves.
+        low, high, middle: the levels.
+    Returns:
+        (...,) widths; NaN where a curve never reaches ``high``.
+
+    Example:
+        >>> t = np.linspace(0.0, 20.0, 20001)
+        >>> round(float(transition_width(t, 1 / (1 + np.exp(10.0 - t)))), 3)  # logistic: 2 ln 9 / 10
+        0.439
+    """
+    return (crossing_time(times, values, high) - crossing_time(times, values, low)) / crossing_time(times, values,
+                                                                                                  middle)

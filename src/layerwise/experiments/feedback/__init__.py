@@ -1,0 +1,122 @@
+r"""Experiment ``feedback``: the dynamical feedback principle in a diagonal linear network (Nam et al. 2025, §3.1-3.2).
+
+In ``f(x) = sum_i x_i a_i b_i`` each weight's size sets the other's learning speed,
+``da/dt = -b E[x^2](ab - S)``, ``db/dt = -a E[x^2](ab - S)``. Four consequences, each simulated with the engine and
+overlaid with its closed form:
+
+1. sigmoidal saturation of ``a_i b_i / S_i`` (vs exponential for the linear model ``theta . x``);
+2. stage-like learning: modes learned in order of ``S_i E[x_i^2]`` at ``t_1/2 = ln(S/u0 - 1) / (2 S E[x^2])``,
+   the gap between stages growing like ``ln(1/u0)``;
+3. depth: balanced depth-L nets, ``du/dt = L E[x^2] u^(2-2/L) (S - u)``, sharpen the transition;
+4. imbalance: ``C = a^2 - b^2`` is conserved; ``C = 0`` is sigmoidal (rich), ``|C| >> u`` exponential at rate
+   ``|C| E[x^2]`` (lazy).
+
+Panels 1-2 train on ``seeds`` sample sets at once (exactly whitened, so seeds differ only at rounding level); the
+checks read the seed mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from layerwise.errors import LayerwiseError
+from layerwise.experiments import fields as F
+from layerwise.experiments.base import Experiment, Progress
+from layerwise.experiments.feedback import panels
+from layerwise.experiments.feedback.checks import check
+from layerwise.experiments.feedback.figure import plot
+from layerwise.seeds import seed_values
+
+
+@F.config_dataclass
+class FeedbackConfig:
+    """Settings of the ``feedback`` experiment (defaults: the full run)."""
+
+    seed: F.Seed = 0
+    """First seed of the panel-1 input samples (exactly whitened: results depend on it only at rounding level)."""
+    seeds: F.Count = 1
+    """Number of seeds (sample sets) trained at once in panels 1-2; checks use their mean."""
+    target_weights: F.PositiveFloats = (4.0, 2.0, 1.0, 0.5)
+    """Mode strengths S_i of the diagonal task (panels 1-2)."""
+    input_variances: F.PositiveFloats = (1.0, 1.0, 1.0, 1.0)
+    """Input variances E[x_i^2] (panels 1-2)."""
+    init: F.PositiveFloat = 1e-4
+    """Initial end-to-end weight u0 = a_i b_i (balanced, a_i = b_i)."""
+    learning_rate: F.PositiveFloat = 1e-3
+    """GD learning rate for panels 1-3 (gradient-flow time t = lr * step)."""
+    duration: F.PositiveFloat = 14.0
+    """Gradient-flow time simulated in panels 1-2."""
+    n_samples: F.at_least(2) = 1000
+    """Samples of the panel-1 task (the engine trains from their sufficient statistics)."""
+    stage_gap_inits: F.PositiveFloats = (1e-2, 1e-4, 1e-6, 1e-8)
+    """Initial scales u0 over which the stage gap is measured (panel 2)."""
+    depths: tuple[F.at_least(2), ...] = (2, 3, 4)
+    """Depths of the balanced diagonal nets of panel 3."""
+    depth_init: F.PositiveFloat = 1e-2
+    """Initial end-to-end weight of the depth panel."""
+    depth_duration: F.PositiveFloat = 10.0
+    """Gradient-flow time simulated in panel 3."""
+    imbalances: F.NonNegativeFloats = (0.0, 1.0, 10.0, 100.0)
+    """Conserved imbalances C = a^2 - b^2 of panel 4 (target S = 1, E[x^2] = 1, b0 = imbalance_b0)."""
+    imbalance_b0: F.PositiveFloat = 0.01
+    """Initial second-layer weight b0 of panel 4 (a0 = sqrt(C + b0^2))."""
+    imbalance_learning_rate: F.PositiveFloat = 1e-4
+    """GD learning rate of panel 4 (run again at twice this rate for the drift order)."""
+    imbalance_duration: F.PositiveFloat = 8.0
+    """Gradient-flow time simulated in panel 4."""
+    variance_targets: F.PositiveFloats = (3.0, 1.0)
+    """Mode strengths S_i of the E[x^2] != 1 panel (5), ordered differently by S and by S E[x^2]."""
+    variance_inputs: F.PositiveFloats = (0.5, 2.0)
+    """Input variances E[x_i^2] != 1 of panel 5 (population task)."""
+    variance_imbalance: F.PositiveFloat = 100.0
+    """Conserved imbalance C of the lazy runs of panel 5 (every mode; b0 = imbalance_b0)."""
+
+    def __post_init__(self):
+        if len(self.target_weights) != len(self.input_variances) or len(self.target_weights) < 2:
+            raise LayerwiseError("target_weights and input_variances must have the same length >= 2")
+        if self.n_samples <= len(self.target_weights):
+            raise LayerwiseError(f"n_samples must exceed the number of modes ({len(self.target_weights)})")
+        if self.init >= min(self.target_weights) or max(self.stage_gap_inits) >= min(self.target_weights):
+            raise LayerwiseError("init and stage_gap_inits must be smaller than every target weight")
+        s, var = np.asarray(self.variance_targets), np.asarray(self.variance_inputs)
+        if len(s) != len(var) or len(s) < 2 or len(np.unique(s * var)) < len(s):
+            raise LayerwiseError("variance_targets and variance_inputs must have the same length >= 2 and distinct "
+                                 "products S E[x^2]")
+        if np.array_equal(np.argsort(-s), np.argsort(-(s * var))):
+            raise LayerwiseError("variance_targets and variance_inputs must order the modes differently by S and by "
+                                 "S E[x^2] (so the stage order tests E[x^2])")
+        if max(self.init, self.depth_init, *self.stage_gap_inits) >= min(s):
+            raise LayerwiseError("init, depth_init and stage_gap_inits must be smaller than every variance_target")
+
+
+PANELS = ((panels.saturation_and_stages, "sigmoidal vs exponential; stages"), (panels.depth, "depth"),
+          (panels.imbalance, "imbalance"), (panels.input_variance, "E[x^2] != 1"))
+"""The panel simulations (`layerwise.experiments.feedback.panels`), each with its progress line."""
+
+
+def simulate(config: FeedbackConfig, progress: Progress) -> xr.Dataset:
+    """Every panel's engine runs (``linear_``, ``flow_``) beside its closed forms (``theory_``), in one Dataset."""
+    variables, coords = {}, {"seed": seed_values(config.seed, config.seeds)}
+    for panel, description in PANELS:
+        panel_variables, panel_coords = panel(config)
+        variables |= panel_variables
+        coords |= panel_coords
+        progress(description)
+    return xr.Dataset(variables, coords=coords, attrs={
+        "description": "Dynamical feedback principle: diagonal linear network (Nam et al. 2025, §3.1-3.2)"})
+
+
+EXPERIMENT = Experiment(
+    name="feedback",
+    description="Dynamical feedback principle: sigmoidal, stage-like, depth and imbalance dynamics of diagonal nets",
+    config_type=FeedbackConfig,
+    quick={"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 10.0},
+    presets={"test": {"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 9.0, "n_samples": 200,
+                      "stage_gap_inits": (1e-2, 1e-4, 1e-6), "depth_duration": 7.0, "imbalance_duration": 6.0,
+                      "seeds": 2}},
+    simulate=simulate,
+    check=check,
+    plot=plot,
+    units=lambda config: len(PANELS),
+)
