@@ -239,6 +239,7 @@ HOLDER = ("import sys, time\n"
           "time.sleep(120)\n")
 
 
+@pytest.mark.integration  # a real second process holds the lock
 @pytest.mark.parametrize("command", [["run", "alpha"], ["reproduce", "--quick", "--only", "alpha"]])
 def test_a_second_writer_is_refused(plugins, capsys, tmp_path, command):
     out = tmp_path / "out"

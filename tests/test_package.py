@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 import jax
+import pytest
 
 import layerwise as lw
 
 
+@pytest.mark.integration  # a fresh interpreter (a real subprocess) is the only clean place to import layerwise
 def test_import_leaves_float64_and_the_matplotlib_backend_alone():
     code = (
         "import jax, matplotlib\n"
