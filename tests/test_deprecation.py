@@ -79,6 +79,8 @@ RENAMED_CALLS = {
                            lambda: data.diagonal_task(target_strength=[2.0, 1.0]).cross_covariance),
     "data.teacher_task": (lambda: data.teacher_task(KEY, singular_values=[2.0], in_dim=2, out_dim=2)[1],
                           lambda: data.teacher_task(KEY, target_strength=[2.0], in_dim=2, out_dim=2)[1]),
+    "data.sparse_parity_problem": (lambda: data.sparse_parity_problem(seed=3).skill_bits,
+                                   lambda: data.sparse_parity_problem(key=jax.random.PRNGKey(3)).skill_bits),
     "data.one_hot": (lambda: data.one_hot([0, 1], 2, scale=3.0), lambda: data.one_hot([0, 1], 2, target_scale=3.0)),
     "metrics.skill_strength": (lambda: metrics.skill_strength(jnp.array([1.0, -1.0]), jnp.array([2.0, -2.0])),
                                lambda: metrics.measured_skill_strength(jnp.array([1.0, -1.0]),

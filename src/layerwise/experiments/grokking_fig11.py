@@ -105,15 +105,15 @@ class _InputScaledMLP(Model):
     def param_shapes(self):
         return self.mlp.param_shapes()
 
-    def init(self, key, scale=1.0, *, parameterisation="fan_in", dtype=None):
-        return self.mlp.init(key, scale, parameterisation=parameterisation, dtype=dtype)
+    def init(self, key, init_scale=1.0, *, parameterisation="fan_in", dtype=None):
+        return self.mlp.init(key, init_scale, parameterisation=parameterisation, dtype=dtype)
 
 
-def _torch_mlp_init(key, model: MLP, weight_scale, dtype):
+def _torch_mlp_init(key, model: MLP, init_scale, dtype):
     """The authors' init: ``W ~ N(0, (w/sqrt(fan_in))^2)`` (their ``normal_``), biases left at PyTorch's
     ``nn.Linear`` default ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (implemented here exactly)."""
     key_w, key_b = jax.random.split(key)
-    weights = mlp_init(key_w, model, weight_scale, 0.0, dtype=dtype)
+    weights = mlp_init(key_w, model, init_scale, 0.0, dtype=dtype)
     params = []
     for (w, _), layer_key in zip(weights, jax.random.split(key_b, model.depth)):
         bound = 1.0 / np.sqrt(w.shape[1])

@@ -136,7 +136,7 @@ def simulate(config: GrokkingModularConfig, progress: Progress) -> xr.Dataset:
          "nonlinear_test_accuracy": (("seed", "run", "step"), np.stack(test_accuracy)),
          **transformer.transformer_variables(transformer_runs)},
         coords={"seed": seed_values(config.seed, config.seeds), "run": list(RUNS), "step": steps,
-                "weight_scale": ("run", settings[:, 0]), "layer_ratio": ("run", settings[:, 1]),
+                "init_scale": ("run", settings[:, 0]), "layer_ratio": ("run", settings[:, 1]),
                 "target_scale": ("run", settings[:, 2]), "init": list(transformer.INITS),
                 "transformer_step": transformer_steps},
         attrs={"description": "Grokking on modular addition (Nam et al. 2025, §7; Kunin et al. 2024)",
