@@ -186,19 +186,22 @@ def _group_configs(group: str, values: dict, preset):
     """Each part's config for ``run GROUP``: the --set keys a part has apply to it; a key no part has is an error."""
     import dataclasses
 
+    from layerwise._deprecation import field_aliases
     from layerwise.experiments import GROUPS
     from layerwise.experiments.config import build_config
 
     registry = _registry()
     parts = GROUPS[group]
-    known = {f.name for part in parts for f in dataclasses.fields(registry[part].config_type)}
+    known = {name for part in parts for name in (*(f.name for f in dataclasses.fields(registry[part].config_type)),
+                                                   *field_aliases(registry[part].config_type))}
     unknown = sorted(set(values) - known)
     if unknown:
         raise LayerwiseError(f"unknown config key {unknown[0]!r} for {group} (parts: {', '.join(parts)}); allowed: "
                              f"{', '.join(sorted(known))}")
     configs = []
     for part in parts:
-        own = {f.name for f in dataclasses.fields(registry[part].config_type)}
+        own = {f.name for f in dataclasses.fields(registry[part].config_type)} | set(
+            field_aliases(registry[part].config_type))
         configs.append((part, build_config(registry[part], {k: v for k, v in values.items() if k in own},
                                            preset=preset)))
     return configs
@@ -567,9 +570,33 @@ def _configure_process() -> None:
     matplotlib.use("Agg")
 
 
+def _show_renamed(message, category, filename, lineno, file=None, line=None) -> None:
+    """A renamed config key or argument (`layerwise._deprecation`) as one ``warning:`` line on stderr."""
+    _print_error(f"warning: {message}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user mistakes print one line on stderr and exit 2; divergence exits 1."""
+    """Entry point: user mistakes print one line on stderr and exit 2; divergence exits 1; an old (renamed)
+    config key prints one ``warning:`` line and is used under its new name."""
+    import warnings
+
+    from layerwise._deprecation import RenamedFieldWarning
+
     _configure_process()
+    with warnings.catch_warnings():  # restores the filters and warnings.showwarning afterwards
+        warnings.simplefilter("always", RenamedFieldWarning)
+        other = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, RenamedFieldWarning):
+                return _show_renamed(message, category, filename, lineno)
+            return other(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as stop:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.data.regression import random_orthogonal
 from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork, Model
@@ -33,9 +34,10 @@ def _is_concrete(value) -> bool:
     return not isinstance(value, jax.core.Tracer)
 
 
-def gaussian_init(key: Array, model: Model, scale=1.0, *, parameterisation: str = "standard", dtype=None):
-    r"""I.i.d. Gaussian weights of any registered model: ``N(0, scale^2)`` (``"standard"``) or
-    ``N(0, scale^2 / fan_in)`` (``"fan_in"``, the NTK-style / LeCun scaling ``scale / sqrt(fan_in)`` used by the
+@renamed_arguments(scale="init_scale")
+def gaussian_init(key: Array, model: Model, init_scale=1.0, *, parameterisation: str = "standard", dtype=None):
+    r"""I.i.d. Gaussian weights of any registered model: ``N(0, init_scale^2)`` (``"standard"``) or
+    ``N(0, init_scale^2 / fan_in)`` (``"fan_in"``, the NTK-style / LeCun scaling ``init_scale / sqrt(fan_in)`` used by the
     authors' Fig. 11 MLP). MLP biases start at zero (``MLP.init`` takes a ``bias_scale``).
 
     For a diagonal network every entry is a separate scalar weight (fan-in 1), so both choices agree.
@@ -46,31 +48,32 @@ def gaussian_init(key: Array, model: Model, scale=1.0, *, parameterisation: str 
         [(4, 3), (2, 4)]
     """
     _require(model, Model, "gaussian_init")
-    return model.init(key, scale, parameterisation=parameterisation, dtype=dtype)
+    return model.init(key, init_scale, parameterisation=parameterisation, dtype=dtype)
 
 
-def balanced_diagonal_init(model: DiagonalLinearNetwork, mode_strengths, imbalance=0.0, *, dtype=None):
+@renamed_arguments(mode_strengths="init_scale", imbalance="mode_imbalance")
+def balanced_diagonal_init(model: DiagonalLinearNetwork, init_scale, mode_imbalance=0.0, *, dtype=None):
     r"""Deterministic diagonal-net init with end-to-end weights ``u_i = prod_l a^(l)_i`` (before ``output_scale``).
 
-    Balanced (``imbalance = 0``): every layer ``a^(l)_i = u_i^(1/L)`` (needs ``u_i > 0``).
-    Depth 2 with imbalance ``C_i = a_i^2 - b_i^2`` (the conserved quantity of Nam et al. 2025, §3.1):
+    Balanced (``mode_imbalance = 0``): every layer ``a^(l)_i = u_i^(1/L)`` (needs ``u_i > 0``).
+    Depth 2 with mode imbalance ``C_i = a_i^2 - b_i^2`` (the conserved quantity of Nam et al. 2025, §3.1):
     ``a_i^2 = (C_i + sqrt(C_i^2 + 4 u_i^2)) / 2``, ``b_i = u_i / a_i``.
 
     Args:
-        mode_strengths: ``u`` (dim,) or a scalar.
-        imbalance: ``C`` (dim,) or a scalar; only depth 2 supports ``C != 0``.
+        init_scale: ``u``, the initial end-to-end weights, (dim,) or a scalar.
+        mode_imbalance: ``C`` (dim,) or a scalar; only depth 2 supports ``C != 0``.
     Returns:
         params (depth, dim).
     """
     _require(model, DiagonalLinearNetwork, "balanced_diagonal_init")
     dtype = dtype or default_float()
-    u = jnp.broadcast_to(jnp.asarray(mode_strengths, dtype), (model.dim,))
-    c = jnp.broadcast_to(jnp.asarray(imbalance, dtype), (model.dim,))
+    u = jnp.broadcast_to(jnp.asarray(init_scale, dtype), (model.dim,))
+    c = jnp.broadcast_to(jnp.asarray(mode_imbalance, dtype), (model.dim,))
     if model.depth == 2:
         a = jnp.sqrt((c + jnp.sqrt(c * c + 4 * u * u)) / 2)
         return jnp.stack([a, u / a])
     if _is_concrete(c) and bool(jnp.any(c != 0)):
-        raise LayerwiseError(f"imbalance must be 0 for depth {model.depth}; only depth 2 takes an imbalance")
+        raise LayerwiseError(f"mode_imbalance must be 0 for depth {model.depth}; only depth 2 takes one")
     return jnp.broadcast_to(u ** (1.0 / model.depth), (model.depth, model.dim))
 
 
@@ -79,7 +82,8 @@ def _rectangular_diagonal(values: Array, rows: int, cols: int) -> Array:
     return jnp.zeros((rows, cols), values.dtype).at[jnp.arange(k), jnp.arange(k)].set(values)
 
 
-def balanced_aligned_init(key: Array, model: DeepLinearNetwork, mode_strengths, left_modes: Array, right_modes: Array):
+@renamed_arguments(mode_strengths="init_scale")
+def balanced_aligned_init(key: Array, model: DeepLinearNetwork, init_scale, left_modes: Array, right_modes: Array):
     r"""Small balanced init aligned with a task's SVD (Saxe et al. 2014): ``u_a^T W_L...W_1 v_a = u0_a``.
 
     ``W_1 = R_1 D V^T``, ``W_l = R_l D R_{l-1}^T``, ``W_L = U D R_{L-1}^T`` with ``D = diag(u0^(1/L))`` on the first
@@ -88,7 +92,7 @@ def balanced_aligned_init(key: Array, model: DeepLinearNetwork, mode_strengths, 
 
     Args:
         key: PRNG key for the hidden rotations ``R_l``.
-        mode_strengths: ``u0`` (k,) or scalar, all > 0.
+        init_scale: ``u0`` (k,) or scalar, all > 0: the initial strength of each mode.
         left_modes: ``U`` (d_out, k) orthonormal columns; right_modes: ``V`` (d_in, k).
     """
     _require(model, DeepLinearNetwork, "balanced_aligned_init")
@@ -99,7 +103,7 @@ def balanced_aligned_init(key: Array, model: DeepLinearNetwork, mode_strengths, 
             f"{min(model.widths)}; got {left_modes.shape} and {right_modes.shape}"
         )
     dtype = left_modes.dtype
-    per_layer = jnp.broadcast_to(jnp.asarray(mode_strengths, dtype), (k,)) ** (1.0 / model.depth)
+    per_layer = jnp.broadcast_to(jnp.asarray(init_scale, dtype), (k,)) ** (1.0 / model.depth)
     hidden = model.widths[1:-1]
     rotations = [random_orthogonal(sub, h, dtype) for sub, h in zip(jax.random.split(key, len(hidden)), hidden)]
     # Bases of each layer's input and output space: V, R_1, ..., R_{L-1}, U (only their first k columns matter).
@@ -118,11 +122,12 @@ def lambda_balanced_feasible(imbalance, widths) -> Array:
     return ((lam <= 0) | (h <= m)) & ((lam >= 0) | (h <= d))
 
 
+@renamed_arguments(singular_values="init_scale")
 def lambda_balanced_init(
     key: Array,
     model: DeepLinearNetwork,
     imbalance,
-    singular_values,
+    init_scale,
     *,
     left_modes: Array | None = None,
     right_modes: Array | None = None,
@@ -137,16 +142,19 @@ def lambda_balanced_init(
     error naming the condition), never NaN weights.
 
     The authors' ``get_lambda_balanced(λ, ..., scale=s)`` (the code of Nam et al. 2025,
-    ``yoonsoonam119/linear_first``) is ``singular_values = sqrt(s)``.
+    ``yoonsoonam119/linear_first``) is ``init_scale = sqrt(s)``.
 
     Args:
         key: PRNG key.
         imbalance: λ (scalar).
-        singular_values: σ, scalar or (k,), > 0.
+        init_scale: σ, the init's end-to-end singular values, scalar or (k,), > 0.
         left_modes, right_modes: optional ``U`` (d_out, d_out), ``V`` (d_in, d_in) orthogonal, to align the init
             with a task.
     Returns:
         ``(W_1, W_2)``.
+
+    The argument order (``imbalance`` before ``init_scale``) differs from `balanced_diagonal_init`'s; pass both by
+    keyword.
     """
     _require(model, DeepLinearNetwork, "lambda_balanced_init")
     if model.depth != 2:
@@ -163,7 +171,7 @@ def lambda_balanced_init(
     v = random_orthogonal(key_v, d, dtype) if right_modes is None else right_modes
     r = random_orthogonal(key_r, h, dtype)
     lam = jnp.asarray(imbalance, dtype)
-    sigma = jnp.broadcast_to(jnp.asarray(singular_values, dtype), (k,))
+    sigma = jnp.broadcast_to(jnp.asarray(init_scale, dtype), (k,))
     root = jnp.sqrt(lam * lam + 4 * sigma * sigma)
     a = jnp.concatenate([jnp.sqrt((root - lam) / 2), jnp.full(min(h, d) - k, jnp.sqrt(jnp.maximum(-lam, 0)))])
     b = jnp.concatenate([jnp.sqrt((root + lam) / 2), jnp.full(min(h, m) - k, jnp.sqrt(jnp.maximum(lam, 0)))])
@@ -175,7 +183,8 @@ def lambda_balanced_init(
     return w1, w2
 
 
-def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dtype=None):
+@renamed_arguments(scale="init_scale", imbalance="scale_difference")
+def mirrored_init(key: Array, model: DeepLinearNetwork, init_scale, scale_difference, *, dtype=None):
     r"""Zero-output init with a layer-scale imbalance (``get_lambda_unbalanced`` of Nam et al. 2025's code).
 
     Depth 2: ``W_1 = (σ + max(λ, 0)) [A; A]``, ``W_2 = (σ + max(-λ, 0)) [B, -B]`` with ``A`` (h/2, d_in),
@@ -184,6 +193,13 @@ def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dty
     (``M_l`` standard Gaussian, (h_l/2, h_{l-1}/2)), so both halves carry the same signal and still cancel.
 
     Every hidden width must be even.
+
+    Args:
+        key: PRNG key.
+        init_scale: ``σ``, the common scale of the Gaussian blocks.
+        scale_difference: ``λ = σ_1 - σ_2`` of the authors' code: a difference of layer scales, first minus last
+            (not the matrix imbalance λ of `lambda_balanced_init`, whose positive sign makes the last layer
+            heavier).
     """
     _require(model, DeepLinearNetwork, "mirrored_init")
     hidden = model.widths[1:-1]
@@ -194,13 +210,13 @@ def mirrored_init(key: Array, model: DeepLinearNetwork, scale, imbalance, *, dty
     keys = jax.random.split(key, model.depth)
     a = jax.random.normal(keys[0], (hidden[0] // 2, d), dtype)
     b = jax.random.normal(keys[-1], (m, hidden[-1] // 2), dtype)
-    w_first = (scale + jnp.maximum(imbalance, 0)) * jnp.concatenate([a, a], axis=0)
-    w_last = (scale + jnp.maximum(-imbalance, 0)) * jnp.concatenate([b, -b], axis=1)
+    w_first = (init_scale + jnp.maximum(scale_difference, 0)) * jnp.concatenate([a, a], axis=0)
+    w_last = (init_scale + jnp.maximum(-scale_difference, 0)) * jnp.concatenate([b, -b], axis=1)
     middle = []
     for layer_key, (h_in, h_out) in zip(keys[1:-1], zip(hidden[:-1], hidden[1:])):
         block = jax.random.normal(layer_key, (h_out // 2, h_in // 2), dtype)
         zeros = jnp.zeros_like(block)
-        middle.append(scale * jnp.block([[block, zeros], [zeros, block]]))
+        middle.append(init_scale * jnp.block([[block, zeros], [zeros, block]]))
     return (w_first, *middle, w_last)
 
 

@@ -131,17 +131,17 @@ class EvaluationLoss(Observable):
 
 class SkillStrengths(Observable):
     r"""Every skill's strength ``R_k`` on held-out per-skill sets (Nam et al. 2024; see
-    `layerwise.metrics.skill_strength`): ``x`` (skills, n, in), ``y`` (skills, n) → ``(skills,)``."""
+    `layerwise.metrics.measured_skill_strength`): ``x`` (skills, n, in), ``y`` (skills, n) → ``(skills,)``."""
 
     x: Array
     y: Array
     dims: ClassVar = ("skill",)
 
     def __call__(self, model, params, task=None) -> Array:
-        from layerwise.metrics.skills import skill_strength
+        from layerwise.metrics.skills import measured_skill_strength
 
         outputs = _per_skill_outputs(model, params, self.x)
-        return skill_strength(outputs, self.y.reshape(outputs.shape))
+        return measured_skill_strength(outputs, self.y.reshape(outputs.shape))
 
 
 class SkillLosses(Observable):

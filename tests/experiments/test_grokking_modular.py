@@ -38,7 +38,7 @@ def test_grokking_is_the_group_of_its_three_parts():
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("train_fraction", 1.0, "< 1"), ("modulus", 2, ">= 3"), ("imbalance", -1.0, "> 0"),
+    ("train_fraction", 1.0, "< 1"), ("modulus", 2, ">= 3"), ("layer_ratio", -1.0, "> 0"),
     ("modular_weight_decay", -0.1, ">= 0"), ("seed", -1, ">= 0"), ("transformer_d_model", 128, "<= 64"),
     ("transformer_train_fraction", 0.7, "<= 0.5"),
 ])

@@ -56,7 +56,7 @@ def test_layerwise_check_recomputes_every_value_from_data_nc(finished, capsys):
 
 @pytest.mark.parametrize("field, value, words", [
     ("beyond_width", 7, "multiple of 2"), ("floor", 0.0, "> 0"), ("beyond_models", ("gelu",), "'linear'"),
-    ("beyond_train", 1797, "< 1797"), ("beyond_scales", (2.0, 0.25, 5), "start < stop"), ("beyond_probe", 0, ">= 1"),
+    ("beyond_train", 1797, "< 1797"), ("beyond_init_scales", (2.0, 0.25, 5), "start < stop"), ("beyond_probe", 0, ">= 1"),
     ("beyond_train", 10, "beyond_probe"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):

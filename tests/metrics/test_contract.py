@@ -127,7 +127,7 @@ UFM_W = np.asarray(UFM_PARAMS[1])
 
 # name -> (the library call, the numpy reference), both without arguments.
 REFERENCES = {
-    "skill_strength": (lambda: metrics.skill_strength(FEATURES[:, 0], FEATURES[:, 1]),
+    "measured_skill_strength": (lambda: metrics.measured_skill_strength(FEATURES[:, 0], FEATURES[:, 1]),
                        lambda: np.mean((FEATURES[:, 0] - FEATURES[:, 0].mean()) * (FEATURES[:, 1] - FEATURES[:, 1].mean()))
                        / FEATURES[:, 1].std()),
     "first_epoch_reaching": (lambda: metrics.first_epoch_reaching(EPOCHS, TEST_ACC, 0.5),
@@ -216,7 +216,7 @@ REFERENCES = {
 }
 # Observable factories and aggregates: checked through the function they wrap.
 WRAPPERS = {
-    "skill_strength_observable": "skill_strength", "ntk_observable": "empirical_ntk",
+    "skill_strength_observable": "measured_skill_strength", "ntk_observable": "empirical_ntk",
     "mode_strength_observable": "mode_strengths", "grokking_epochs": "grokking_delay",
     "neural_collapse_metrics": "nc1", "nc_vector": "nc1", "NC_METRICS": "nc1",
 }

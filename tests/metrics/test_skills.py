@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from layerwise.data.sparse_parity import sparse_parity_problem
-from layerwise.metrics import skill_strength, skill_strength_observable
+from layerwise.metrics import measured_skill_strength as skill_strength, skill_strength_observable
 from layerwise.models import DiagonalLinearNetwork
 
 

@@ -16,7 +16,7 @@ TOKENS = jnp.array([[0, 1], [3, 4], [4, 4], [2, 0]])
 def test_equals_two_layer_mlp_on_concatenated_one_hot_tokens(activation, key):
     """Reference path: f(x) = s W phi(U [onehot(x_1); onehot(x_2)]) with U = [E_1^T, E_2^T]."""
     model = EmbeddingMLP(vocab_size=5, context=2, width=6, out_dim=5, activation=activation, output_scale=0.7)
-    embeddings, readout = embedding_mlp_init(key, model, weight_scale=0.8)
+    embeddings, readout = embedding_mlp_init(key, model, init_scale=0.8)
     one_hot = jnp.concatenate([jax.nn.one_hot(TOKENS[:, 0], 5), jax.nn.one_hot(TOKENS[:, 1], 5)], axis=1)
     first = jnp.concatenate([embeddings[0].T, embeddings[1].T], axis=1)  # (width, 2 vocab)
     phi = {"square": jnp.square, "relu": jax.nn.relu, "tanh": jnp.tanh}[activation]
@@ -44,8 +44,8 @@ def test_contract_shapes_dtype_jit_vmap(dtype, key):
 def test_imbalance_moves_the_layers_not_the_function(activation, degree, ratio, key):
     """phi(r z) = r^h phi(z) and W -> W r^-h: the initial function is identical, the layer norms are not."""
     model = EmbeddingMLP(vocab_size=5, context=2, width=16, out_dim=5, activation=activation)
-    balanced = embedding_mlp_init(key, model, weight_scale=0.5)
-    tilted = embedding_mlp_init(key, model, weight_scale=0.5, imbalance=ratio)
+    balanced = embedding_mlp_init(key, model, init_scale=0.5)
+    tilted = embedding_mlp_init(key, model, init_scale=0.5, layer_ratio=ratio)
     np.testing.assert_allclose(model.apply(tilted, TOKENS), model.apply(balanced, TOKENS), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(tilted[0], ratio * balanced[0], rtol=1e-14)
     np.testing.assert_allclose(tilted[1], ratio ** (-degree) * balanced[1], rtol=1e-14)
@@ -57,4 +57,4 @@ def test_bad_inputs_are_one_line_errors(key):
     with pytest.raises(LayerwiseError, match="activation"):
         EmbeddingMLP(vocab_size=5, context=2, width=4, out_dim=5, activation="sigmoid")
     with pytest.raises(LayerwiseError, match="homogeneous"):
-        embedding_mlp_init(key, EmbeddingMLP(5, 2, 4, 5, activation="tanh"), imbalance=2.0)
+        embedding_mlp_init(key, EmbeddingMLP(5, 2, 4, 5, activation="tanh"), layer_ratio=2.0)

@@ -18,11 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from layerwise._deprecation import renamed_fields
 from layerwise.experiments.base import REGISTRY, Experiment, register
 from layerwise.report.checks import check_over_seeds
 from layerwise.seeds import seed_keys, seed_values
 
 
+@renamed_fields(size="scale")  # an old name, for the tests of renamed config fields
 @dataclasses.dataclass(frozen=True)
 class TinySeededConfig:
     seed: int = 0

@@ -74,24 +74,25 @@ def bad_calls(draw):
     bad = draw(BAD_NUMBERS)
     if function == "saxe_mode":
         depth = draw(st.integers(1, 4))
-        args = {"t": values, "s": np.full(n, 2.0), "u0": np.full(n, 0.1)}
+        args = {"t": values, "target_strength": np.full(n, 2.0), "init_scale": np.full(n, 0.1)}
         if kind == "nonfinite":
             args[draw(st.sampled_from(sorted(args)))][index] = bad
         elif kind == "negative":
-            name = "t" if depth == 1 else draw(st.sampled_from(["t", "u0"] + (["s"] if depth >= 3 else [])))
+            name = "t" if depth == 1 else draw(st.sampled_from(["t", "init_scale"]
+                                                               + (["target_strength"] if depth >= 3 else [])))
             args[name][index] = negative
         else:
-            args["u0"] = np.full(n + 1, 0.1)
+            args["init_scale"] = np.full(n + 1, 0.1)
         return lambda: saxe_mode(**args, depth=depth)
     if function == "imbalanced_mode":
-        args = {"t": values, "s": np.full(n, 2.0), "u0": np.full(n, 0.1), "imbalance": np.zeros(n),
-                "variance": np.ones(n)}
+        args = {"t": values, "target_strength": np.full(n, 2.0), "init_scale": np.full(n, 0.1),
+                "mode_imbalance": np.zeros(n), "input_variance": np.ones(n)}
         if kind == "nonfinite":
             args[draw(st.sampled_from(sorted(args)))][index] = bad
         elif kind == "negative":
-            args[draw(st.sampled_from(["t", "variance"]))][index] = negative
+            args[draw(st.sampled_from(["t", "input_variance"]))][index] = negative
         else:
-            args["s"] = np.full(n + 2, 2.0)
+            args["target_strength"] = np.full(n + 2, 2.0)
         return lambda: imbalanced_mode(**args)
     if function == "grokking_gamma":
         args = {"Sigma0": values, "S0": 0.5 * values, "S": np.ones(n)}

@@ -161,12 +161,12 @@ def test_woodworth_refuses_bad_inputs(arguments, match):
 
 
 def test_azulay_refuses_bad_inputs(raises_at_run_time):
-    with pytest.raises(LayerwiseError, match=r"azulay_solution: imbalance must be finite and non-zero "
+    with pytest.raises(LayerwiseError, match=r"azulay_solution: mode_imbalance must be finite and non-zero "
                                              r"\(delta = u0\^2 - v0\^2\), got 0.0 at index \(1,\)"):
         azulay_solution(X_ONE, Y_ONE, np.array([0.2, 0.0, 0.1]), np.zeros(3))
-    with pytest.raises(LayerwiseError, match=r"azulay_solution: w0 must have shape \(d,\) = \(3,\) from X"):
+    with pytest.raises(LayerwiseError, match=r"azulay_solution: init_scale must have shape \(d,\) = \(3,\) from X"):
         azulay_solution(X_ONE, Y_ONE, np.ones(3), np.zeros(2))
-    with raises_at_run_time("azulay_solution: imbalance must be finite and non-zero"):
+    with raises_at_run_time("azulay_solution: mode_imbalance must be finite and non-zero"):
         jax.block_until_ready(jax.vmap(lambda c: azulay_solution(X_ONE, Y_ONE, c, jnp.zeros(3)))(
             jnp.array([[1.0, 1.0, 1.0], [1.0, jnp.nan, 1.0]])))
 

@@ -106,13 +106,13 @@ P = np.array([0.5, 0.3, 0.2])
     (dict(p=np.array([0.5, -0.1])), r"p must be finite and > 0 \(skill frequencies\), got -0.1 at index \(1,\)"),
     (dict(p=np.array([1.5])), r"p must be <= 1 \(skill frequencies\), got 1.5"),
     (dict(p=np.ones((2, 2)) / 4), r"p must have shape \(K,\), got shape \(2, 2\)"),
-    (dict(R0=0.0), "R0 must be finite and > 0"),
+    (dict(init_scale=0.0), "init_scale must be finite and > 0"),
     (dict(eta=-1.0), "eta must be finite and > 0"),
-    (dict(S=np.nan), r"S must be finite \(no NaN or inf\)"),
+    (dict(target_strength=np.nan), r"target_strength must be finite \(no NaN or inf\)"),
     (dict(t=-1.0), "t must be finite and >= 0"),
 ])
 def test_skill_curves_refuse_bad_inputs(function, changes, match):
-    arguments = dict(t=np.linspace(0.0, 5.0, 4), p=P, S=1.0, R0=1e-3, eta=1.0) | changes
+    arguments = dict(t=np.linspace(0.0, 5.0, 4), p=P, target_strength=1.0, init_scale=1e-3, eta=1.0) | changes
     arguments = {("T" if function is loss_vs_time and k == "t" else k): v for k, v in arguments.items()}
     with pytest.raises(LayerwiseError, match=f"{function.__name__}: " + match):
         function(**arguments)
@@ -134,8 +134,8 @@ def test_loss_laws_refuse_bad_inputs():
         asymptotic_loss(0.0, "data", 0.5)
     with pytest.raises(LayerwiseError, match="asymptotic_loss: alpha must be finite and > 0"):
         asymptotic_loss(10.0, "parameters", -0.5)
-    with pytest.raises(LayerwiseError, match=r"asymptotic_loss: R0 must be < S \(the time law needs ln\(S/R0\) > 0\)"):
-        asymptotic_loss(10.0, "time", 0.5, S=1.0, R0=2.0)
+    with pytest.raises(LayerwiseError, match=r"asymptotic_loss: init_scale must be < target_strength \(the time law needs ln\(S/R0\) > 0\)"):
+        asymptotic_loss(10.0, "time", 0.5, target_strength=1.0, init_scale=2.0)
     with pytest.raises(LayerwiseError, match="alpha must be a finite number > 0"):
         scaling_exponents(0.0)
     with pytest.raises(LayerwiseError, match="skill_frequencies: n_skills must be an integer >= 1, got 0"):
@@ -145,7 +145,7 @@ def test_loss_laws_refuse_bad_inputs():
 
 
 def test_checks_fail_loudly_under_vmap(raises_at_run_time):
-    with raises_at_run_time("skill_strength: R0 must be finite and > 0"):
+    with raises_at_run_time("skill_strength: init_scale must be finite and > 0"):
         jax.block_until_ready(jax.vmap(lambda r0: skill_strength(jnp.linspace(0.0, 3.0, 7), jnp.array(P), 1.0, r0))(
             jnp.array([1e-3, -1e-3])))
     with raises_at_run_time("loss_vs_data: D must be finite and >= 0"):

@@ -37,7 +37,7 @@ def test_balanced_limit_is_the_saxe_sigmoid():
     times = jnp.linspace(0.0, 12.0, 49)[:, None]
     s, u0 = jnp.array([0.5, 3.0, 1.0]), jnp.array([1e-6, 0.2, 2.5])
     np.testing.assert_allclose(
-        imbalanced_mode(times, s, u0, 0.0, variance=0.7, tau=1.3), saxe_mode(times, s, u0, tau=1.3 / 0.7), rtol=1e-13
+        imbalanced_mode(times, s, u0, 0.0, input_variance=0.7, tau=1.3), saxe_mode(times, s, u0, tau=1.3 / 0.7), rtol=1e-13
     )
 
 
@@ -46,8 +46,8 @@ def test_lazy_limit_is_linear_regression():
     s, u0, c, v = 1.0, 0.1, 1e6, 0.5
     times = jnp.linspace(0.0, 10.0 / (v * c), 21)
     exponential = s + (u0 - s) * jnp.exp(-v * c * times)
-    np.testing.assert_allclose(imbalanced_mode(times, s, u0, c, variance=v), exponential, rtol=1e-11)
-    np.testing.assert_allclose(imbalanced_mode(times, s, u0, -c, variance=v), exponential, rtol=1e-11)
+    np.testing.assert_allclose(imbalanced_mode(times, s, u0, c, input_variance=v), exponential, rtol=1e-11)
+    np.testing.assert_allclose(imbalanced_mode(times, s, u0, -c, input_variance=v), exponential, rtol=1e-11)
 
 
 def test_symmetries_and_zero_target():
@@ -102,26 +102,28 @@ def test_mode_matches_gradient_flow(engine, seed, log_scale):
 # -------------------------------------------------------------------------------------------------- boundary checks
 @pytest.mark.parametrize("changes, match", [
     (dict(t=-0.5), "imbalanced_mode: t must be finite and >= 0, got -0.5"),
-    (dict(variance=0.0), "imbalanced_mode: variance must be finite and > 0"),
+    (dict(input_variance=0.0), "imbalanced_mode: input_variance must be finite and > 0"),
     (dict(tau=-1.0), "imbalanced_mode: tau must be finite and > 0"),
-    (dict(imbalance=np.array([0.0, np.nan])), r"imbalanced_mode: imbalance must be finite \(no NaN or inf\), got nan "
-                                               r"at index \(1,\)"),
-    (dict(u0=np.inf), r"imbalanced_mode: u0 must be finite"),
-    (dict(t=np.ones(3), s=np.ones(2)), r"imbalanced_mode: the shapes of t \(3,\), s \(2,\)"),
+    (dict(mode_imbalance=np.array([0.0, np.nan])),
+     r"imbalanced_mode: mode_imbalance must be finite \(no NaN or inf\), got nan at index \(1,\)"),
+    (dict(init_scale=np.inf), r"imbalanced_mode: init_scale must be finite"),
+    (dict(t=np.ones(3), target_strength=np.ones(2)),
+     r"imbalanced_mode: the shapes of t \(3,\), target_strength \(2,\)"),
 ])
 def test_refuses_bad_inputs(changes, match):
-    arguments = dict(t=1.0, s=2.0, u0=0.01, imbalance=0.5, variance=1.0, tau=1.0) | changes
+    arguments = dict(t=1.0, target_strength=2.0, init_scale=0.01, mode_imbalance=0.5, input_variance=1.0,
+                     tau=1.0) | changes
     with pytest.raises(LayerwiseError, match=match):
         imbalanced_mode(**arguments)
 
 
 def test_checks_fail_loudly_under_vmap(raises_at_run_time):
-    with raises_at_run_time("imbalanced_mode: variance must be finite and > 0"):
+    with raises_at_run_time("imbalanced_mode: input_variance must be finite and > 0"):
         jax.block_until_ready(jax.vmap(lambda v: imbalanced_mode(1.0, 2.0, 0.01, 0.5, v))(jnp.array([1.0, -1.0])))
 
 
 def test_float32_is_refused():
-    with pytest.raises(LayerwiseError, match=r"imbalanced_mode needs float64 .*: s has dtype float32"):
+    with pytest.raises(LayerwiseError, match=r"imbalanced_mode needs float64 .*: target_strength has dtype float32"):
         imbalanced_mode(1.0, np.float32(2.0), 0.01, 0.5)
     with jax.enable_x64(False):
         with pytest.raises(LayerwiseError, match=r"imbalanced_mode needs float64 .*jax_enable_x64 is off: call "

@@ -166,20 +166,20 @@ def test_aligned_three_layer_network_modes(engine):
 
 # -------------------------------------------------------------------------------------------------- boundary checks
 @pytest.mark.parametrize("changes, match", [
-    (dict(u0=-0.1), r"saxe_mode: u0 must be finite and >= 0 \(balanced depth 2: u0 = a0\^2\), got -0.1"),
-    (dict(u0=0.0, depth=3), "saxe_mode: u0 must be finite and > 0 for depth 3"),
-    (dict(u0=-0.5, depth=4), "saxe_mode: u0 must be finite and > 0 for depth 4"),
-    (dict(s=-1.0, depth=3), "saxe_mode: s must be finite and > 0 for depth 3"),
-    (dict(s=np.nan), r"saxe_mode: s must be finite \(no NaN or inf\), got nan"),
-    (dict(u0=np.array([0.1, np.inf])), r"saxe_mode: u0 must be finite \(no NaN or inf\), got inf at index \(1,\)"),
+    (dict(init_scale=-0.1), r"saxe_mode: init_scale must be finite and >= 0 \(balanced depth 2: u0 = a0\^2\), got -0.1"),
+    (dict(init_scale=0.0, depth=3), "saxe_mode: init_scale must be finite and > 0 for depth 3"),
+    (dict(init_scale=-0.5, depth=4), "saxe_mode: init_scale must be finite and > 0 for depth 4"),
+    (dict(target_strength=-1.0, depth=3), "saxe_mode: target_strength must be finite and > 0 for depth 3"),
+    (dict(target_strength=np.nan), r"saxe_mode: target_strength must be finite \(no NaN or inf\), got nan"),
+    (dict(init_scale=np.array([0.1, np.inf])), r"saxe_mode: init_scale must be finite \(no NaN or inf\), got inf at index \(1,\)"),
     (dict(t=-1.0), "saxe_mode: t must be finite and >= 0"),
     (dict(tau=0.0), "saxe_mode: tau must be finite and > 0"),
-    (dict(t=np.ones(3), u0=np.full(2, 0.1)), r"saxe_mode: the shapes of t \(3,\), s \(\), u0 \(2,\), tau \(\)"),
+    (dict(t=np.ones(3), init_scale=np.full(2, 0.1)), r"saxe_mode: the shapes of t \(3,\), target_strength \(\), init_scale \(2,\), tau \(\)"),
     (dict(depth=0), "saxe_mode: depth must be a Python int >= 1"),
-    (dict(u0="0.1"), "saxe_mode: u0 must be a numeric array"),
+    (dict(init_scale="0.1"), "saxe_mode: init_scale must be a numeric array"),
 ])
 def test_saxe_mode_refuses_bad_inputs(changes, match):
-    arguments = dict(t=1.0, s=2.0, u0=0.1, depth=2, tau=1.0) | changes
+    arguments = dict(t=1.0, target_strength=2.0, init_scale=0.1, depth=2, tau=1.0) | changes
     with pytest.raises(LayerwiseError, match=match):
         saxe_mode(**arguments)
 
@@ -191,14 +191,14 @@ def test_saxe_mode_allows_what_the_formulas_allow():
 
 
 @pytest.mark.parametrize("changes, match", [
-    (dict(s=0.0), "learning_time: s must be finite and > 0 for depth 2"),
-    (dict(u0=-1e-3, depth=3), "learning_time: u0 must be finite and > 0 for depth 3"),
-    (dict(s=0.0, depth=1), "learning_time: s must be finite and non-zero"),
+    (dict(target_strength=0.0), "learning_time: target_strength must be finite and > 0 for depth 2"),
+    (dict(init_scale=-1e-3, depth=3), "learning_time: init_scale must be finite and > 0 for depth 3"),
+    (dict(target_strength=0.0, depth=1), "learning_time: target_strength must be finite and non-zero"),
     (dict(fraction=np.nan), r"learning_time: fraction must be finite \(no NaN or inf\)"),
     (dict(tau=-1.0), "learning_time: tau must be finite and > 0"),
 ])
 def test_learning_time_refuses_bad_inputs(changes, match):
-    arguments = dict(s=2.0, u0=1e-3, fraction=0.5, depth=2, tau=1.0) | changes
+    arguments = dict(target_strength=2.0, init_scale=1e-3, fraction=0.5, depth=2, tau=1.0) | changes
     with pytest.raises(LayerwiseError, match=match):
         learning_time(**arguments)
 
@@ -207,11 +207,11 @@ def test_checks_fail_loudly_under_jit_and_vmap(raises_at_run_time):
     strengths = jnp.array([0.1, -0.2, 0.3])
     np.testing.assert_allclose(jax.vmap(lambda u: saxe_mode(1.0, 2.0, u))(jnp.abs(strengths)),
                                saxe_mode(1.0, 2.0, jnp.abs(strengths)), rtol=1e-15)
-    with raises_at_run_time(r"saxe_mode: u0 must be finite and >= 0"):
+    with raises_at_run_time(r"saxe_mode: init_scale must be finite and >= 0"):
         jax.block_until_ready(jax.vmap(lambda u: saxe_mode(1.0, 2.0, u))(strengths))
-    with raises_at_run_time("saxe_mode: s must be finite and > 0 for depth 3"):
+    with raises_at_run_time("saxe_mode: target_strength must be finite and > 0 for depth 3"):
         jax.block_until_ready(jax.jit(lambda s: saxe_mode(1.0, s, 0.1, depth=3))(jnp.array(-1.0)))
-    with raises_at_run_time("learning_time: u0 must be finite and > 0 for depth 2"):
+    with raises_at_run_time("learning_time: init_scale must be finite and > 0 for depth 2"):
         jax.block_until_ready(jax.jit(lambda u: learning_time(2.0, u))(jnp.array(0.0)))
 
 
@@ -244,5 +244,5 @@ def test_float32_depth_two_follows_the_dtype_and_deep_modes_refuse():
     assert low.dtype == jnp.float32
     np.testing.assert_allclose(low, reference, rtol=2e-5)
     np.testing.assert_allclose(late, np.log(2999.0) / 6.0, rtol=1e-5)
-    with pytest.raises(LayerwiseError, match="saxe_mode needs float64 .*: u0 has dtype float32"):
+    with pytest.raises(LayerwiseError, match="saxe_mode needs float64 .*: init_scale has dtype float32"):
         saxe_mode(1.0, 2.0, np.float32(0.1), depth=3)  # x64 on, float32 input

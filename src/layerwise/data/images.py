@@ -13,6 +13,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError
 
@@ -108,9 +109,10 @@ def train_test_split(x, labels, n_train: int, seed: int, n_test: int | None = No
     return x[train], labels[train], x[test], labels[test]
 
 
-def one_hot(labels, num_classes: int, scale: float = 1.0) -> np.ndarray:
-    """``scale * one_hot(labels)``, shape (n, num_classes)."""
-    return scale * np.eye(num_classes)[np.asarray(labels)]
+@renamed_arguments(scale="target_scale")
+def one_hot(labels, num_classes: int, target_scale: float = 1.0) -> np.ndarray:
+    """``target_scale * one_hot(labels)``, shape (n, num_classes)."""
+    return target_scale * np.eye(num_classes)[np.asarray(labels)]
 
 
 def classification_task(x, labels, num_classes: int, target_scale: float = 1.0, dtype=jnp.float64) -> Task:

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError, check_positive_int
 
@@ -70,9 +71,10 @@ def haar_orthogonal(rng, dim: int):
     return q * np.sign(np.diagonal(r))
 
 
+@renamed_arguments(singular_values="target_strength")
 def teacher_task(
     key: Array,
-    singular_values,
+    target_strength,
     in_dim: int,
     out_dim: int,
     *,
@@ -87,16 +89,16 @@ def teacher_task(
 
     Args:
         key: PRNG key (draws ``U``, ``V`` and, with ``n_samples``, the inputs).
-        singular_values: ``s`` (k,), k <= min(in_dim, out_dim).
+        target_strength: ``s`` (k,), the teacher's singular values, k <= min(in_dim, out_dim).
         input_variances: ``var`` (in_dim,), default ones (whitened input).
         n_samples: ``None`` for the population task (moments only); else samples whose moments are exact.
     Returns:
         ``(task, U[:, :k], V[:, :k])``: the task and the teacher's left (out_dim, k) and right (in_dim, k) modes.
     """
-    s = jnp.atleast_1d(jnp.asarray(singular_values, dtype))
+    s = jnp.atleast_1d(jnp.asarray(target_strength, dtype))
     k = s.shape[0]
     if k > min(in_dim, out_dim):
-        raise LayerwiseError(f"singular_values has {k} entries; at most min(in_dim, out_dim) = {min(in_dim, out_dim)}")
+        raise LayerwiseError(f"target_strength has {k} entries; at most min(in_dim, out_dim) = {min(in_dim, out_dim)}")
     var = jnp.ones(in_dim, dtype) if input_variances is None else jnp.asarray(input_variances, dtype)
     if var.shape != (in_dim,) or bool(jnp.any(var <= 0)):
         raise LayerwiseError(f"input_variances must be {in_dim} positive numbers, got shape {var.shape}")
@@ -111,8 +113,9 @@ def teacher_task(
     return Task.from_samples(x, x @ teacher.T), u, v[:, :k]
 
 
+@renamed_arguments(target_weights="target_strength")
 def diagonal_task(
-    target_weights,
+    target_strength,
     input_variances=None,
     *,
     n_samples: int | None = None,
@@ -125,17 +128,17 @@ def diagonal_task(
     with strength ``S_i`` and input variance ``E[x_i^2]``.
 
     Args:
-        target_weights: ``S`` (d,).
+        target_strength: ``S`` (d,), the target weight of each coordinate.
         input_variances: ``E[x_i^2]`` (d,), default ones.
         n_samples: ``None`` for the population task; else exactly whitened samples scaled by ``sqrt(E[x_i^2])``
             (needs ``key``), whose moments equal the population ones to rounding.
     Returns:
         A `Task` with one output.
     """
-    s = jnp.atleast_1d(jnp.asarray(target_weights, dtype))
+    s = jnp.atleast_1d(jnp.asarray(target_strength, dtype))
     var = jnp.ones_like(s) if input_variances is None else jnp.atleast_1d(jnp.asarray(input_variances, dtype))
     if var.shape != s.shape or bool(jnp.any(var <= 0)):
-        raise LayerwiseError(f"input_variances must be {s.shape[0]} positive numbers matching target_weights")
+        raise LayerwiseError(f"input_variances must be {s.shape[0]} positive numbers matching target_strength")
     if n_samples is None:
         return Task.from_statistics(jnp.diag(var), (s * var)[None, :], jnp.sum(s * s * var))
     if key is None:

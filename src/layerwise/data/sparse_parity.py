@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError, check_choice, check_positive, check_positive_int
 
@@ -188,8 +189,9 @@ class FixedDatasetSampler:
         return (self.problem.skill_features(x) if self.features else x), y
 
 
+@renamed_arguments(seed="key")
 def sparse_parity_problem(
-    seed: int | Array,
+    key: Array | int,
     n_skills: int = 5,
     n_bits: int = 32,
     bits_per_skill: int = 3,
@@ -197,7 +199,9 @@ def sparse_parity_problem(
     target_scale: float = 5.0,
     dtype: str = "float64",
 ) -> MultitaskSparseParity:
-    """A multitask sparse parity problem whose disjoint skill bit sets ``B_k`` are drawn from ``seed`` (int or key).
+    """A multitask sparse parity problem whose disjoint skill bit sets ``B_k`` are drawn from ``key``.
+
+    An integer ``key`` is read as ``PRNGKey(key)`` (kept for existing callers; pass a key).
 
     Defaults are the authors' (Nam et al. 2024; ``yoonsoonam119/Skill_Eigenmode``): n_s = 5, n_b = 32, m = 3,
     alpha = 0.6, S = 5.
@@ -212,7 +216,7 @@ def sparse_parity_problem(
         raise LayerwiseError(
             f"n_bits must be >= n_skills * bits_per_skill = {n_skills * bits_per_skill} (disjoint skills); got {n_bits}"
         )
-    key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
+    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
     chosen = np.asarray(jax.random.permutation(key, n_bits))[: n_skills * bits_per_skill]
     skill_bits = tuple(tuple(sorted(int(i) for i in row)) for row in chosen.reshape(n_skills, bits_per_skill))
     return MultitaskSparseParity(skill_bits, n_bits, float(alpha), float(target_scale), dtype)

@@ -91,10 +91,12 @@ class Experiment:
 
     def make_config(self, *, quick: bool = False, preset: str | None = None, **overrides) -> Any:
         """The config: defaults, then the preset's overrides (``quick=True`` is ``preset="quick"``), then
-        ``overrides``."""
+        ``overrides`` (old field names of the config's alias table accepted with a warning)."""
+        from layerwise._deprecation import resolve_renamed_fields
+
         fields = {f.name for f in dataclasses.fields(self.config_type)}
         values = self.preset(preset or ("quick" if quick else "full"))
-        for key, value in overrides.items():
+        for key, value in resolve_renamed_fields(self.config_type, overrides, experiment=self.name).items():
             if key not in fields:
                 raise LayerwiseError(f"unknown config key {key!r} for {self.name}; allowed: {', '.join(sorted(fields))}")
             values[key] = value

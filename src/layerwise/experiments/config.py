@@ -18,6 +18,7 @@ from typing import Any
 
 import pydantic
 
+from layerwise._deprecation import resolve_renamed_fields
 from layerwise.errors import LayerwiseError
 from layerwise.experiments.fields import descriptions, is_validated, one_line
 
@@ -102,8 +103,10 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
 
 def build_config(experiment, values: dict[str, Any], *, quick: bool = False, preset: str | None = None):
     """The experiment's config: defaults, then the preset's overrides (``quick``), then ``values`` (type-checked,
-    validated). A config with declared constraints (`layerwise.experiments.fields`) is validated by pydantic; TOML
+    validated). Old field names in the config's alias table (`layerwise._deprecation.renamed_fields`) are
+    accepted with a warning and stored under their new names. A config with declared constraints (`layerwise.experiments.fields`) is validated by pydantic; TOML
     arrays become tuples and a scalar given for a list field a one-item list, as everywhere on the command line."""
+    values = resolve_renamed_fields(experiment.config_type, values, experiment=experiment.name)
     hints = typing.get_type_hints(experiment.config_type, include_extras=True)
     fields = [f.name for f in dataclasses.fields(experiment.config_type)]
     for key in values:

@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from layerwise import data, metrics, observables
+from layerwise._deprecation import renamed_fields
 from layerwise.data.grokking_images import grokking_image_split
 from layerwise.engine import log_record_steps, train
 from layerwise.errors import LayerwiseError
@@ -39,6 +40,7 @@ PANEL_TITLES = {"a": "w 5, target 3", "b": "w 1", "c": "target 30", "d": "input 
 PanelValues = tuple[F.PositiveFloat, ...]
 
 
+@renamed_fields(weight_scales="init_scales")
 @F.config_dataclass
 class GrokkingFig11Config:
     """Settings of the ``grokking-fig11`` experiment (defaults: the authors' sizes; ``--quick`` narrows the MLP)."""
@@ -61,7 +63,7 @@ class GrokkingFig11Config:
     """Adam learning rate."""
     weight_decay: F.NonNegativeFloat = 1e-4
     """Adam's coupled L2 weight decay, as torch ``Adam(lr=1e-3, weight_decay=1e-4)``."""
-    weight_scales: PanelValues = (5.0, 1.0, 5.0, 5.0, 5.0)
+    init_scales: PanelValues = (5.0, 1.0, 5.0, 5.0, 5.0)
     """Weight scale w of panels a-e: weights N(0, (w/sqrt(fan_in))^2)."""
     target_scales: PanelValues = (3.0, 3.0, 30.0, 3.0, 3.0)
     """Target scale of panels a-e: targets target x one_hot."""
@@ -73,7 +75,7 @@ class GrokkingFig11Config:
     """About this many log-spaced epochs at which accuracies are recorded."""
 
     def __post_init__(self):
-        for name in ("weight_scales", "target_scales", "input_scales", "output_scales"):
+        for name in ("init_scales", "target_scales", "input_scales", "output_scales"):
             if len(getattr(self, name)) != len(PANELS):
                 raise LayerwiseError(f"{name} needs one value per panel a-e ({len(PANELS)}), got "
                                      f"{len(getattr(self, name))}")
@@ -103,15 +105,15 @@ class _InputScaledMLP(Model):
     def param_shapes(self):
         return self.mlp.param_shapes()
 
-    def init(self, key, scale=1.0, *, parameterisation="fan_in", dtype=None):
-        return self.mlp.init(key, scale, parameterisation=parameterisation, dtype=dtype)
+    def init(self, key, init_scale=1.0, *, parameterisation="fan_in", dtype=None):
+        return self.mlp.init(key, init_scale, parameterisation=parameterisation, dtype=dtype)
 
 
-def _torch_mlp_init(key, model: MLP, weight_scale, dtype):
+def _torch_mlp_init(key, model: MLP, init_scale, dtype):
     """The authors' init: ``W ~ N(0, (w/sqrt(fan_in))^2)`` (their ``normal_``), biases left at PyTorch's
     ``nn.Linear`` default ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (implemented here exactly)."""
     key_w, key_b = jax.random.split(key)
-    weights = mlp_init(key_w, model, weight_scale, 0.0, dtype=dtype)
+    weights = mlp_init(key_w, model, init_scale, 0.0, dtype=dtype)
     params = []
     for (w, _), layer_key in zip(weights, jax.random.split(key_b, model.depth)):
         bound = 1.0 / np.sqrt(w.shape[1])
@@ -124,7 +126,7 @@ def _train_panels(config: GrokkingFig11Config, key, seed: int, epochs):
     dtype = jnp.float32
     x_train, labels_train, x_test, labels_test, source = grokking_image_split(config.n_train, seed, config.mnist_path)
     weight, target, inputs, outputs = (np.asarray(getattr(config, name), dtype=float) for name in (
-        "weight_scales", "target_scales", "input_scales", "output_scales"))
+        "init_scales", "target_scales", "input_scales", "output_scales"))
     widths = (x_train.shape[1], config.mlp_width, config.mlp_width, config.mlp_width, 10)
     model = _InputScaledMLP(MLP(widths, activation="tanh", output_scale=jnp.asarray(outputs, dtype)),
                             jnp.asarray(inputs, dtype))
@@ -155,7 +157,7 @@ def simulate(config: GrokkingFig11Config, progress: Progress) -> xr.Dataset:
          "nonlinear_test_accuracy": (("seed", "panel", "epoch"), np.stack(test_accuracy))},
         coords={"seed": seed_values(config.seed, config.seeds), "panel": list(PANELS), "epoch": epochs,
                 **{name[:-1]: ("panel", list(getattr(config, name))) for name in (
-                    "weight_scales", "target_scales", "input_scales", "output_scales")}},
+                    "init_scales", "target_scales", "input_scales", "output_scales")}},
         attrs={"description": "Grokking in the authors' Fig. 11 tanh MLP (Nam et al. 2025, §7)",
                "data_source": sources[0],
                "mlp": f"tanh MLP d-{config.mlp_width}-{config.mlp_width}-{config.mlp_width}-10, {config.n_train} "

@@ -25,6 +25,7 @@ import xarray as xr
 from pydantic import Field
 
 from layerwise import metrics, observables
+from layerwise._deprecation import renamed_fields
 from layerwise.data.modular import modular_addition, modular_addition_task
 from layerwise.engine import linear_record_steps, train
 from layerwise.experiments import fields as F
@@ -38,6 +39,8 @@ from layerwise.seeds import seed_keys, seed_values
 RUNS = ("baseline", "small init", "large target", "upstream", "downstream")
 
 
+@renamed_fields(modular_weight_scale="modular_init_scale", imbalance="layer_ratio",
+                transformer_weight_scale="transformer_init_scale", transformer_imbalance="transformer_layer_ratio")
 @F.config_dataclass
 class GrokkingModularConfig:
     """Settings of the ``grokking-modular`` experiment (defaults: p = 97; ``--quick``: p = 31, narrower)."""
@@ -58,13 +61,13 @@ class GrokkingModularConfig:
     """AdamW learning rate."""
     modular_weight_decay: F.NonNegativeFloat = 1.0
     """AdamW (decoupled) weight decay."""
-    modular_weight_scale: F.PositiveFloat = 0.3
+    modular_init_scale: F.PositiveFloat = 0.3
     """Baseline init scale w (embeddings N(0, w^2), readout N(0, w^2/width)); square activation."""
     small_init_scale: F.PositiveFloat = 0.1
     """The smaller-init lever."""
     large_target_scale: F.PositiveFloat = 10.0
     """The larger-target lever (baseline targets: one-hot x 1)."""
-    imbalance: F.PositiveFloat = 2.0
+    layer_ratio: F.PositiveFloat = 2.0
     """Layer imbalance r: upstream = embeddings / r and readout x r^2 (downstream the reverse); f at init unchanged."""
     modular_record_every: F.Count = 25
     """The EmbeddingMLP's accuracies are recorded every this many steps (an even grid)."""
@@ -84,9 +87,9 @@ class GrokkingModularConfig:
     """Transformer AdamW (decoupled) weight decay."""
     transformer_b2: Annotated[float, Field(gt=0, lt=1)] = 0.98
     """Transformer AdamW second-moment decay (Nanda et al. 2023: 0.98)."""
-    transformer_weight_scale: F.PositiveFloat = 1.0
+    transformer_init_scale: F.PositiveFloat = 1.0
     """Overall transformer init scale w (`layerwise.models.transformer_init`)."""
-    transformer_imbalance: F.PositiveFloat = 4.0
+    transformer_layer_ratio: F.PositiveFloat = 4.0
     """Imbalance r: upstream = embeddings / r and unembedding x r, downstream the reverse."""
     transformer_record_every: F.Count = 20
     """Transformer accuracies are recorded every this many steps (an even grid)."""
@@ -94,7 +97,7 @@ class GrokkingModularConfig:
 
 def _settings(config: GrokkingModularConfig) -> dict:
     """Run name -> (weight scale, layer ratio, target scale)."""
-    w, r = config.modular_weight_scale, config.imbalance
+    w, r = config.modular_init_scale, config.layer_ratio
     return {"baseline": (w, 1.0, 1.0), "small init": (config.small_init_scale, 1.0, 1.0),
             "large target": (w, 1.0, config.large_target_scale), "upstream": (w, 1.0 / r, 1.0),
             "downstream": (w, r, 1.0)}
@@ -133,7 +136,7 @@ def simulate(config: GrokkingModularConfig, progress: Progress) -> xr.Dataset:
          "nonlinear_test_accuracy": (("seed", "run", "step"), np.stack(test_accuracy)),
          **transformer.transformer_variables(transformer_runs)},
         coords={"seed": seed_values(config.seed, config.seeds), "run": list(RUNS), "step": steps,
-                "weight_scale": ("run", settings[:, 0]), "layer_ratio": ("run", settings[:, 1]),
+                "init_scale": ("run", settings[:, 0]), "layer_ratio": ("run", settings[:, 1]),
                 "target_scale": ("run", settings[:, 2]), "init": list(transformer.INITS),
                 "transformer_step": transformer_steps},
         attrs={"description": "Grokking on modular addition (Nam et al. 2025, §7; Kunin et al. 2024)",
@@ -169,7 +172,7 @@ def _mlp_checks(ds: xr.Dataset, config) -> list:
     delay = _delays(ds)[2]
     final = ds.nonlinear_test_accuracy.values[:, :, -1]  # (seed, run)
     grokked = final >= 0.95
-    where, r = f"(a + b) mod {config.modulus}, EmbeddingMLP (square activation)", config.imbalance
+    where, r = f"(a + b) mod {config.modulus}, EmbeddingMLP (square activation)", config.layer_ratio
     levers = np.fmax(_ratio(delay, "small init", grokked[:, 1]), _ratio(delay, "large target", grokked[:, 2]))
     return [check_over_seeds(
         "modular_groks", f"{where}: the baseline reaches >= 95 % test accuracy (final; seed mean)", final[:, 0],

@@ -44,7 +44,7 @@ def departures(config) -> list[str]:
              f"d_model {config.transformer_d_model}, d_mlp {config.transformer_d_mlp}, "
              f"{config.transformer_heads} heads (theirs 128, 512, 4)",
              f"train fraction {config.transformer_train_fraction:g} (theirs 0.3)",
-             f"{config.transformer_steps} steps, imbalance r = {config.transformer_imbalance:g} between embeddings "
+             f"{config.transformer_steps} steps, imbalance r = {config.transformer_layer_ratio:g} between embeddings "
              "and unembedding"]
     return sizes + list(DEPARTURES)
 
@@ -55,14 +55,14 @@ def transformer_record_steps(config) -> np.ndarray:
 
 def train_inits(config, key, seed: int, steps) -> tuple[np.ndarray, np.ndarray]:
     """The three inits of one seed as one vmapped AdamW run: (train accuracy, test accuracy), each (init, step)."""
-    p, dtype, r = config.modulus, jnp.float32, config.transformer_imbalance
+    p, dtype, r = config.modulus, jnp.float32, config.transformer_layer_ratio
     tokens_train, labels_train, tokens_test, labels_test = modular_addition(
         p, config.transformer_train_fraction, seed)
     model = Transformer(vocab_size=p, context=2, d_model=config.transformer_d_model, heads=config.transformer_heads,
                         d_mlp=config.transformer_d_mlp, out_dim=p)
     init_key = jax.random.fold_in(key, 31)
     ratios = {"upstream": 1.0 / r, "balanced": 1.0, "downstream": r}
-    inits = [transformer_init(init_key, model, config.transformer_weight_scale, ratios[name], dtype=dtype)
+    inits = [transformer_init(init_key, model, config.transformer_init_scale, ratios[name], dtype=dtype)
              for name in INITS]
     params = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *inits)
     accuracy = {"train_accuracy": observables.Accuracy(jnp.asarray(tokens_train), jnp.asarray(labels_train)),
@@ -106,7 +106,7 @@ def transformer_checks(ds: xr.Dataset, config) -> list:
         f"(steps from train acc >= 99 % to test acc >= 0.9 x final) is at least 10 record steps ({10 * every}), so "
         "memorisation comes first (value: the final test accuracy's seed mean; a run with a shorter delay counts "
         "as 0)", np.where(balanced >= 10 * every, final[:, 1], 0.0), lower=0.95), check_over_seeds(
-        "transformer_upstream_delay_ratio", f"{where}, r = {config.transformer_imbalance:g} (Kunin et al. 2024): an "
+        "transformer_upstream_delay_ratio", f"{where}, r = {config.transformer_layer_ratio:g} (Kunin et al. 2024): an "
         "upstream init (embeddings / r, unembedding x r) shortens the grokking delay to at most 0.8 x the balanced "
         "one (per-seed ratio upstream / balanced delay)", ratio_up, upper=0.8), check_over_seeds(
         "transformer_downstream_delay_ratio", f"{where}: a downstream init (embeddings x r, unembedding / r) "

@@ -24,6 +24,7 @@ import xarray as xr
 from pydantic import Field
 
 from layerwise import data, init, metrics
+from layerwise._deprecation import renamed_fields
 from layerwise.engine import train
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
@@ -38,6 +39,7 @@ MODELS = ("linear", "tanh", "relu")
 DIGITS = 1797  # images in scikit-learn's digits
 
 
+@renamed_fields(beyond_scales="beyond_init_scales", beyond_imbalance="beyond_log2_layer_ratio")
 @F.config_dataclass
 class LazyRichDigitsConfig:
     """Settings of the ``lazy-rich-digits`` experiment (defaults: the full run)."""
@@ -50,9 +52,9 @@ class LazyRichDigitsConfig:
     """Added to the kernel distance before log10, as the authors' plots."""
     beyond_models: Annotated[tuple[Literal[MODELS], ...], Field(min_length=1)] = MODELS
     """Networks trained: a depth-3 linear net and 2-hidden-layer tanh and ReLU MLPs (no biases)."""
-    beyond_scales: F.PositiveGrid = (0.25, 2.0, 5)
+    beyond_init_scales: F.PositiveGrid = (0.25, 2.0, 5)
     """Init scale α (fan-in Gaussian, std α / sqrt(fan_in)): geomspace(start, stop, num)."""
-    beyond_imbalance: F.Grid = (-2.0, 2.0, 5)
+    beyond_log2_layer_ratio: F.Grid = (-2.0, 2.0, 5)
     """log2 ρ: layers multiplied by (ρ, 1, 1/ρ) (ρ > 1 upstream-heavy): linspace(start, stop, num)."""
     beyond_width: Annotated[int, Field(ge=2, lt=2**31, multiple_of=2)] = 64
     """Hidden width (even: two mirrored halves)."""
@@ -111,7 +113,7 @@ def _grid(config: LazyRichDigitsConfig, model, ntk, split, key) -> dict:
     each seed has its own training set, and batching the float32 forward passes over seeds changes their rounding.)"""
     dtype = jnp.float32
     x_train, y_train, x_test, y_test = (jnp.asarray(a, dtype) if a.dtype.kind == "f" else a for a in split)
-    alpha, log2_rho = np.geomspace(*config.beyond_scales), np.linspace(*config.beyond_imbalance)
+    alpha, log2_rho = np.geomspace(*config.beyond_init_scales), np.linspace(*config.beyond_log2_layer_ratio)
     alpha_cells, rho_cells = (a.ravel() for a in np.meshgrid(alpha, 2.0**log2_rho, indexing="ij"))
     params = jax.vmap(lambda k, a, r: _mirrored(model, k, a, r, dtype))(
         jax.random.split(key, alpha_cells.size), jnp.asarray(alpha_cells, dtype), jnp.asarray(rho_cells, dtype))
@@ -146,8 +148,8 @@ def simulate(config: LazyRichDigitsConfig, progress: Progress) -> xr.Dataset:
         stacked = np.stack([results[a][key] for a in activations])
         variables[f"nonlinear_{key}"] = (("activation", *dims)[: stacked.ndim], stacked)
     return xr.Dataset(variables, coords={
-        "seed": seed_values(config.seed, config.seeds), "init_scale": np.geomspace(*config.beyond_scales),
-        "log2_imbalance": np.linspace(*config.beyond_imbalance), "layer": np.arange(3),
+        "seed": seed_values(config.seed, config.seeds), "init_scale": np.geomspace(*config.beyond_init_scales),
+        "log2_imbalance": np.linspace(*config.beyond_log2_layer_ratio), "layer": np.arange(3),
         **({"activation": activations} if activations else {})},
         attrs={"description": "Lazy vs rich beyond the paper: init scale × layer imbalance on digits"})
 
@@ -238,10 +240,10 @@ EXPERIMENT = Experiment(
     name="lazy-rich-digits",
     description="Lazy vs rich beyond the paper: init scale × layer imbalance for linear, tanh and ReLU nets on digits",
     config_type=LazyRichDigitsConfig,
-    quick={"beyond_scales": (0.25, 2.0, 4), "beyond_imbalance": (-2.0, 2.0, 3), "beyond_width": 32,
+    quick={"beyond_init_scales": (0.25, 2.0, 4), "beyond_log2_layer_ratio": (-2.0, 2.0, 3), "beyond_width": 32,
            "beyond_train": 400, "beyond_steps": 1000},
-    presets={"test": {"beyond_models": ("linear", "relu"), "beyond_scales": (0.25, 2.0, 2),
-                      "beyond_imbalance": (-1.0, 1.0, 3), "beyond_width": 8, "beyond_train": 100, "beyond_probe": 4,
+    presets={"test": {"beyond_models": ("linear", "relu"), "beyond_init_scales": (0.25, 2.0, 2),
+                      "beyond_log2_layer_ratio": (-1.0, 1.0, 3), "beyond_width": 8, "beyond_train": 100, "beyond_probe": 4,
                       "beyond_steps": 100, "seeds": 2}},
     simulate=simulate, check=check, plot=plot,
     units=lambda config: len(config.beyond_models),

@@ -116,7 +116,7 @@ def mode_strengths(settings: FeedbackSettings, times: np.ndarray) -> np.ndarray:
                              atol=1e-13, observables=WEIGHTS)
         return np.asarray(flow.history.weights.values[0])
     if settings.depth == 2 and settings.imbalance != 0:
-        return np.asarray(theory.imbalanced_mode(t, s, settings.init, settings.imbalance, variance=var))
+        return np.asarray(theory.imbalanced_mode(t, s, settings.init, settings.imbalance, input_variance=var))
     return np.asarray(theory.saxe_mode(t, s, settings.init, depth=settings.depth, tau=1.0 / var))
 
 

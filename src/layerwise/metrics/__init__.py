@@ -4,7 +4,7 @@ from layerwise.metrics.conserved import imbalance_drift, layer_imbalance
 from layerwise.metrics.timing import crossing_time, exponential_times, log_crossing, transition_width
 from layerwise.metrics.crossings import calibrate_constant, crossing_errors, spacing_windows
 from layerwise.metrics.fits import compute_frontier, exponential_rate, grid_fit, logistic_fit, loglog_slope, within_factor  # noqa: E501
-from layerwise.metrics.skills import skill_strength, skill_strength_observable
+from layerwise.metrics.skills import measured_skill_strength, skill_strength, skill_strength_observable
 from layerwise.metrics.grokking import first_epoch_reaching, grokking_delay, grokking_epochs
 from layerwise.metrics.kernels import empirical_ntk, kernel_distance, kernel_target_alignment, ntk_observable, ntk_two_layer, relative_weight_change  # noqa: E501
 from layerwise.metrics.neural_collapse import ClassifierGram, CollapseMetrics, FeatureSpectrum, WithinClassScatter, penultimate  # noqa: E501
@@ -18,7 +18,7 @@ from layerwise.metrics.linear import (
 )
 
 __all__ = [
-    "skill_strength", "skill_strength_observable",
+    "measured_skill_strength", "skill_strength_observable",
     "first_epoch_reaching", "grokking_delay", "grokking_epochs",
     "empirical_ntk", "kernel_distance", "kernel_target_alignment", "ntk_observable", "ntk_two_layer", "relative_weight_change",  # noqa: E501
     "NC_METRICS", "class_means", "equiangularity", "equinorm", "etf_distance", "mse_decomposition", "nc1", "nc1_trace_ratio", "nc_vector", "ncc_mismatch", "neural_collapse_metrics", "orthogonal_frame_distance", "self_duality",  # noqa: E501

@@ -16,9 +16,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import renamed_function
 
-def skill_strength(predictions: Array, targets: Array) -> Array:
-    r"""``R = <f - mean f, y - mean y> / (sqrt(n) ||y - mean y||)`` along the last (sample) axis.
+
+def measured_skill_strength(predictions: Array, targets: Array) -> Array:
+    r"""A skill strength measured from a model's outputs (the closed form is `layerwise.theory.skill_strength`):
+    ``R = <f - mean f, y - mean y> / (sqrt(n) ||y - mean y||)`` along the last (sample) axis.
 
     Args:
         predictions: outputs ``f``, shape (..., n).
@@ -27,7 +30,7 @@ def skill_strength(predictions: Array, targets: Array) -> Array:
         ``R``, shape (...); NaN where the targets are constant (no skill to measure).
 
     Example:
-        >>> skill_strength(jnp.array([5.0, -5.0]), jnp.array([5.0, -5.0]))   # a perfect predictor: R = S
+        >>> measured_skill_strength(jnp.array([5.0, -5.0]), jnp.array([5.0, -5.0]))   # a perfect predictor: R = S
         Array(5., dtype=float64)
     """
     predictions, targets = jnp.broadcast_arrays(jnp.asarray(predictions), jnp.asarray(targets))
@@ -36,6 +39,11 @@ def skill_strength(predictions: Array, targets: Array) -> Array:
     y = targets - jnp.mean(targets, axis=-1, keepdims=True)
     norm = jnp.sqrt(jnp.sum(y * y, axis=-1))
     return jnp.sum(f * y, axis=-1) / (jnp.sqrt(n) * jnp.where(norm > 0, norm, jnp.nan))
+
+
+skill_strength = renamed_function("layerwise.metrics.skill_strength", "layerwise.metrics.measured_skill_strength",
+                                  measured_skill_strength)
+"""Deprecated: `layerwise.theory.skill_strength` is the closed form; this is `measured_skill_strength`."""
 
 
 def skill_strength_observable(x_eval: Array, y_eval: Array):

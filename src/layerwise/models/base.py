@@ -11,7 +11,7 @@ Every model implements:
 * ``layers(params) -> tuple`` of per-layer parameter pytrees, input layer first, and ``from_layers(layers)``, its
   inverse (conserved imbalances, per-layer rescaling and weight changes are defined layer by layer);
 * ``param_shapes()``: the shapes of one run's params, as a pytree with the params' structure;
-* ``init(key, scale=1.0, *, parameterisation="standard", dtype=None)``: i.i.d. Gaussian params of one run.
+* ``init(key, init_scale=1.0, *, parameterisation="standard", dtype=None)``: i.i.d. Gaussian params of one run.
 
 A `LinearModel` also has ``end_to_end(params) -> (out_dim, in_dim)``, the matrix ``W`` with ``f(x) = W x``: the
 engine then trains it from the task's sufficient statistics, and every linear-network theory applies to it.
@@ -83,8 +83,9 @@ class Model(eqx.Module):
         """Shapes of one run's params, as a pytree of tuples with the params' structure."""
 
     @abc.abstractmethod
-    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None) -> Any:
-        """I.i.d. Gaussian params of one run: ``N(0, scale^2)`` or ``N(0, scale^2 / fan_in)`` (``"fan_in"``)."""
+    def init(self, key: Array, init_scale=1.0, *, parameterisation: str = "standard", dtype=None) -> Any:
+        """I.i.d. Gaussian params of one run: ``N(0, init_scale^2)`` or ``N(0, init_scale^2 / fan_in)``
+        (``"fan_in"``). The engine and `layerwise.init.gaussian_init` pass ``init_scale`` by position."""
 
     def example_inputs(self, key: Array, n: int, dtype=None) -> Array:
         """``n`` random inputs of the kind the model takes (standard normal ``(n, in_dim)`` by default), for

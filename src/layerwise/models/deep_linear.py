@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.errors import check_choice
 from layerwise.models.base import LinearModel, as_hyperparameter, check_positive_leaf, check_widths, default_float
 
@@ -58,13 +59,15 @@ class DeepLinearNetwork(LinearModel):
     def from_layers(self, layers) -> tuple[Array, ...]:
         return tuple(layers)
 
-    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None):
-        """``W_l ~ N(0, scale^2)`` (``"standard"``) or ``N(0, scale^2 / fan_in)`` (``"fan_in"``, LeCun scaling)."""
+    @renamed_arguments(scale="init_scale")
+    def init(self, key: Array, init_scale=1.0, *, parameterisation: str = "standard", dtype=None):
+        """``W_l ~ N(0, init_scale^2)`` (``"standard"``) or ``N(0, init_scale^2 / fan_in)`` (``"fan_in"``, LeCun
+        scaling)."""
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         dtype = dtype or default_float()
         params = []
         for layer_key, shape in zip(jax.random.split(key, self.depth), self.param_shapes()):
-            std = scale / jnp.sqrt(shape[1]) if parameterisation == "fan_in" else scale
+            std = init_scale / jnp.sqrt(shape[1]) if parameterisation == "fan_in" else init_scale
             params.append(std * jax.random.normal(layer_key, shape, dtype))
         return tuple(params)
 

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.errors import LayerwiseError, check_choice, check_positive_int
 from layerwise.models.base import TokenModel, as_hyperparameter, check_positive_leaf, default_float
 
@@ -63,10 +64,11 @@ class EmbeddingMLP(TokenModel):
     def param_shapes(self):
         return ((self.context, self.vocab_size, self.width), (self.out_dim, self.width))
 
-    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, imbalance=1.0):
+    @renamed_arguments(scale="init_scale", imbalance="layer_ratio")
+    def init(self, key: Array, init_scale=1.0, *, parameterisation: str = "standard", dtype=None, layer_ratio=1.0):
         """`embedding_mlp_init` (one-hot inputs have fan-in 1, so both parameterisations agree)."""
         check_choice("parameterisation", parameterisation, ("standard", "fan_in"))
-        return embedding_mlp_init(key, self, scale, imbalance, dtype=dtype)
+        return embedding_mlp_init(key, self, init_scale, layer_ratio, dtype=dtype)
 
     def features(self, params, x: Array) -> Array:
         """Hidden activations ``phi(sum_k E_k[x_k])``, shape (n, width)."""
@@ -79,11 +81,12 @@ class EmbeddingMLP(TokenModel):
         return self.output_scale * self.features(params, x) @ params[1].T
 
 
-def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbalance=1.0, *, dtype=None):
+@renamed_arguments(weight_scale="init_scale", imbalance="layer_ratio")
+def embedding_mlp_init(key: Array, model: EmbeddingMLP, init_scale=1.0, layer_ratio=1.0, *, dtype=None):
     r"""Gaussian init with a layer imbalance that leaves the initial function's scale unchanged.
 
-    ``E_k ~ N(0, (weight_scale * r)^2)`` and ``W ~ N(0, (weight_scale * r^(-h) / sqrt(width))^2)`` with ``r =
-    imbalance`` and ``h`` the activation's homogeneity degree (1 for ReLU, 2 for the square), so ``f`` at init has the
+    ``E_k ~ N(0, (w * r)^2)`` and ``W ~ N(0, (w * r^(-h) / sqrt(width))^2)`` with ``w = init_scale``, ``r =
+    layer_ratio`` and ``h`` the activation's homogeneity degree (1 for ReLU, 2 for the square), so ``f`` at init has the
     same distribution for every ``r`` and only the ratio of the layers moves. By the feedback principle each layer
     learns at a speed set by the other's size, so ``r < 1`` (readout-heavy) makes the first layer learn faster: the
     *upstream* init of Kunin et al. (2024) (their delta > 0); ``r > 1`` (embedding-heavy) is *downstream*.
@@ -92,19 +95,20 @@ def embedding_mlp_init(key: Array, model: EmbeddingMLP, weight_scale=1.0, imbala
     Args:
         key: PRNG key.
         model: the `EmbeddingMLP`.
-        weight_scale: overall scale ``w`` (the weight-to-target ratio's numerator).
-        imbalance: ``r > 0``; needs a homogeneous activation (relu or square) unless ``r = 1``.
+        init_scale: overall scale ``w`` (the numerator of the ratio ``init_scale / target_scale``).
+        layer_ratio: ``r > 0``, the embeddings' scale over the readout's; needs a homogeneous activation (relu or
+            square) unless ``r = 1``.
     Returns:
         ``(embeddings (context, vocab_size, width), readout (out_dim, width))``.
     """
-    if model.activation not in HOMOGENEITY and imbalance != 1.0:
-        raise LayerwiseError(f"imbalance needs a homogeneous activation ({', '.join(HOMOGENEITY)}); got "
+    if model.activation not in HOMOGENEITY and layer_ratio != 1.0:
+        raise LayerwiseError(f"layer_ratio != 1 needs a homogeneous activation ({', '.join(HOMOGENEITY)}); got "
                              f"{model.activation!r}")
     degree = HOMOGENEITY.get(model.activation, 1)
     dtype = dtype or default_float()
     key_embed, key_out = jax.random.split(key)
-    embeddings = weight_scale * imbalance * jax.random.normal(
+    embeddings = init_scale * layer_ratio * jax.random.normal(
         key_embed, (model.context, model.vocab_size, model.width), dtype)
-    readout = weight_scale * imbalance ** (-degree) / jnp.sqrt(model.width) * jax.random.normal(
+    readout = init_scale * layer_ratio ** (-degree) / jnp.sqrt(model.width) * jax.random.normal(
         key_out, (model.out_dim, model.width), dtype)
     return embeddings, readout

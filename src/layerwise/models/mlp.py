@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.errors import check_choice
 from layerwise.models.base import Model, as_hyperparameter, check_positive_leaf, check_widths, default_float
 
@@ -60,15 +61,16 @@ class MLP(Model):
     def from_layers(self, layers) -> tuple:
         return tuple(tuple(layer) for layer in layers)
 
-    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, bias_scale=0.0):
-        r"""Gaussian init: ``W_l ~ N(0, (scale / sqrt(fan_in))^2)`` (``"fan_in"``, as the authors'
-        Fig. 11) or ``N(0, scale^2)`` (``"standard"``, as Nam et al. 2024); ``b_l ~ N(0, bias_scale^2)``."""
+    @renamed_arguments(scale="init_scale")
+    def init(self, key: Array, init_scale=1.0, *, parameterisation: str = "standard", dtype=None, bias_scale=0.0):
+        r"""Gaussian init: ``W_l ~ N(0, (init_scale / sqrt(fan_in))^2)`` (``"fan_in"``, as the authors'
+        Fig. 11) or ``N(0, init_scale^2)`` (``"standard"``, as Nam et al. 2024); ``b_l ~ N(0, bias_scale^2)``."""
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         dtype = dtype or default_float()
         params = []
         for layer_key, (w_shape, b_shape) in zip(jax.random.split(key, self.depth), self.param_shapes()):
             key_w, key_b = jax.random.split(layer_key)
-            std = scale / jnp.sqrt(w_shape[1]) if parameterisation == "fan_in" else scale
+            std = init_scale / jnp.sqrt(w_shape[1]) if parameterisation == "fan_in" else init_scale
             params.append((std * jax.random.normal(key_w, w_shape, dtype),
                            bias_scale * jax.random.normal(key_b, b_shape, dtype)))
         return tuple(params)
@@ -88,7 +90,8 @@ class MLP(Model):
         return self.output_scale * (out + b if self.bias else out)
 
 
-def mlp_init(key: Array, model: MLP, weight_scale=1.0, bias_scale=0.0, *, parameterisation: str = "fan_in",
+@renamed_arguments(weight_scale="init_scale")
+def mlp_init(key: Array, model: MLP, init_scale=1.0, bias_scale=0.0, *, parameterisation: str = "fan_in",
              dtype=None):
-    """`MLP.init` with the init scale called ``weight_scale`` (kept for existing callers)."""
-    return model.init(key, weight_scale, parameterisation=parameterisation, dtype=dtype, bias_scale=bias_scale)
+    """`MLP.init` with the fan-in parameterisation by default and ``bias_scale`` positional."""
+    return model.init(key, init_scale, parameterisation=parameterisation, dtype=dtype, bias_scale=bias_scale)

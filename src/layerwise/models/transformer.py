@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.errors import LayerwiseError, check_choice, check_positive_int
 from layerwise.models.base import TokenModel, as_hyperparameter, check_positive_leaf, default_float
 
@@ -67,10 +68,11 @@ class Transformer(TokenModel):
         return (((self.vocab_size + 1, d), (self.context + 1, d)), ((h, e, d), (h, e, d), (h, e, d), (d, d)),
                 ((self.d_mlp, d), (self.d_mlp,), (d, self.d_mlp), (d,)), (self.out_dim, d))
 
-    def init(self, key: Array, scale=1.0, *, parameterisation: str = "standard", dtype=None, imbalance=1.0):
+    @renamed_arguments(scale="init_scale", imbalance="layer_ratio")
+    def init(self, key: Array, init_scale=1.0, *, parameterisation: str = "standard", dtype=None, layer_ratio=1.0):
         """`transformer_init` (its scales are already per fan-in, so both parameterisations agree)."""
         check_choice("parameterisation", parameterisation, ("standard", "fan_in"))
-        return transformer_init(key, self, scale, imbalance, dtype=dtype)
+        return transformer_init(key, self, init_scale, layer_ratio, dtype=dtype)
 
     def residual(self, params, x: Array) -> Array:
         """The residual stream ``m`` at the last ("=") position after attention and MLP, shape (n, d_model).
@@ -95,7 +97,8 @@ class Transformer(TokenModel):
         return self.output_scale * self.residual(params, x) @ params[3].T
 
 
-def transformer_init(key: Array, model: Transformer, weight_scale=1.0, imbalance=1.0, *, dtype=None):
+@renamed_arguments(weight_scale="init_scale", imbalance="layer_ratio")
+def transformer_init(key: Array, model: Transformer, init_scale=1.0, layer_ratio=1.0, *, dtype=None):
     r"""Gaussian init with the embeddings and the unembedding imbalanced by a factor ``r`` each way.
 
     Embeddings ``E, P ~ N(0, (w r)^2 / d)`` (a residual stream of norm ~``w r``, Nanda et al. 2023's
@@ -108,8 +111,8 @@ def transformer_init(key: Array, model: Transformer, weight_scale=1.0, imbalance
     Args:
         key: PRNG key.
         model: the `Transformer`.
-        weight_scale: overall scale ``w``.
-        imbalance: ``r > 0``.
+        init_scale: overall scale ``w``.
+        layer_ratio: ``r > 0``, the embeddings' scale over the unembedding's (squared: ``r`` each way).
     Returns:
         The params (see `Transformer`).
     """
@@ -120,7 +123,7 @@ def transformer_init(key: Array, model: Transformer, weight_scale=1.0, imbalance
     def normal(shape, std):
         return std * jax.random.normal(next(keys), shape, dtype)
 
-    d, r = model.d_model, imbalance
+    d, r, weight_scale = model.d_model, layer_ratio, init_scale
     embed = tuple(normal(s, weight_scale * r / jnp.sqrt(d)) for s in shapes[0])
     attention = tuple(normal(s, weight_scale / jnp.sqrt(d)) for s in shapes[1])
     w_in, b_in, w_out, b_out = shapes[2]

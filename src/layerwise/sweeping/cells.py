@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import xarray as xr
 
+from layerwise._deprecation import resolve_renamed_fields
 from layerwise.errors import LayerwiseError
 from layerwise.experiments.base import Experiment
 from layerwise.experiments.config import _toml_value, build_config, config_key
@@ -85,9 +86,9 @@ def _field_names(experiment: Experiment) -> list[str]:
 
 
 def resolve_field(experiment: Experiment, key: str) -> str:
-    """A grid field's name as the config has it (an experiment's ``aliases`` map old names to new ones)."""
-    aliases = getattr(experiment, "aliases", None) or {}
-    name = aliases.get(key, key)
+    """A grid or ``--set`` field's name as the config has it: an old name in the config's alias table
+    (`layerwise._deprecation.renamed_fields`) becomes the new one, with a warning."""
+    name = next(iter(resolve_renamed_fields(experiment.config_type, {key: None}, experiment=experiment.name)))
     if name not in _field_names(experiment):
         raise LayerwiseError(f"unknown config key {key!r} for {experiment.name}; allowed: "
                              f"{', '.join(_field_names(experiment))}")
@@ -98,7 +99,10 @@ def make_cells(target: Target, grid: dict[str, list], *, values: dict | None = N
                seeds: int | None = None) -> list[Cell]:
     """Every cell of the grid (Cartesian product, the grid's field order), each config built and validated."""
     experiment = target.experiment
-    grid = {resolve_field(experiment, key): list(items) for key, items in grid.items()}
+    names = [resolve_field(experiment, key) for key in grid]
+    if len(set(names)) != len(names):
+        raise LayerwiseError(f"the grid names one field twice (an old and a new name?): {', '.join(grid)}")
+    grid = {name: list(items) for name, items in zip(names, grid.values())}
     base = {resolve_field(experiment, key): value for key, value in (values or {}).items()}
     if seeds is not None:
         if "seeds" not in _field_names(experiment):

@@ -22,6 +22,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from layerwise.errors import LayerwiseError
+from layerwise._deprecation import renamed_arguments
 from layerwise.theory import _checks as checks
 
 # The interpolator is accepted when max|X w - y| <= this * (max|y| + max_i sum_j |X_ij w_j|): the polished dual
@@ -80,7 +81,8 @@ def woodworth_solution(X: ArrayLike, y: ArrayLike, alpha: ArrayLike) -> Array:
     return _solve(name, X, y, imbalance, jnp.zeros(X.shape[-1], dtype))
 
 
-def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayLike) -> Array:
+@renamed_arguments(imbalance="mode_imbalance", w0="init_scale")
+def azulay_solution(X: ArrayLike, y: ArrayLike, mode_imbalance: ArrayLike, init_scale: ArrayLike) -> Array:
     r"""The interpolator reached by gradient flow on ``w = u ⊙ v`` from any init ("shape"), Azulay et al. (2021).
 
     With the conserved ``delta_i = u_i(0)^2 - v_i(0)^2 != 0`` and ``w0 = u(0) ⊙ v(0)``,
@@ -96,7 +98,7 @@ def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayL
     Assumptions: ``Xw = y`` feasible, every ``delta_i != 0``, squared loss, depth 2.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``X`` (n, d), ``y`` (n,),
-    ``imbalance`` and ``w0`` (d,), all finite, every ``imbalance != 0``; and that the solve converged to an
+    ``mode_imbalance`` and ``init_scale`` (d,), all finite, every ``mode_imbalance != 0``; and that the solve converged to an
     interpolator (``max|Xw - y| <= 1e-9`` of the scale of ``Xw`` and ``y``; an infeasible ``Xw = y`` fails here).
 
     float32: refused (`LayerwiseError`): the dual solve's tolerances (1e-10 BFGS, 1e-14 Newton) need float64.
@@ -104,8 +106,8 @@ def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayL
     Args:
         X: samples as rows, (n, d).
         y: targets, (n,).
-        imbalance: ``delta = u(0)^2 - v(0)^2``, (d,).
-        w0: initial ``w = u(0) ⊙ v(0)``, (d,).
+        mode_imbalance: ``delta = u(0)^2 - v(0)^2`` (the glossary's ``C``), (d,).
+        init_scale: ``w0``, the initial ``w = u(0) ⊙ v(0)``, (d,).
     Returns:
         ``w_inf``, (d,).
 
@@ -121,17 +123,17 @@ def azulay_solution(X: ArrayLike, y: ArrayLike, imbalance: ArrayLike, w0: ArrayL
         shape: beyond infinitesimal mirror descent", ICML, Theorem 2.
     """
     name = "azulay_solution"
-    named = dict(X=X, y=y, imbalance=imbalance, w0=w0)
+    named = dict(X=X, y=y, mode_imbalance=mode_imbalance, init_scale=init_scale)
     arrays = {n: checks.as_array(name, n, v) for n, v in named.items()}
     checks.require_float64(name, _FLOAT64_WHY, **arrays)
     X, y, imbalance, w0 = arrays.values()
     _check_design(name, X, y)
     d = X.shape[1]
-    for n, v in (("imbalance", imbalance), ("w0", w0)):
+    for n, v in (("mode_imbalance", imbalance), ("init_scale", w0)):
         if v.shape != (d,):
             raise LayerwiseError(f"{name}: {n} must have shape (d,) = ({d},) from X (n, d), got shape {tuple(v.shape)}")
-    X, y, w0 = checks.finite(name, "X", X), checks.finite(name, "y", y), checks.finite(name, "w0", w0)
-    imbalance = checks.nonzero(name, "imbalance", imbalance, why=" (delta = u0^2 - v0^2)")
+    X, y, w0 = checks.finite(name, "X", X), checks.finite(name, "y", y), checks.finite(name, "init_scale", w0)
+    imbalance = checks.nonzero(name, "mode_imbalance", imbalance, why=" (delta = u0^2 - v0^2)")
     return _solve(name, X, y, imbalance, w0)
 
 

@@ -21,6 +21,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from layerwise.errors import LayerwiseError, check_choice, check_positive
+from layerwise._deprecation import renamed_arguments
 from layerwise.theory import _checks as checks
 from layerwise.theory.saxe import saxe_mode
 
@@ -74,8 +75,9 @@ def skill_frequencies(n_skills: int, alpha: float) -> Array:
     return weights / jnp.sum(weights)
 
 
+@renamed_arguments(S="target_strength", R0="init_scale")
 def skill_strength(
-    t: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0
+    t: ArrayLike, p: ArrayLike, target_strength: ArrayLike = 1.0, init_scale: ArrayLike = 1e-6, eta: ArrayLike = 1.0
 ) -> Array:
     r"""Skill strengths ``R_k(t)`` (sigmoidal emergence of each skill).
 
@@ -86,14 +88,15 @@ def skill_strength(
     ``eta`` on ``1/2 sum_k p_k (S - a_k b_k)^2`` (evaluated by `saxe_mode` with ``tau = 1 / (eta p_k)``).
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``p`` (K,) in (0, 1];
-    ``t >= 0``, ``R0 > 0``, ``eta > 0``, ``S`` finite, broadcastable against the output (..., K).
+    ``t >= 0``, ``init_scale > 0``, ``eta > 0``, ``target_strength`` finite, broadcastable against the output (..., K).
 
     float32: allowed (depth-2 `saxe_mode`, a well-conditioned closed form, in the input dtype).
 
     Args:
         t: times, shape (...).
         p: skill frequencies, (K,).
-        S: target skill strength; R0: initial strength ``a_k b_k``; eta: learning rate (scalars).
+        target_strength: ``S``, the target skill strength; init_scale: ``R_0``, the initial strength ``a_k b_k``;
+            eta: learning rate (scalars).
     Returns:
         ``R``, shape (..., K).
 
@@ -108,7 +111,7 @@ def skill_strength(
         Nam, Fonseca, Lee, Mingard & Louis (2024), "An exactly solvable model for emergence and scaling laws in the
         multitask sparse parity problem", NeurIPS; Nam et al. (2025) §4.
     """
-    t, p, S, R0, eta = _skill_arguments("skill_strength", t, p, S, R0, eta)
+    t, p, S, R0, eta = _skill_arguments("skill_strength", t, p, target_strength, init_scale, eta)
     times = t[..., None]
     rates = p.reshape((1,) * t.ndim + p.shape)
     return saxe_mode(times, S, R0, depth=2, tau=1.0 / (eta * rates))
@@ -117,15 +120,18 @@ def skill_strength(
 def _skill_arguments(function: str, t, p, S, R0, eta) -> list:
     t = checks.positive(function, "t", checks.as_array(function, "t", t), allow_zero=True)
     p = _frequencies(function, p)
-    S = _scalar(function, "S", S)
-    R0 = _scalar(function, "R0", R0, checks.positive)
+    S = _scalar(function, "target_strength", S)
+    R0 = _scalar(function, "init_scale", R0, checks.positive)
     eta = _scalar(function, "eta", eta, checks.positive)
-    checks.shapes_broadcast(function, **{"R(t) (..., K)": t.shape + p.shape, "S": S.shape, "R0": R0.shape,
+    checks.shapes_broadcast(function, **{"R(t) (..., K)": t.shape + p.shape, "target_strength": S.shape,
+                                         "init_scale": R0.shape,
                                          "eta": eta.shape})
     return [t, p, S, R0, eta]
 
 
-def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike = 1e-6, eta: ArrayLike = 1.0) -> Array:
+@renamed_arguments(S="target_strength", R0="init_scale")
+def loss_vs_time(T: ArrayLike, p: ArrayLike, target_strength: ArrayLike = 1.0, init_scale: ArrayLike = 1e-6,
+                 eta: ArrayLike = 1.0) -> Array:
     r"""Loss after training time ``T`` (unlimited data and parameters): ``1/2 sum_k p_k (S - R_k(T))^2``.
 
     .. math::  \mathcal L(T) = \tfrac12\sum_k p_k\,\big(S - R_k(T)\big)^2
@@ -136,18 +142,19 @@ def loss_vs_time(T: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0, R0: ArrayLike =
 
     Example:
         >>> p = skill_frequencies(3, 1.0)
-        >>> round(float(loss_vs_time(0.0, p)), 6), round(float(loss_vs_time(100.0, p, R0=1e-3)), 10)
+        >>> round(float(loss_vs_time(0.0, p)), 6), round(float(loss_vs_time(100.0, p, init_scale=1e-3)), 10)
         (0.499999, 3e-10)
 
     References:
         Nam, Fonseca, Lee, Mingard & Louis (2024), NeurIPS, §3 (time bottleneck).
     """
-    T, p, S, R0, eta = _skill_arguments("loss_vs_time", T, p, S, R0, eta)
+    T, p, S, R0, eta = _skill_arguments("loss_vs_time", T, p, target_strength, init_scale, eta)
     gap = S - skill_strength(T, p, S, R0, eta)
     return 0.5 * jnp.sum(p.reshape((1,) * T.ndim + p.shape) * gap * gap, axis=-1)
 
 
-def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
+@renamed_arguments(S="target_strength")
+def loss_vs_data(D: ArrayLike, p: ArrayLike, target_strength: ArrayLike = 1.0) -> Array:
     r"""Loss with ``D`` training samples (unlimited time and parameters): ``1/2 S^2 sum_k p_k (1 - p_k)^D``.
 
     .. math::  \mathcal L(D) = \tfrac12 S^2 \sum_k p_k\,(1 - p_k)^D
@@ -157,11 +164,11 @@ def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     ``∝ D^{-alpha/(alpha+1)}`` for Zipf frequencies.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``D >= 0`` finite,
-    ``p`` (K,) in [0, 1], ``S`` finite. float32: allowed (``exp(D log1p(-p))``, in the input dtype).
+    ``p`` (K,) in [0, 1], ``target_strength`` finite. float32: allowed (``exp(D log1p(-p))``, in the input dtype).
 
     Args:
         D: numbers of samples, shape (...).
-        p: skill frequencies (K,); S: target strength.
+        p: skill frequencies (K,); target_strength: ``S``.
     Returns:
         Shape of ``D``.
 
@@ -175,8 +182,8 @@ def loss_vs_data(D: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     """
     D = checks.positive("loss_vs_data", "D", checks.as_array("loss_vs_data", "D", D), allow_zero=True)
     p = _frequencies("loss_vs_data", p, allow_zero=True)
-    S = _scalar("loss_vs_data", "S", S)
-    checks.broadcastable("loss_vs_data", D=D, S=S)
+    S = _scalar("loss_vs_data", "target_strength", target_strength)
+    checks.broadcastable("loss_vs_data", D=D, target_strength=S)
     return _loss_vs_data(D, p, S)
 
 
@@ -187,17 +194,18 @@ def _loss_vs_data(D, p, S):
     return 0.5 * S * S * jnp.sum(p * unseen, axis=-1)
 
 
-def loss_vs_parameters(N: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
+@renamed_arguments(S="target_strength")
+def loss_vs_parameters(N: ArrayLike, p: ArrayLike, target_strength: ArrayLike = 1.0) -> Array:
     r"""Loss of a model holding the ``N`` most frequent skills (unlimited time and data):
     ``1/2 S^2 sum_{k > N} p_k``. Asymptotically ``∝ N^{-alpha}``.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``N`` non-negative
-    integers (``N > K`` counts as ``K``), ``p`` (K,) in [0, 1] and non-increasing, ``S`` finite.
+    integers (``N > K`` counts as ``K``), ``p`` (K,) in [0, 1] and non-increasing, ``target_strength`` finite.
     float32: allowed (the tail is summed from the small end, in the input dtype).
 
     Args:
         N: numbers of skills the model can hold (non-negative integers), shape (...).
-        p: skill frequencies sorted in decreasing order (K,); S: target strength.
+        p: skill frequencies sorted in decreasing order (K,); target_strength: ``S``.
     Returns:
         Shape of ``N``.
     """
@@ -210,8 +218,8 @@ def loss_vs_parameters(N: ArrayLike, p: ArrayLike, S: ArrayLike = 1.0) -> Array:
     xp, (p_values,) = checks.values(p)
     p = checks.satisfies(name, "p", p, xp.concatenate([xp.ones(1, bool), xp.diff(p_values) <= 0]),
                          "sorted in non-increasing order (most frequent skill first)", p_values)
-    S = _scalar(name, "S", S)
-    checks.broadcastable(name, N=N, S=S)
+    S = _scalar(name, "target_strength", target_strength)
+    checks.broadcastable(name, N=N, target_strength=S)
     # tail[n] = sum_{k > n} p_k, summed from the small end so the long tail keeps its relative accuracy.
     tail = jnp.concatenate([jnp.cumsum(p[::-1])[::-1], jnp.zeros(1, p.dtype)])
     index = jnp.clip(jnp.asarray(N).astype(jnp.int32), 0, p.shape[0])
@@ -252,12 +260,13 @@ def scaling_exponents(alpha: float) -> dict[str, float]:
     }
 
 
+@renamed_arguments(S="target_strength", R0="init_scale")
 def asymptotic_loss(
     x: ArrayLike,
     bottleneck: str,
     alpha: float,
-    S: float = 1.0,
-    R0: float = 1e-6,
+    target_strength: float = 1.0,
+    init_scale: float = 1e-6,
     eta: float = 1.0,
     normalizer: float | None = None,
 ) -> Array:
@@ -275,13 +284,15 @@ def asymptotic_loss(
         x: ``T``, ``D`` or ``N`` values.
         bottleneck: ``"time"``, ``"data"`` or ``"parameters"``.
         alpha: Zipf exponent (``p_k ∝ k^{-(alpha+1)}``), ``> 0``.
-        S, R0, eta: target strength, initial strength, learning rate (``R0``, ``eta`` matter for time only).
+        target_strength, init_scale, eta: ``S``, the initial strength ``R_0`` and the learning rate (``R_0`` and
+            ``eta`` matter for time only).
         normalizer: ``Z``; default ``zeta(alpha + 1)``.
     Returns:
         The asymptotic loss, shape of ``x``.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): ``bottleneck``; ``x > 0``,
-    ``alpha > 0``, ``normalizer > 0``, ``S`` finite; for ``"time"`` also ``eta > 0`` and ``0 < R0 < S``.
+    ``alpha > 0``, ``normalizer > 0``, ``target_strength`` finite; for ``"time"`` also ``eta > 0`` and
+    ``0 < init_scale < target_strength``.
     float32: allowed (power laws, evaluated in the default float dtype).
 
     Example:
@@ -292,14 +303,15 @@ def asymptotic_loss(
     check_choice("bottleneck", bottleneck, BOTTLENECKS[:3])
     x = checks.positive(name, "x", jnp.asarray(checks.as_array(name, "x", x), dtype=jnp.result_type(float)))
     alpha = _scalar(name, "alpha", alpha, checks.positive)
-    S = _scalar(name, "S", S)
+    S, R0 = _scalar(name, "target_strength", target_strength), init_scale
     if normalizer is not None:
         normalizer = _scalar(name, "normalizer", normalizer, checks.positive)
     if bottleneck == "time":
         eta = _scalar(name, "eta", eta, checks.positive)
-        R0 = _scalar(name, "R0", R0, checks.positive)
+        R0 = _scalar(name, "init_scale", R0, checks.positive)
         xp, (r0_values, s_values) = checks.values(R0, S)
-        R0 = checks.satisfies(name, "R0", R0, r0_values < s_values, "< S (the time law needs ln(S/R0) > 0)", r0_values)
+        R0 = checks.satisfies(name, "init_scale", R0, r0_values < s_values,
+                              "< target_strength (the time law needs ln(S/R0) > 0)", r0_values)
     z = jsp.zeta(alpha + 1.0, 1.0) if normalizer is None else normalizer
     if bottleneck == "parameters":
         return S * S / (2.0 * alpha * z) * x ** (-alpha)

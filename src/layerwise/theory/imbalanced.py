@@ -18,18 +18,20 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import broadcast, one_minus_exp_over
 
 _NAME = "imbalanced_mode"
 
 
+@renamed_arguments(s="target_strength", u0="init_scale", imbalance="mode_imbalance", variance="input_variance")
 def imbalanced_mode(
     t: ArrayLike,
-    s: ArrayLike,
-    u0: ArrayLike,
-    imbalance: ArrayLike,
-    variance: ArrayLike = 1.0,
+    target_strength: ArrayLike,
+    init_scale: ArrayLike,
+    mode_imbalance: ArrayLike,
+    input_variance: ArrayLike = 1.0,
     tau: ArrayLike = 1.0,
 ) -> Array:
     r"""Exact ``u(t) = a(t) b(t)`` of a two-layer scalar mode with conserved imbalance ``C = a^2 - b^2``.
@@ -56,17 +58,19 @@ def imbalanced_mode(
     ``(u0, C)`` up to a common sign, which does not affect ``u``.
 
     Checked (`LayerwiseError` for concrete inputs, ``equinox.error_if`` under jit/vmap): shapes broadcast, all
-    finite, ``t >= 0``, ``variance > 0``, ``tau > 0``.
+    finite, ``t >= 0``, ``input_variance > 0``, ``tau > 0``.
 
     float32: refused (`LayerwiseError`): starts with ``u0 s < 0`` and small ``|C|`` cancel as ``u`` crosses zero
     (float32 errors up to ~1e-3 of ``|s|`` measured), so float64 is needed.
 
     Args:
         t: times, any shape; broadcast with the other arguments.
-        s: target weight (``y = s x``); for a linear-net mode, the singular value of ``Sigma_yx`` with ``v = 1``.
-        u0: initial product ``a(0) b(0)``.
-        imbalance: ``C = a^2 - b^2`` (conserved); ``C > 0`` means the first layer is heavier.
-        variance: input variance ``v = E[x^2]`` (rescales time).
+        target_strength: ``s``, the target weight (``y = s x``); for a linear-net mode, the singular value of
+            ``Sigma_yx`` with ``v = 1``.
+        init_scale: ``u0``, the initial product ``a(0) b(0)``.
+        mode_imbalance: ``C = a^2 - b^2`` (conserved); ``C > 0`` means the first layer is heavier (a mode of a
+            λ-balanced net has ``C = -λ``; see the glossary).
+        input_variance: ``v = E[x^2]`` (rescales time).
         tau: time constant of ``tau d(theta)/dt = -grad L``.
     Returns:
         ``u(t)``, broadcast shape.
@@ -79,13 +83,14 @@ def imbalanced_mode(
         Saxe, McClelland & Ganguli (2014) (balanced limit); Kunin et al. (2024), "Get rich quick", NeurIPS
         (conserved imbalance, exact solution); Nam et al. (2025) §3.1 (mode equation).
     """
-    named = dict(t=t, s=s, u0=u0, imbalance=imbalance, variance=variance, tau=tau)
+    named = dict(t=t, target_strength=target_strength, init_scale=init_scale, mode_imbalance=mode_imbalance,
+                 input_variance=input_variance, tau=tau)
     arrays = {name: checks.as_array(_NAME, name, value) for name, value in named.items()}
     checks.broadcastable(_NAME, **arrays)
     checks.require_float64(_NAME, "the saddle crossing for u0 s < 0 cancels", **arrays)
     arrays = {name: checks.finite(_NAME, name, value) for name, value in arrays.items()}
     arrays["t"] = checks.positive(_NAME, "t", arrays["t"], allow_zero=True)
-    arrays["variance"] = checks.positive(_NAME, "variance", arrays["variance"])
+    arrays["input_variance"] = checks.positive(_NAME, "input_variance", arrays["input_variance"])
     arrays["tau"] = checks.positive(_NAME, "tau", arrays["tau"])
     return _imbalanced_mode(*arrays.values())
 

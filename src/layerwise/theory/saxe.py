@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from layerwise._deprecation import renamed_arguments
 from layerwise.theory import _checks as checks
 from layerwise.theory._numerics import broadcast, log_expm1, one_minus_exp_over
 
@@ -39,7 +40,9 @@ _NEWTON_RESIDUAL_RTOL = 1e-9
 _FLOAT64_WHY = "depth >= 3: the Newton inversion and its 1e-300 safeguards are tuned to float64"
 
 
-def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: ArrayLike = 1.0) -> Array:
+@renamed_arguments(s="target_strength", u0="init_scale")
+def saxe_mode(t: ArrayLike, target_strength: ArrayLike, init_scale: ArrayLike, depth: int = 2, tau: ArrayLike = 1.0
+              ) -> Array:
     r"""Strength ``u(t)`` of one balanced mode of a depth-``L`` linear network under gradient flow.
 
     .. math::  \tau\,\dot u = L\,u^{2-2/L}(s-u),\qquad u(0)=u_0.
@@ -66,9 +69,9 @@ def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: Ar
     float32); ``L >= 3`` needs float64 and raises `LayerwiseError` otherwise.
 
     Args:
-        t: times, any shape; broadcast with ``s``, ``u0``, ``tau``.
-        s: singular value of ``Sigma_yx`` (target strength of the mode).
-        u0: initial mode strength ``u(0) > 0``.
+        t: times, any shape; broadcast with the other arguments.
+        target_strength: ``s``, the singular value of ``Sigma_yx`` (target strength of the mode; see the glossary).
+        init_scale: ``u0 = u(0)``, the initial mode strength (``> 0``).
         depth: number of weight layers ``L >= 1`` (a Python int).
         tau: time constant of the flow ``tau d(theta)/dt = -grad L``.
     Returns:
@@ -82,10 +85,11 @@ def saxe_mode(t: ArrayLike, s: ArrayLike, u0: ArrayLike, depth: int = 2, tau: Ar
         Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear dynamics of learning in deep linear
         neural networks", ICLR, eq. (7) and §3 (depth); Nam et al. (2025) §3.1 (diagonal, depth L).
     """
-    t, s, u0, tau = _mode_arguments("saxe_mode", depth, t=t, s=s, u0=u0, tau=tau)
+    t, s, u0, tau = _mode_arguments("saxe_mode", depth, t=t, target_strength=target_strength, init_scale=init_scale,
+                                    tau=tau)
     t = checks.positive("saxe_mode", "t", t, allow_zero=True)
     if depth == 2:
-        u0 = checks.positive("saxe_mode", "u0", u0, allow_zero=True, why=" (balanced depth 2: u0 = a0^2)")
+        u0 = checks.positive("saxe_mode", "init_scale", u0, allow_zero=True, why=" (balanced depth 2: u0 = a0^2)")
     u, converged = _saxe_mode(t, s, u0, depth, tau)
     if depth >= 3:
         u = checks.check(u, ~converged, f"saxe_mode: the Newton inversion of the depth-{depth} learning time did "
@@ -107,8 +111,9 @@ def _saxe_mode(t, s, u0, depth, tau):
     return _deep_mode(t, s, u0, depth, tau)
 
 
+@renamed_arguments(s="target_strength", u0="init_scale")
 def learning_time(
-    s: ArrayLike, u0: ArrayLike, fraction: ArrayLike = 0.5, depth: int = 2, tau: ArrayLike = 1.0
+    target_strength: ArrayLike, init_scale: ArrayLike, fraction: ArrayLike = 0.5, depth: int = 2, tau: ArrayLike = 1.0
 ) -> Array:
     r"""Time for a balanced depth-``L`` mode to go from ``u0`` to ``fraction * s`` (exact).
 
@@ -128,7 +133,7 @@ def learning_time(
     and raises `LayerwiseError` otherwise.
 
     Args:
-        s, u0: as in `saxe_mode`; broadcast together with ``fraction`` and ``tau``.
+        target_strength, init_scale: ``s`` and ``u0`` as in `saxe_mode`; broadcast with ``fraction`` and ``tau``.
         fraction: target ``u / s``, strictly between ``u0 / s`` and 1.
         depth: number of weight layers ``L >= 1``.
         tau: time constant.
@@ -142,12 +147,13 @@ def learning_time(
     References:
         Saxe et al. (2014), §2-3.
     """
-    s, u0, tau, fraction = _mode_arguments("learning_time", depth, s=s, u0=u0, tau=tau, fraction=fraction)
+    s, u0, tau, fraction = _mode_arguments("learning_time", depth, target_strength=target_strength,
+                                           init_scale=init_scale, tau=tau, fraction=fraction)
     if depth == 1:
-        s = checks.nonzero("learning_time", "s", s)
+        s = checks.nonzero("learning_time", "target_strength", s)
     else:
-        s = checks.positive("learning_time", "s", s, why=f" for depth {depth}")
-        u0 = checks.positive("learning_time", "u0", u0, why=f" for depth {depth}")
+        s = checks.positive("learning_time", "target_strength", s, why=f" for depth {depth}")
+        u0 = checks.positive("learning_time", "init_scale", u0, why=f" for depth {depth}")
     return _learning_time(s, u0, fraction, depth, tau)
 
 
@@ -184,8 +190,9 @@ def _mode_arguments(function: str, depth, **named) -> list[Array]:
         arrays[name] = checks.finite(function, name, arrays[name])
     arrays["tau"] = checks.positive(function, "tau", arrays["tau"])
     if depth >= 3:
-        arrays["s"] = checks.positive(function, "s", arrays["s"], why=f" for depth {depth}")
-        arrays["u0"] = checks.positive(function, "u0", arrays["u0"], why=f" for depth {depth} (u0 = a0^{depth})")
+        for name in ("target_strength", "init_scale"):
+            arrays[name] = checks.positive(function, name, arrays[name], why=f" for depth {depth} (u0 = a0^{depth})"
+                                           if name == "init_scale" else f" for depth {depth}")
     return list(arrays.values())
 
 

@@ -1,0 +1,171 @@
+"""Renamed names keep working for one release and warn (`layerwise._deprecation`): public arguments, a renamed
+function, and experiment config fields through ``--set``, TOML files, ``--grid``/sweep specs and Python."""
+
+import inspect
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from layerwise import data, init, metrics, theory
+from layerwise._deprecation import (RenamedArgumentWarning, RenamedFieldWarning, field_aliases, renamed_arguments,
+                                    renamed_fields, resolve_renamed_fields)
+from layerwise.cli import main
+from layerwise.errors import LayerwiseError
+from layerwise.experiments import get_experiment, load_plugins
+from layerwise.experiments.config import build_config, config_to_toml
+from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork, EmbeddingMLP, MLP, embedding_mlp_init, mlp_init
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = jax.random.PRNGKey(0)
+TWO = DiagonalLinearNetwork(dim=2)
+DEEP = DeepLinearNetwork(widths=(3, 4, 2))
+NARROW = DeepLinearNetwork(widths=(3, 2, 2))
+EMBED = EmbeddingMLP(5, 2, 4, 5, activation="relu")
+
+
+def test_decorator_passes_the_old_keyword_on_and_names_old_and_new():
+    @renamed_arguments(u0="init_scale")
+    def mode(t, init_scale=1.0):
+        return t * init_scale
+
+    with pytest.warns(DeprecationWarning, match="mode: argument 'u0' is renamed 'init_scale'"):
+        assert mode(2.0, u0=3.0) == 6.0
+    assert mode(2.0, init_scale=3.0) == 6.0 and mode(2.0, 3.0) == 6.0  # new names and positions: no warning
+    assert list(inspect.signature(mode).parameters) == ["t", "init_scale"]
+    with pytest.raises(LayerwiseError, match="'u0' is the old name of 'init_scale'; give 'init_scale' only"):
+        mode(1.0, u0=1.0, init_scale=2.0)
+
+
+# (call with the old keyword, the same call with the new one): equal results, and the old one warns
+RENAMED_CALLS = {
+    "theory.saxe_mode": (lambda: theory.saxe_mode(1.0, s=2.0, u0=0.1),
+                         lambda: theory.saxe_mode(1.0, target_strength=2.0, init_scale=0.1)),
+    "theory.learning_time": (lambda: theory.learning_time(s=2.0, u0=0.1),
+                             lambda: theory.learning_time(target_strength=2.0, init_scale=0.1)),
+    "theory.imbalanced_mode": (
+        lambda: theory.imbalanced_mode(1.0, s=2.0, u0=0.1, imbalance=0.3, variance=2.0),
+        lambda: theory.imbalanced_mode(1.0, target_strength=2.0, init_scale=0.1, mode_imbalance=0.3,
+                                       input_variance=2.0)),
+    "theory.linear_mode": (lambda: theory.linear_mode(1.0, s=2.0, theta0=0.5, variance=2.0),
+                           lambda: theory.linear_mode(1.0, target_strength=2.0, init_scale=0.5, input_variance=2.0)),
+    "theory.skill_strength": (lambda: theory.skill_strength(3.0, jnp.array([0.6, 0.4]), S=2.0, R0=1e-3),
+                              lambda: theory.skill_strength(3.0, jnp.array([0.6, 0.4]), target_strength=2.0,
+                                                            init_scale=1e-3)),
+    "theory.loss_vs_data": (lambda: theory.loss_vs_data(3.0, jnp.array([0.6, 0.4]), S=2.0),
+                            lambda: theory.loss_vs_data(3.0, jnp.array([0.6, 0.4]), target_strength=2.0)),
+    "theory.azulay_solution": (
+        lambda: theory.azulay_solution(jnp.array([[1.0, 0.5]]), jnp.array([1.0]), imbalance=jnp.array([0.2, 0.1]),
+                                       w0=jnp.array([0.05, 0.0])),
+        lambda: theory.azulay_solution(jnp.array([[1.0, 0.5]]), jnp.array([1.0]),
+                                       mode_imbalance=jnp.array([0.2, 0.1]), init_scale=jnp.array([0.05, 0.0]))),
+    "init.gaussian_init": (lambda: init.gaussian_init(KEY, DEEP, scale=0.1),
+                           lambda: init.gaussian_init(KEY, DEEP, init_scale=0.1)),
+    "init.balanced_diagonal_init": (lambda: init.balanced_diagonal_init(TWO, mode_strengths=0.1, imbalance=0.2),
+                                    lambda: init.balanced_diagonal_init(TWO, init_scale=0.1, mode_imbalance=0.2)),
+    "init.lambda_balanced_init": (lambda: init.lambda_balanced_init(KEY, NARROW, -0.5, singular_values=0.3),
+                                  lambda: init.lambda_balanced_init(KEY, NARROW, -0.5, init_scale=0.3)),
+    "init.mirrored_init": (lambda: init.mirrored_init(KEY, DEEP, scale=0.1, imbalance=0.5),
+                           lambda: init.mirrored_init(KEY, DEEP, init_scale=0.1, scale_difference=0.5)),
+    "models.mlp_init": (lambda: mlp_init(KEY, MLP(widths=(3, 4, 2)), weight_scale=0.5),
+                        lambda: mlp_init(KEY, MLP(widths=(3, 4, 2)), init_scale=0.5)),
+    "models.embedding_mlp_init": (lambda: embedding_mlp_init(KEY, EMBED, weight_scale=0.5, imbalance=2.0),
+                                  lambda: embedding_mlp_init(KEY, EMBED, init_scale=0.5, layer_ratio=2.0)),
+    "Model.init": (lambda: DEEP.init(KEY, scale=0.2), lambda: DEEP.init(KEY, init_scale=0.2)),
+    "data.diagonal_task": (lambda: data.diagonal_task(target_weights=[2.0, 1.0]).cross_covariance,
+                           lambda: data.diagonal_task(target_strength=[2.0, 1.0]).cross_covariance),
+    "data.teacher_task": (lambda: data.teacher_task(KEY, singular_values=[2.0], in_dim=2, out_dim=2)[1],
+                          lambda: data.teacher_task(KEY, target_strength=[2.0], in_dim=2, out_dim=2)[1]),
+    "data.sparse_parity_problem": (lambda: data.sparse_parity_problem(seed=3).skill_bits,
+                                   lambda: data.sparse_parity_problem(key=jax.random.PRNGKey(3)).skill_bits),
+    "data.one_hot": (lambda: data.one_hot([0, 1], 2, scale=3.0), lambda: data.one_hot([0, 1], 2, target_scale=3.0)),
+    "metrics.skill_strength": (lambda: metrics.skill_strength(jnp.array([1.0, -1.0]), jnp.array([2.0, -2.0])),
+                               lambda: metrics.measured_skill_strength(jnp.array([1.0, -1.0]),
+                                                                       jnp.array([2.0, -2.0]))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RENAMED_CALLS))
+def test_old_names_still_work_warn_and_give_the_same_result(name):
+    old, new = RENAMED_CALLS[name]
+    with pytest.warns(RenamedArgumentWarning, match="renamed") as caught:
+        before = old()
+    assert issubclass(caught[0].category, DeprecationWarning)
+    after = new()  # the new names do not warn (the suite turns warnings into errors)
+    for got, expected in zip(jax.tree_util.tree_leaves(before), jax.tree_util.tree_leaves(after)):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+def test_error_messages_name_the_new_argument():
+    with pytest.raises(LayerwiseError, match="init_scale"):
+        theory.learning_time(2.0, -1.0)
+
+
+# ---------------------------------------------------------------------------------------------- config fields
+def test_alias_table_is_declared_on_the_config_and_checked():
+    config_type = get_experiment("grokking-modular").config_type
+    assert field_aliases(config_type)["imbalance"] == "layer_ratio"
+    with pytest.raises(ValueError, match="needs 'nothing' to be a field"):
+        renamed_fields(old="nothing")(config_type)
+
+
+def test_build_config_and_make_config_accept_old_names_and_keep_the_new():
+    experiment = get_experiment("grokking-modular")
+    with pytest.warns(RenamedFieldWarning, match="config key 'imbalance' for grokking-modular is renamed "
+                                                  "'layer_ratio'"):
+        config = build_config(experiment, {"imbalance": 3.0}, preset="test")
+    assert config.layer_ratio == 3.0
+    assert "layer_ratio = 3.0" in config_to_toml(experiment.name, config) and "imbalance" not in config_to_toml(
+        experiment.name, config)
+    with pytest.warns(FutureWarning, match="'weight_scales'"):
+        assert get_experiment("grokking-fig11").make_config(weight_scales=(1.0,) * 5).init_scales == (1.0,) * 5
+    with pytest.raises(LayerwiseError, match="'imbalance' is the old name of 'layer_ratio'"):
+        resolve_renamed_fields(experiment.config_type, {"imbalance": 3.0, "layer_ratio": 2.0})
+
+
+def test_cli_set_prints_one_warning_line_and_saves_the_new_name(capsys):
+    code = main(["run", "grokking-modular", "--preset", "test", "--set", "imbalance=3", "--print-config"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err.splitlines() == ["warning: config key 'imbalance' for grokking-modular is renamed "
+                                         "'layer_ratio'; the old name works until the next release"]
+    assert "\nlayer_ratio = 3.0\n" in captured.out and "\nimbalance" not in captured.out
+
+
+def test_cli_toml_file_with_an_old_name(tmp_path, capsys):
+    path = tmp_path / "old.toml"
+    path.write_text('experiment = "lazy-rich-digits"\nbeyond_scales = [0.5, 1.0, 2]\n')
+    assert main(["run", str(path), "--preset", "test", "--print-config"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: config key 'beyond_scales'" in captured.err and "renamed 'beyond_init_scales'" in captured.err
+    assert "beyond_init_scales = [0.5, 1.0, 2]" in captured.out
+
+
+def test_cli_both_names_is_one_error_line(capsys):
+    assert main(["run", "grokking-modular", "--set", "imbalance=3", "--set", "layer_ratio=2", "--print-config"]) == 2
+    assert capsys.readouterr().err.startswith("error: config key 'imbalance' is the old name of 'layer_ratio'")
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setenv("LAYERWISE_PLUGINS", "tests.sweep.tiny_sweep")
+    monkeypatch.syspath_prepend(str(ROOT))
+    load_plugins()
+
+
+def test_sweep_grid_and_spec_file_with_an_old_name(tiny, tmp_path, capsys):
+    code = main(["sweep", "tiny-seeded", "--grid", "size=1,2", "--preset", "test", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 0 and "2 cell(s) ran" in captured.out
+    assert "warning: config key 'size' for tiny-seeded is renamed 'scale'" in captured.err
+    summary = json.loads((tmp_path / "tiny-seeded-sweep" / "sweep.json").read_text())
+    assert "scale" in json.dumps(summary) and '"size"' not in json.dumps(summary)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('experiment = "tiny-seeded"\npreset = "test"\n[set]\nsize = 3.0\n[grid]\nsteps = [3, 4]\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "spec")]) == 0
+    assert "config key 'size' for tiny-seeded is renamed 'scale'" in capsys.readouterr().err
+    configs = [json.loads(p.read_text())["config"] for p in (tmp_path / "spec").rglob("summary.json")]
+    assert configs and all(c["scale"] == 3.0 and "size" not in c for c in configs)
