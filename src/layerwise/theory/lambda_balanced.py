@@ -22,7 +22,7 @@ is exact only when ``A`` and ``A'`` commute, e.g. aligned or ``h = 1``). For tha
 integrates the flow with diffrax and keeps only the rotation it implies, so everything but the hidden basis is closed
 form and the hidden basis is accurate to the solver tolerance (~1e-10 relative).
 
-Evaluation: every save time independently (``jax.vmap`` over times), no stepping. In F's eigenbasis (eigenvalues
+Evaluation: every save time independently (in parallel over the times axis), no stepping. In F's eigenbasis (eigenvalues
 ``mu`` in decreasing order) ``e^{Fx}`` and ``G(x)`` are diagonal, and ``C_0 = T V^T`` (QR, once) with ``V`` in
 ``O(h)`` and ``T`` lower trapezoidal. Since ``g_i(x) = (e^{2 mu_i x} - 1) / (2 mu_i)`` increases with ``mu_i`` at
 every ``x``, scaling hidden direction ``j`` by ``sigma_j = (1 + g_j)^{1/2}`` leaves only bounded quantities:
@@ -35,7 +35,13 @@ every ``x``, scaling hidden direction ``j`` by ``sigma_j = (1 + g_j)^{1/2}`` lea
 .. math::  Q(x) = E\,\Big(\tfrac{e^{\mu x}}{\sigma} K\Big) L^{-\top} V^\top,\qquad
            M(x) = V \sigma^{-1} L^{-\top} V^\top\ (M M^\top = A^{-1}),
 
-exact to rounding (relative ~1e-15, not growing with ``x``) at any time. This gauge ``M`` is the ``"symmetric"``
+exact to rounding (relative ~1e-15, not growing with ``x``) at any time. Where every exponential is far from
+overflow (``max|mu| x <= 150``, the usual case) the same ``N`` and ``M`` are evaluated *factored*: since
+``K = sigma T sigma^{-1}``, ``N = sigma^{-1}(I + T^T diag(g) T) sigma^{-1}`` and ``Q = E diag(e^{mu x}) T
+(sigma^{-1} L^{-T} V^T)``, so the products with the fixed ``T`` are single matrix products over all times and
+only an ``h x h`` Cholesky and one ``h x h`` triangular solve remain per time (same rounding: the entry (a, b) of
+``T^T diag(g) T`` sums ``g_k <= g_a, g_b`` only). Beyond that range the per-time ratio form above is used. This
+gauge ``M`` is the ``"symmetric"``
 hidden basis of `lambda_balanced_solution`; it equals ``A^{-1/2}`` (and the flow's own basis) for aligned inits
 and ``h = 1``. The flow's own basis (``"gradient_flow"``): the ODE in F's eigenbasis, integrated once over all save
 times, gives the rotation only; the weights are the closed form times the nearest orthogonal matrix, so ``P``, the
