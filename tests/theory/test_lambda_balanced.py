@@ -303,3 +303,61 @@ def test_symmetric_basis_depends_only_on_t():
     among = lambda_balanced_solution(jnp.linspace(0.0, 6.0, GRID), w1, w2, sigma, hidden_basis="symmetric")
     np.testing.assert_allclose(among[0][20], alone[0], rtol=0, atol=1e-14)
     np.testing.assert_allclose(among[1][20], alone[1], rtol=0, atol=1e-14)
+
+
+# ------------------------------------------------------ the two evaluations (factored over times, per-time ratios)
+def _scipy_end_to_end(times, w1, w2, sigma):
+    """W2 W1(t) from scipy's expm, independently of the library: P = e^{Fx} Q0 A^{-1} Q0^T e^{Fx},
+    A = I + Q0^T G Q0, G = int_0^x e^{2Fs} ds (top-right block of expm([[2F, I], [0, 0]] x))."""
+    import scipy.linalg
+
+    w1, w2, sigma = (np.asarray(a) for a in (w1, w2, sigma))
+    h, d = w1.shape
+    lam = np.trace(w2.T @ w2 - w1 @ w1.T) / h
+    m = sigma.shape[0]
+    f = np.block([[-0.5 * lam * np.eye(d), sigma.T], [sigma, 0.5 * lam * np.eye(m)]])
+    q0 = np.concatenate([w1.T, w2], axis=0)
+    n = d + m
+    out = []
+    for x in np.asarray(times):
+        grow = scipy.linalg.expm(f * x)
+        augmented = scipy.linalg.expm(np.block([[2.0 * f, np.eye(n)], [np.zeros((n, n)), np.zeros((n, n))]]) * x)
+        a = np.eye(h) + q0.T @ augmented[:n, n:] @ q0
+        p = grow @ q0 @ np.linalg.solve(a, q0.T) @ grow
+        out.append(p[d:, :d])
+    return np.stack(out)
+
+
+def test_factored_evaluation_matches_scipy_and_the_per_time_form():
+    # the fast path (matrix products over all times, one h x h Cholesky and solve per time) against scipy's expm,
+    # and equal to rounding to the per-time ratio form it replaces where both are valid
+    import layerwise.theory.lambda_balanced as module
+
+    w1, w2 = random_balanced_init(jax.random.PRNGKey(16), 4, 3, 5, 0.6, 0.2)
+    sigma = _target(jax.random.PRNGKey(17), 4, 5, 3)
+    # the unscaled reference loses ~cond(A) ~ e^{2 max(mu) t} digits: compared up to t = 2 only
+    early = jnp.linspace(0.0, 2.0, 9)
+    w1t, w2t = lambda_balanced_solution(early, w1, w2, sigma, hidden_basis="symmetric")
+    assert _relative_frobenius(np.asarray(w2t @ w1t)[1:], _scipy_end_to_end(early, w1, w2, sigma)[1:]) <= 1e-11
+    times = jnp.linspace(0.0, 8.0, 9)
+    mu = jnp.sort(jax.random.uniform(jax.random.PRNGKey(18), (9,), minval=-2.0, maxval=2.0))[::-1]
+    trapezoid = jnp.tril(jax.random.normal(jax.random.PRNGKey(19), (9, 3)))
+    hidden = random_orthogonal(jax.random.PRNGKey(20), 3)
+    factored = module._factored_coordinates(times, mu, trapezoid, hidden)
+    stable = module._stable_coordinates(times, mu, trapezoid, hidden)
+    np.testing.assert_allclose(factored, stable, rtol=0, atol=1e-13 * float(jnp.max(jnp.abs(stable))))
+
+
+def test_a_batch_mixing_both_evaluations_equals_per_run_calls():
+    # under vmap one evaluation serves the whole batch (the per-time form as soon as one run needs it): results
+    # equal each run's own call, which here uses the factored form for the first run and the per-time one for the other
+    w1a, w2a = random_balanced_init(jax.random.PRNGKey(21), 2, 2, 2, 0.0, 0.3)
+    w1b, w2b = random_balanced_init(jax.random.PRNGKey(22), 2, 2, 2, 4.0, 0.3)
+    sigma = jnp.diag(jnp.array([1.0, 0.5]))
+    times = jnp.linspace(0.0, 100.0, 5)  # max|eig F| t: 100 (lambda = 0) and ~220 (lambda = 4)
+    batched = jax.vmap(lambda a, b: lambda_balanced_solution(times, a, b, sigma, hidden_basis="symmetric"))(
+        jnp.stack([w1a, w1b]), jnp.stack([w2a, w2b]))
+    for run, init in enumerate(((w1a, w2a), (w1b, w2b))):
+        single = lambda_balanced_solution(times, *init, sigma, hidden_basis="symmetric")
+        for got, expected in zip(batched, single):
+            np.testing.assert_allclose(got[run], expected, rtol=0, atol=1e-13)

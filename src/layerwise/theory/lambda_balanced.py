@@ -22,7 +22,7 @@ is exact only when ``A`` and ``A'`` commute, e.g. aligned or ``h = 1``). For tha
 integrates the flow with diffrax and keeps only the rotation it implies, so everything but the hidden basis is closed
 form and the hidden basis is accurate to the solver tolerance (~1e-10 relative).
 
-Evaluation: every save time independently (``jax.vmap`` over times), no stepping. In F's eigenbasis (eigenvalues
+Evaluation: every save time independently (in parallel over the times axis), no stepping. In F's eigenbasis (eigenvalues
 ``mu`` in decreasing order) ``e^{Fx}`` and ``G(x)`` are diagonal, and ``C_0 = T V^T`` (QR, once) with ``V`` in
 ``O(h)`` and ``T`` lower trapezoidal. Since ``g_i(x) = (e^{2 mu_i x} - 1) / (2 mu_i)`` increases with ``mu_i`` at
 every ``x``, scaling hidden direction ``j`` by ``sigma_j = (1 + g_j)^{1/2}`` leaves only bounded quantities:
@@ -35,7 +35,13 @@ every ``x``, scaling hidden direction ``j`` by ``sigma_j = (1 + g_j)^{1/2}`` lea
 .. math::  Q(x) = E\,\Big(\tfrac{e^{\mu x}}{\sigma} K\Big) L^{-\top} V^\top,\qquad
            M(x) = V \sigma^{-1} L^{-\top} V^\top\ (M M^\top = A^{-1}),
 
-exact to rounding (relative ~1e-15, not growing with ``x``) at any time. This gauge ``M`` is the ``"symmetric"``
+exact to rounding (relative ~1e-15, not growing with ``x``) at any time. Where every exponential is far from
+overflow (``max|mu| x <= 150``, the usual case) the same ``N`` and ``M`` are evaluated *factored*: since
+``K = sigma T sigma^{-1}``, ``N = sigma^{-1}(I + T^T diag(g) T) sigma^{-1}`` and ``Q = E diag(e^{mu x}) T
+(sigma^{-1} L^{-T} V^T)``, so the products with the fixed ``T`` are single matrix products over all times and
+only an ``h x h`` Cholesky and one ``h x h`` triangular solve remain per time (same rounding: the entry (a, b) of
+``T^T diag(g) T`` sums ``g_k <= g_a, g_b`` only). Beyond that range the per-time ratio form above is used. This
+gauge ``M`` is the ``"symmetric"``
 hidden basis of `lambda_balanced_solution`; it equals ``A^{-1/2}`` (and the flow's own basis) for aligned inits
 and ``h = 1``. The flow's own basis (``"gradient_flow"``): the ODE in F's eigenbasis, integrated once over all save
 times, gives the rotation only; the weights are the closed form times the nearest orthogonal matrix, so ``P``, the
@@ -49,12 +55,12 @@ import functools
 import diffrax
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, custom_batching
 from jax.typing import ArrayLike
 
 from layerwise.errors import LayerwiseError, check_choice
 from layerwise.theory import _checks as checks
-from layerwise.theory._numerics import one_minus_exp_over
+from layerwise.theory._numerics import expm1_over, one_minus_exp_over
 
 HIDDEN_BASES = ("gradient_flow", "symmetric")
 # hidden_basis="gradient_flow": tolerances of the flow's ODE in F's eigenbasis (its error, ~1e-10 relative, sets
@@ -66,6 +72,9 @@ _NOISE_FLOOR = 64 * 2.0**-52  # relative to max|C_0|: below it, an entry of T is
 # λ-balance is accepted when max|W2^T W2 - W1 W1^T - lambda I| <= this * (||W1||_F^2 + ||W2||_F^2): constructions in
 # float64 reach ~1e-16 of that scale; an imbalance eps perturbs the trajectory by O(eps), above the stated accuracy.
 BALANCE_RTOL = 1e-10
+# the factored evaluation (matrix products over all times) is used while max|eig F| * t / tau <= this: then
+# e^{mu x} and e^{2 mu x} stay within [1e-131, 1e131] (no overflow, no denormals); beyond, the per-time ratio form
+_FACTORED_RANGE = 150.0
 _NAME = "lambda_balanced_solution"
 
 
@@ -261,15 +270,67 @@ def _solve(times, W1_0, W2_0, Sigma_yx, tau, *, track):
     trapezoid = jnp.tril(upper.T)
     floor = _NOISE_FLOOR * jnp.max(jnp.abs(coords0))
     trapezoid = jnp.where(jnp.abs(trapezoid) > floor, trapezoid, 0.0)
-    coords = jax.vmap(_closed_form_coordinates, in_axes=(0, None, None))(x, mu, trapezoid) @ hidden.T
+    # every requested time at once: the factored form (big matrix products over the times axis) where no
+    # exponential can overflow, else the per-time form that works with ratios of exponentials only
+    factored = _for_every_run(jnp.max(jnp.abs(mu)) * x[-1] <= _FACTORED_RANGE)
+    coords = jax.lax.cond(factored, _factored_coordinates, _stable_coordinates, x, mu, trapezoid, hidden)
     solved = jnp.array(True)
     if track:
         # the flow's hidden basis: the rotation R in O(h) with C_flow = C R nearest to the integrated flow
         # (orthogonal Procrustes), so that P = C C^T, the balance and every invariant stay closed-form exact
         flow, solved = _flow_coordinates(coords0, mu, x)
         coords = coords @ jax.vmap(_nearest_rotation)(coords, flow)
-    q = jnp.einsum("ab,tbh->tah", basis, coords)  # (T, d + m, h)
-    return jnp.swapaxes(q[:, :d, :], -1, -2), q[:, d:, :], solved
+    # the weights Q = basis @ coords, each layer straight in its own layout (no transposed copy of W1)
+    W1 = jnp.einsum("ab,tbh->tha", basis[:d], coords)
+    W2 = jnp.einsum("ab,tbh->tah", basis[d:], coords)
+    return W1, W2, solved
+
+
+@custom_batching.custom_vmap
+def _for_every_run(flag: Array) -> Array:
+    """``flag`` itself; under ``jax.vmap`` its AND over the runs axis (unbatched), so that a ``lax.cond`` on it
+    runs one branch for the whole batch instead of both branches and a select. Used to choose between two
+    evaluations of the same closed form (equal to rounding), so the choice changes no result beyond rounding."""
+    return flag
+
+
+@_for_every_run.def_vmap
+def _for_every_run_batched(axis_size, in_batched, flag):
+    (batched,) = in_batched
+    return (jnp.all(flag) if batched else flag), False
+
+
+def _factored_coordinates(x: Array, mu: Array, trapezoid: Array, hidden: Array) -> Array:
+    r"""The closed-form coordinates ``e^{mu x} C_0 M(x)`` (F's eigenbasis), (T, n, h), when ``max|mu| x`` stays in
+    `_FACTORED_RANGE` (so ``e^{mu x}``, ``g`` and ``sigma`` are all finite and far from under/overflow).
+
+    The same matrices as `_stable_coordinates` (``N`` and ``M = V sigma^{-1} L^{-T} V^T``), written so that every
+    product with a fixed matrix is one matrix product over all times: with ``g_k(x)`` in a (T, n) array,
+    ``N = sigma^{-1}(I + T^T diag(g) T) sigma^{-1}`` is ``g @ (T_ka T_kb)`` (an (n, h^2) fixed matrix) scaled
+    elementwise, and ``e^{mu x} C_0 M = diag(e^{mu x}) T (sigma^{-1} L^{-T} V^T)``: only the h x h Cholesky and one
+    h x h triangular solve are per time. Rounding is that of the stable form: ``T^T diag(g) T``'s entry (a, b) sums
+    ``g_k`` over ``k >= max(a, b)`` only (``T`` is lower trapezoidal), all ``<= g_a, g_b``, so dividing by
+    ``sigma_a sigma_b`` leaves a relative error ~1e-16 of a bounded matrix; ``T (sigma^{-1} R)`` rows are scaled
+    by ``e^{mu_k x}`` with ``e^{mu_k x} / sigma_a`` bounded for ``a <= k``.
+    """
+    n, h = trapezoid.shape
+    e = jnp.exp(mu[None, :] * x[:, None])  # (T, n), e^{mu x}
+    g = x[:, None] * expm1_over(2.0 * mu[None, :] * x[:, None])  # (T, n), (e^{2 mu x} - 1) / (2 mu)
+    sigma = jnp.sqrt(1.0 + g[:, :h])  # (T, h)
+    pairs = (trapezoid[:, :, None] * trapezoid[:, None, :]).reshape(n, h * h)
+    gram = (g @ pairs).reshape(x.shape[0], h, h)  # T^T diag(g) T
+    normal = (jnp.eye(h, dtype=x.dtype)[None] + gram) / (sigma[:, :, None] * sigma[:, None, :])
+    factor = jax.lax.linalg.cholesky(normal, symmetrize_input=False)
+    # V L^{-1} (a right-side solve with h right-hand sides, not n), transposed: L^{-T} V^T
+    rotated = jax.lax.linalg.triangular_solve(factor, jnp.broadcast_to(hidden, normal.shape), left_side=False,
+                                              lower=True)
+    right = jnp.swapaxes(rotated, 1, 2) / sigma[:, :, None]  # sigma^{-1} L^{-T} V^T, (T, h, h)
+    return jnp.einsum("ka,tab->tkb", trapezoid, right) * e[:, :, None]
+
+
+def _stable_coordinates(x: Array, mu: Array, trapezoid: Array, hidden: Array) -> Array:
+    """`_closed_form_coordinates` at every time (``jax.vmap``), times ``V^T``: (T, n, h); valid at any ``x``."""
+    return jax.vmap(_closed_form_coordinates, in_axes=(0, None, None))(x, mu, trapezoid) @ hidden.T
 
 
 def _closed_form_coordinates(x: Array, mu: Array, trapezoid: Array) -> Array:
