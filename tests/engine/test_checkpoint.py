@@ -12,6 +12,7 @@ import xarray as xr
 
 from layerwise import data, init
 from layerwise.engine import checkpoint as checkpoint_lib
+from layerwise.engine import fast_path
 from layerwise.engine import train
 from layerwise.engine.checkpoint import Checkpointer
 from layerwise.errors import LayerwiseError
@@ -64,19 +65,24 @@ def assert_bitwise_equal(result, expected):
 
 
 def _interrupt_after(monkeypatch, chunks: int):
-    """Make the engine's compiled call fail after ``chunks`` calls (standing in for a kill mid-run)."""
-    real, calls = train_module._train_compiled, []
+    """Make the engine's compiled call (the generic or the fast path's program) fail after ``chunks`` calls (standing
+    in for a kill mid-run)."""
+    calls, programs = [], [(train_module, "_train_compiled"), (fast_path, "train_fast_compiled")]
+    reals = [getattr(module, name) for module, name in programs]
 
-    def failing(*args, **kwargs):
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
-            return real(*args, **kwargs)  # tracing for the fingerprint computes nothing
-        if len(calls) == chunks:
-            raise RuntimeError("killed")
-        calls.append(1)
-        return real(*args, **kwargs)
+    def failing(real):
+        def call(*args, **kwargs):
+            if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
+                return real(*args, **kwargs)  # tracing for the fingerprint computes nothing
+            if len(calls) == chunks:
+                raise RuntimeError("killed")
+            calls.append(1)
+            return real(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(train_module, "_train_compiled", failing)
-    return lambda: monkeypatch.setattr(train_module, "_train_compiled", real)
+    for (module, name), real in zip(programs, reals):
+        monkeypatch.setattr(module, name, failing(real))
+    return lambda: [monkeypatch.setattr(module, name, real) for (module, name), real in zip(programs, reals)]
 
 
 @pytest.mark.parametrize("setting", [

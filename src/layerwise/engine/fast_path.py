@@ -15,12 +15,14 @@ explicitly, every small matrix product unrolled into elementwise multiply-adds o
 The optimiser is the named optax one (elementwise, so per-run hyperparameters ``(R,)`` broadcast over the trailing
 runs axis). Steps run in blocks of `BLOCK` without a per-step finiteness check: params updated by
 ``optax.apply_updates`` (``p + u``) never return from inf/NaN to finite, so a block whose end is finite for every run
-was finite at every step; otherwise the block is redone with the engine's per-step guard (`guarded_step`), so the
-diverged step and the kept params are exactly the generic path's. The scan over recording segments, the records, the
+was finite at every step; otherwise the block is redone one step at a time and the step that goes non-finite is
+settled by the engine's guard (`layerwise.engine.guard.accept_finite`), so the diverged step and the kept params are
+exactly the generic path's. The scan over recording segments, the records, the
 statuses and the checkpoints are the engine's; only the per-step arithmetic layout changes. Results equal the
 generic path's to rounding (float64: 1e-12 relative, checked for every registered model by ``tests/models``).
 
-`train` takes this path by itself (``fast_path="auto"``) when `fast_path_blocker` finds nothing in the way.
+`train` takes this path by itself (``fast_path="auto"``) when `fast_path_blocker` finds nothing in the way and the
+call is large enough to win back the longer compilation (`AUTO_MIN_RUN_STEPS`); ``fast_path=True`` forces it.
 
 Example:
     >>> import jax
@@ -30,7 +32,7 @@ Example:
     >>> model = DeepLinearNetwork(widths=(2, 2, 2))
     >>> task = data.whitened_regression(jax.random.PRNGKey(0), 10, 2, 2)
     >>> params = jax.vmap(lambda k: init.gaussian_init(k, model, 0.5))(jax.random.split(jax.random.PRNGKey(1), 4))
-    >>> fast = train(model, params, task, steps=100, learning_rate=0.05)
+    >>> fast = train(model, params, task, steps=100, learning_rate=0.05, fast_path=True)
     >>> generic = train(model, params, task, steps=100, learning_rate=0.05, fast_path=False)
     >>> bool(abs(fast.history.loss - generic.history.loss).max() < 1e-12), fast.history.attrs["fast_path"]
     (True, 1)
@@ -47,7 +49,7 @@ import jax.numpy as jnp
 import optax
 
 from layerwise.engine import optimizers as opt_lib
-from layerwise.engine.guard import close_segment, guarded_step
+from layerwise.engine.guard import accept_finite, close_segment
 from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
 
@@ -57,6 +59,10 @@ path, whose matmuls then pay off (the unrolled products grow as width^3)."""
 
 BLOCK = 16
 """Steps per block between finiteness checks."""
+
+AUTO_MIN_RUN_STEPS = 4_000_000
+"""``fast_path="auto"`` takes the fast path from this many run·steps per call on: its program takes longer to
+compile than the generic one (measured: about 1.5x), which a smaller call does not win back."""
 
 
 def fast_path_blocker(model, optimizer, statistics: bool) -> str | None:
@@ -75,9 +81,9 @@ def fast_path_blocker(model, optimizer, statistics: bool) -> str | None:
     return None
 
 
-def use_fast_path(fast_path, model, optimizer, statistics: bool) -> bool:
-    """Whether `train` takes the fast path for ``fast_path`` (``"auto"``, True or False); a `LayerwiseError` when
-    ``fast_path=True`` cannot be honoured."""
+def use_fast_path(fast_path, model, optimizer, statistics: bool, run_steps: int) -> bool:
+    """Whether `train` takes the fast path for ``fast_path`` (``"auto"``: where it applies and the call has at least
+    `AUTO_MIN_RUN_STEPS` runs x steps; True; False); a `LayerwiseError` when ``fast_path=True`` cannot be honoured."""
     if not (isinstance(fast_path, bool) or (isinstance(fast_path, str) and fast_path == "auto")):
         raise LayerwiseError(f"fast_path must be 'auto', True or False; got {fast_path!r}")
     if fast_path is False:
@@ -85,7 +91,7 @@ def use_fast_path(fast_path, model, optimizer, statistics: bool) -> bool:
     blocker = fast_path_blocker(model, optimizer, statistics)
     if blocker is not None and fast_path is True:
         raise LayerwiseError(f"fast_path=True needs {blocker}; pass fast_path='auto' or False")
-    return blocker is None
+    return blocker is None and (fast_path is True or run_steps >= AUTO_MIN_RUN_STEPS)
 
 
 def _total(terms):
@@ -113,12 +119,12 @@ def statistics_gradient(model, params, statistics):
     if isinstance(model, DiagonalLinearNetwork):
         depth = params.shape[0]
         end_to_end = scale * _total_product([params[l] for l in range(depth)])[None]
-        residual = contract(end_to_end, symmetric, 1, 0) - cross  # (1, dim, R)
+        residual = _times_covariance(end_to_end, symmetric) - cross  # (1, dim, R)
         return jnp.stack([scale * residual[0] * _total_product([params[k] for k in range(depth) if k != l] or
                                                                [jnp.ones_like(params[0])]) for l in range(depth)])
     layers = tuple(params)
     end_to_end = scale * _chain(layers)
-    residual = contract(end_to_end, symmetric, 1, 0) - cross  # (m, d, R)
+    residual = _times_covariance(end_to_end, symmetric) - cross  # (m, d, R)
     gradients = []
     for l in range(len(layers)):
         after, before = _chain(layers[l + 1:]), _chain(layers[:l])
@@ -126,6 +132,13 @@ def statistics_gradient(model, params, statistics):
         g = g if before is None else contract(g, before, 1, 1)
         gradients.append(scale * g)
     return tuple(gradients)
+
+
+def _times_covariance(end_to_end, symmetric):
+    """``E Sxx_sym`` per run; one matmul over all runs when every run shares the covariance."""
+    if symmetric.shape[-1] == 1:
+        return jnp.einsum("oir,ij->ojr", end_to_end, symmetric[..., 0])
+    return contract(end_to_end, symmetric, 1, 0)
 
 
 def _total_product(factors):
@@ -155,25 +168,28 @@ def _finite(params):
 
 
 def _run_steps(optimizer, gradient, carry, start, stop):
-    """Steps ``start .. stop - 1`` in blocks of `BLOCK` (the last one shorter) of unguarded steps, a block redone with
-    the per-step guard when a run diverged in it."""
-    def guarded(step, carry):
-        return guarded_step(optimizer, gradient(carry[0]), carry, step, _finite, keep=_keep)
-
+    """Steps ``start .. stop - 1`` as blocks of up to `BLOCK` unguarded steps. A block after which some run that had
+    not diverged holds a non-finite param is retried one step at a time from its start; a single step that goes
+    non-finite is settled by the engine's guard (`accept_finite`). One loop body steps every block."""
     def unguarded(step, carry):
         p, state, diverged, order = carry
         updates, new_state = optimizer.update(gradient(p), state, p)
         active = diverged < 0
         return _keep(active, optax.apply_updates(p, updates), p), _keep(active, new_state, state), diverged, order
 
-    def block(index, carry):
-        first = start + index * BLOCK
-        last = jnp.minimum(first + BLOCK, stop)
-        stepped = jax.lax.fori_loop(first, last, unguarded, carry)
+    def block(loop):
+        carry, first, size = loop
+        stepped = jax.lax.fori_loop(first, first + size, unguarded, carry)
         clean = jnp.all(_finite(stepped[0]) | (carry[2] >= 0))
-        return jax.lax.cond(clean, lambda: stepped, lambda: jax.lax.fori_loop(first, last, guarded, carry))
+        outcome = jnp.where(clean, 0, jnp.where(size > 1, 1, 2))  # accept / retry step by step / settle one step
+        carry = jax.lax.switch(outcome, [
+            lambda: stepped, lambda: carry,
+            lambda: accept_finite(stepped[:2], carry, first, _finite, _keep)])
+        first = jnp.where(outcome == 1, first, first + size)
+        return carry, first, jnp.where(outcome == 1, 1, jnp.minimum(BLOCK, stop - first))
 
-    return jax.lax.fori_loop(0, (stop - start + BLOCK - 1) // BLOCK, block, carry)
+    loop = (carry, start, jnp.minimum(BLOCK, stop - start))
+    return jax.lax.while_loop(lambda loop: loop[1] < stop, block, loop)[0]
 
 
 @eqx.filter_jit

@@ -24,7 +24,14 @@ def guarded_step(optimizer, gradient, carry, step, finite, keep=keep_where):
     says which runs' new params are all finite, ``keep(ok, new, old)`` keeps the old state of the others."""
     p, state, diverged, order = carry
     updates, new_state = optimizer.update(gradient, state, p)
-    new_p = optax.apply_updates(p, updates)
+    return accept_finite((optax.apply_updates(p, updates), new_state), carry, step, finite, keep)
+
+
+def accept_finite(stepped, carry, step, finite, keep=keep_where):
+    """The carry after step ``step`` took ``carry`` to new ``stepped = (params, state)``: runs whose new params are
+    all finite (and that had not diverged) take them; the others keep their old ones and, if they had not diverged
+    before, diverged at ``step + 1``."""
+    (new_p, new_state), (p, state, diverged, order) = stepped, carry
     ok = finite(new_p) & (diverged < 0)
     return keep(ok, new_p, p), keep(ok, new_state, state), jnp.where((diverged < 0) & ~ok, step + 1, diverged), order
 

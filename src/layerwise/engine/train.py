@@ -249,8 +249,9 @@ def train(
         checkpoint: a `Checkpointer` (saves the run's state every few segments and resumes from it, bitwise equal
             to an uninterrupted run), ``None`` (the innermost open ``with Checkpointer(...)``, if any) or ``False``.
         fast_path: ``"auto"`` (tiny deep linear and diagonal nets trained from sufficient statistics with a named
-            optimiser take `layerwise.engine.fast_path`: the same numbers, several times faster), True (require
-            it: a `LayerwiseError` when it does not apply) or False (the generic path).
+            optimiser take `layerwise.engine.fast_path` in calls of at least a few million runs x steps: the same
+            numbers, several times faster warm), True (require it: a `LayerwiseError` when it does not apply) or
+            False (the generic path).
     Returns:
         `TrainResult` with ``history`` dims ``(run, step, ...)`` and per-run ``status``; for ``gd``/``sgd`` the
         coordinate ``time = learning_rate * step`` (gradient-flow time).
@@ -271,7 +272,7 @@ def train(
     transformation, hyper = _hyperparameters(optimizer, learning_rate, weight_decay, optimizer_options, runs,
                                              params, dtype)
     statistics = uses_statistics(model, loss, batch_size is None, task, use_statistics)
-    fast = fast_lib.use_fast_path(fast_path, model, optimizer, statistics)
+    fast = fast_lib.use_fast_path(fast_path, model, optimizer, statistics, runs * steps)
     program = fast_lib.train_fast_compiled if fast else _train_compiled
     specs = observable_specs(observables)
     keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, runs)
