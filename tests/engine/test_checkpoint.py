@@ -41,6 +41,8 @@ SETTINGS = {
     "sgd-batches": dict(optimizer="sgd", learning_rate=0.05, batch_size=16, key=jax.random.PRNGKey(5)),
     "optax-schedule": dict(optimizer=optax.adam(optax.exponential_decay(0.05, 30, 0.5))),
     "diverging": dict(optimizer="gd", learning_rate=np.array([0.05, 0.1, 60.0]), on_divergence="mark"),
+    "fast-path": dict(optimizer="gd", learning_rate=np.array([0.05, 0.1, 60.0]), on_divergence="mark",
+                      fast_path=True),  # the engine's fast path (layerwise.engine.fast_path), a run diverging
 }
 
 
@@ -87,7 +89,7 @@ def _interrupt_after(monkeypatch, chunks: int):
 
 @pytest.mark.parametrize("setting", [
     "adam", "diverging", "optax-schedule",  # Adam with a per-run b1; GD with a diverging run; an optax schedule
-    pytest.param("gd", marks=pytest.mark.slow), pytest.param("sgd-batches", marks=pytest.mark.slow),
+    "fast-path", pytest.param("gd", marks=pytest.mark.slow), pytest.param("sgd-batches", marks=pytest.mark.slow),
 ])
 def test_resume_mid_way_is_bitwise_equal_to_an_uninterrupted_run(task, setting, tmp_path, monkeypatch):
     expected = _train(task, setting)
@@ -103,7 +105,7 @@ def test_resume_mid_way_is_bitwise_equal_to_an_uninterrupted_run(task, setting, 
         result = _train(task, setting)
     assert resumed.resumed == 1 and 0 < resumed.saved < 7  # only the chunks after the checkpoint ran again
     assert_bitwise_equal(result, expected)
-    if setting == "diverging":
+    if setting in ("diverging", "fast-path"):
         assert list(result.status) == [0, 0, 1]
 
 

@@ -17,9 +17,11 @@ runs axis). Steps run in blocks of `BLOCK` without a per-step finiteness check: 
 ``optax.apply_updates`` (``p + u``) never return from inf/NaN to finite, so a block whose end is finite for every run
 was finite at every step; otherwise the block is redone one step at a time and the step that goes non-finite is
 settled by the engine's guard (`layerwise.engine.guard.accept_finite`), so the diverged step and the kept params are
-exactly the generic path's. The scan over recording segments, the records, the
-statuses and the checkpoints are the engine's; only the per-step arithmetic layout changes. Results equal the
-generic path's to rounding (float64: 1e-12 relative, checked for every registered model by ``tests/models``).
+exactly the generic path's. It is the same `train` call: the records (the engine's ``observe`` of each run), the end
+of a segment and the divergence guard (`layerwise.engine.guard`), the statuses, the history and the checkpoints are
+shared code; this program has its own ``lax.scan`` over segments and loop over steps, because its steps hold all runs
+at once (runs last) instead of one ``vmap`` lane. Results equal the generic path's to rounding (float64: 1e-12
+relative, checked for every registered model by ``tests/models``).
 
 `train` takes this path by itself (``fast_path="auto"``) when `fast_path_blocker` finds nothing in the way and the
 call is large enough to win back the longer compilation (`AUTO_MIN_RUN_STEPS`); ``fast_path=True`` forces it.
