@@ -12,6 +12,7 @@ import xarray as xr
 
 from layerwise import data, init
 from layerwise.engine import checkpoint as checkpoint_lib
+from layerwise.engine import fast_path
 from layerwise.engine import train
 from layerwise.engine.checkpoint import Checkpointer
 from layerwise.errors import LayerwiseError
@@ -40,6 +41,8 @@ SETTINGS = {
     "sgd-batches": dict(optimizer="sgd", learning_rate=0.05, batch_size=16, key=jax.random.PRNGKey(5)),
     "optax-schedule": dict(optimizer=optax.adam(optax.exponential_decay(0.05, 30, 0.5))),
     "diverging": dict(optimizer="gd", learning_rate=np.array([0.05, 0.1, 60.0]), on_divergence="mark"),
+    "fast-path": dict(optimizer="gd", learning_rate=np.array([0.05, 0.1, 60.0]), on_divergence="mark",
+                      fast_path=True),  # the engine's fast path (layerwise.engine.fast_path), a run diverging
 }
 
 
@@ -64,24 +67,29 @@ def assert_bitwise_equal(result, expected):
 
 
 def _interrupt_after(monkeypatch, chunks: int):
-    """Make the engine's compiled call fail after ``chunks`` calls (standing in for a kill mid-run)."""
-    real, calls = train_module._train_compiled, []
+    """Make the engine's compiled call (the generic or the fast path's program) fail after ``chunks`` calls (standing
+    in for a kill mid-run)."""
+    calls, programs = [], [(train_module, "_train_compiled"), (fast_path, "train_fast_compiled")]
+    reals = [getattr(module, name) for module, name in programs]
 
-    def failing(*args, **kwargs):
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
-            return real(*args, **kwargs)  # tracing for the fingerprint computes nothing
-        if len(calls) == chunks:
-            raise RuntimeError("killed")
-        calls.append(1)
-        return real(*args, **kwargs)
+    def failing(real):
+        def call(*args, **kwargs):
+            if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
+                return real(*args, **kwargs)  # tracing for the fingerprint computes nothing
+            if len(calls) == chunks:
+                raise RuntimeError("killed")
+            calls.append(1)
+            return real(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(train_module, "_train_compiled", failing)
-    return lambda: monkeypatch.setattr(train_module, "_train_compiled", real)
+    for (module, name), real in zip(programs, reals):
+        monkeypatch.setattr(module, name, failing(real))
+    return lambda: [monkeypatch.setattr(module, name, real) for (module, name), real in zip(programs, reals)]
 
 
 @pytest.mark.parametrize("setting", [
     "adam", "diverging", "optax-schedule",  # Adam with a per-run b1; GD with a diverging run; an optax schedule
-    pytest.param("gd", marks=pytest.mark.slow), pytest.param("sgd-batches", marks=pytest.mark.slow),
+    "fast-path", pytest.param("gd", marks=pytest.mark.slow), pytest.param("sgd-batches", marks=pytest.mark.slow),
 ])
 def test_resume_mid_way_is_bitwise_equal_to_an_uninterrupted_run(task, setting, tmp_path, monkeypatch):
     expected = _train(task, setting)
@@ -97,7 +105,7 @@ def test_resume_mid_way_is_bitwise_equal_to_an_uninterrupted_run(task, setting, 
         result = _train(task, setting)
     assert resumed.resumed == 1 and 0 < resumed.saved < 7  # only the chunks after the checkpoint ran again
     assert_bitwise_equal(result, expected)
-    if setting == "diverging":
+    if setting in ("diverging", "fast-path"):
         assert list(result.status) == [0, 0, 1]
 
 

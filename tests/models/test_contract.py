@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from layerwise import data
-from layerwise.engine import train
+from layerwise import observables as observables_lib
+from layerwise.engine import Status, fast_path, train
+from layerwise.errors import LayerwiseError
 from layerwise.models import REGISTRY, LinearModel
 from layerwise.profiling import CompileCounter
 
@@ -89,3 +91,58 @@ def test_the_engine_trains_it_and_does_not_recompile_across_calls(name):
                       loss="mean_squared_error")
     assert compiled.count == 0
     assert not np.allclose(again.history.loss, first.history.loss)
+
+
+def _fast_path_applies(name) -> bool:
+    model = REGISTRY[name]()
+    return fast_path.fast_path_blocker(model, "gd", isinstance(model, LinearModel)) is None
+
+
+FAST = [n for n in NAMES if _fast_path_applies(n)]
+
+
+def _both_paths(name, optimizer, learning_rate, steps, **options):
+    model, params, x = _setup(name, jnp.float64, runs=3)
+    y = jax.random.normal(jax.random.PRNGKey(3), (x.shape[0], model.out_dim))
+    task = data.Task.from_samples(x, y)
+    record = [0, 1, 5, 17, 18, 33, 50, steps]  # segments shorter and longer than a block, and a partial last block
+    observables = {"W": observables_lib.EndToEnd()}
+    runs = {fast: train(model, params, task, optimizer, steps=steps, learning_rate=learning_rate,
+                        record_steps=record, observables=observables, on_divergence="mark", fast_path=fast, **options)
+            for fast in (True, False)}
+    assert runs[True].history.attrs["fast_path"] == 1 and runs[False].history.attrs["fast_path"] == 0
+    return runs[True], runs[False]
+
+
+def _close(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    scale = np.nanmax(np.abs(b)) if np.any(np.isfinite(b)) else 1.0
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * scale, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("optimizer, options", [("gd", {"weight_decay": np.array([0.0, 1e-3, 1e-2])}),
+                                                ("adam", {"optimizer_options": {"b1": 0.8}})])
+def test_the_fast_path_equals_the_generic_path_and_detects_divergence_alike(name, optimizer, options):
+    # float64: records, final params, statuses and the diverged step agree (GD's last run diverges).
+    rates = np.array([1e-3, 1e-2, 3e3]) if optimizer == "gd" else np.array([1e-3, 3e-3, 1e-2])
+    fast, generic = _both_paths(name, optimizer, rates, steps=60, **options)
+    if optimizer == "gd":
+        assert generic.status[-1] == Status.DIVERGED and generic.stopped_at[-1] < 60
+    np.testing.assert_array_equal(fast.status, generic.status)
+    np.testing.assert_array_equal(fast.stopped_at, generic.stopped_at)
+    for variable in ("loss", "W"):
+        _close(fast.history[variable], generic.history[variable])
+    for a, b in zip(jax.tree_util.tree_leaves(fast.params), jax.tree_util.tree_leaves(generic.params)):
+        assert a.shape == b.shape
+        _close(a, b)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not _fast_path_applies(n)][:2])
+def test_fast_path_true_where_it_does_not_apply_is_a_one_line_error(name):
+    model, params, x = _setup(name, jnp.float64, runs=2)
+    task = data.Task.from_samples(x, jax.random.normal(jax.random.PRNGKey(2), (x.shape[0], model.out_dim)))
+    with pytest.raises(LayerwiseError, match="fast_path=True needs") as error:
+        train(model, params, task, steps=2, loss="mean_squared_error", fast_path=True)
+    assert "\n" not in str(error.value)

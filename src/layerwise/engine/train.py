@@ -21,7 +21,9 @@ import optax
 
 from layerwise.data.task import Task
 from layerwise.engine import checkpoint as checkpoint_lib
+from layerwise.engine import fast_path as fast_lib
 from layerwise.engine import optimizers as opt_lib
+from layerwise.engine.guard import close_segment, guarded_step
 from layerwise.engine.losses import Loss, mean_loss, resolve_loss
 from layerwise.engine.records import (
     all_finite, check_record_steps, check_task_finite, history, linear_record_steps, model_coords,
@@ -118,24 +120,13 @@ def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, o
             p, state, diverged, order = carry
             if shuffled:  # `step` is not batched over runs, so this stays a real branch under vmap
                 order = jax.lax.cond(step % per_epoch == 0, lambda: epoch_order(step // per_epoch), lambda: order)
-            updates, new_state = optimizer.update(gradient(p, step, order), state, p)
-            new_p = optax.apply_updates(p, updates)
-            ok = all_finite(new_p) & (diverged < 0)
             # A diverged run keeps its last finite params (no NaN spreads) and remembers the step.
-            keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
-            return (
-                jax.tree_util.tree_map(keep, new_p, p),
-                jax.tree_util.tree_map(keep, new_state, state),
-                jnp.where((diverged < 0) & ~ok, step + 1, diverged),
-                order,
-            )
+            return guarded_step(optimizer, gradient(p, step, order), (p, state, diverged, order), step, all_finite)
 
         def segment(carry, bounds):
             start, stop = bounds
             p, state, diverged, order = jax.lax.fori_loop(start, stop, step_fn, carry)
-            values = observe(model, p, task, observables, loss, statistics)
-            diverged = jnp.where((diverged < 0) & ~jnp.isfinite(values["loss"]), stop, diverged)
-            values = jax.tree_util.tree_map(lambda v: jnp.where(diverged >= 0, jnp.nan, v), values)
+            values, diverged = close_segment(observe(model, p, task, observables, loss, statistics), diverged, stop)
             return (p, state, diverged, order), values
 
         if carry is None:
@@ -226,6 +217,7 @@ def train(
     on_divergence: str = "raise",
     use_statistics="auto",
     checkpoint=None,
+    fast_path="auto",
 ) -> TrainResult:
     r"""Train R runs at once with an optax optimiser; record observables on a step grid.
 
@@ -256,6 +248,10 @@ def train(
         use_statistics: ``"auto"``, True or False: train linear models from sufficient statistics.
         checkpoint: a `Checkpointer` (saves the run's state every few segments and resumes from it, bitwise equal
             to an uninterrupted run), ``None`` (the innermost open ``with Checkpointer(...)``, if any) or ``False``.
+        fast_path: ``"auto"`` (tiny deep linear and diagonal nets trained from sufficient statistics with a named
+            optimiser take `layerwise.engine.fast_path` in calls of at least a few million runs x steps: the same
+            numbers, several times faster warm), True (require it: a `LayerwiseError` when it does not apply) or
+            False (the generic path).
     Returns:
         `TrainResult` with ``history`` dims ``(run, step, ...)`` and per-run ``status``; for ``gd``/``sgd`` the
         coordinate ``time = learning_rate * step`` (gradient-flow time).
@@ -276,6 +272,8 @@ def train(
     transformation, hyper = _hyperparameters(optimizer, learning_rate, weight_decay, optimizer_options, runs,
                                              params, dtype)
     statistics = uses_statistics(model, loss, batch_size is None, task, use_statistics)
+    fast = fast_lib.use_fast_path(fast_path, model, optimizer, statistics, runs * steps)
+    program = fast_lib.train_fast_compiled if fast else _train_compiled
     specs = observable_specs(observables)
     keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, runs)
     segments = np.stack([np.concatenate([[0], record_steps[:-1]]), record_steps], axis=1)
@@ -285,9 +283,10 @@ def train(
                   batch_size=batch_size, statistics=statistics, task_batched=task_batched, model_batched=model_batched)
     checkpointer = checkpoint_lib.active_checkpointer(checkpoint)
     if checkpointer is None:
-        (final, _, diverged, _), records = _train_compiled(*inputs, jnp.asarray(segments), model, **static)
+        (final, _, diverged, _), records = program(*inputs, jnp.asarray(segments), model, **static)
     else:  # in chunks of segments, saving the carry now and then: bitwise the same as one call
-        (final, _, diverged, _), records = checkpointer.run(_train_compiled, inputs, segments, model, static, runs)
+        (final, _, diverged, _), records = checkpointer.run(program, inputs, segments, model, static, runs)
+    final = fast_lib.runs_first(final) if fast else final
     diverged = np.asarray(diverged)
     status = np.where(diverged >= 0, Status.DIVERGED, Status.FINISHED).astype(np.int8)
     stopped_at = np.where(diverged >= 0, diverged, steps)
@@ -298,7 +297,8 @@ def train(
     result_history = history(
         records, "step", record_steps, run_coords, status, stopped_at, {n: d for n, (_, d) in specs.items()},
         {"optimizer": optimizer if isinstance(optimizer, str) else "optax", "loss": loss_name, "steps": steps,
-         "batch_size": batch_size or 0, "sufficient_statistics": int(statistics)},
+         "batch_size": batch_size or 0, "sufficient_statistics": int(statistics),
+         "fast_path": int(fast)},
     )
     if optimizer in ("gd", "sgd"):
         result_history = result_history.assign_coords(
