@@ -72,6 +72,18 @@ def test_data_nc_holds_the_sources_and_layerwise_check_reproduces_it(finished, c
     assert f"{len(EXPECTED)}/{len(EXPECTED)} check values reproduced" in capsys.readouterr().out
 
 
+def test_each_panel_check_states_how_many_skills_the_run_allows(finished):
+    """The test preset's grids hold one skill each by the authors' constants: the checks fail and say why."""
+    summary = json.loads((finished / "summary.json").read_text())
+    checks = {c["name"]: c for c in summary["checks"]}
+    for name in ("mlp_emergence_times_vs_theory", "mlp_data_emergence_vs_theory", "mlp_parameter_emergence_vs_theory"):
+        assert checks[name]["status"] == "failed"
+        assert "this run allows 1 of 5 skills" in checks[name]["claim"] and "too small" in checks[name]["claim"]
+    crossed = {m["name"]: m["value"] for m in summary["measurements"] if m["name"].endswith("_skills_crossed")}
+    assert set(crossed) == {f"mlp_{panel}_skills_crossed" for panel in ("time", "data", "parameter")}
+    assert all(len(v) == 3 and all(0 <= n <= 5 for n in v) for v in crossed.values())
+
+
 def test_reported_numbers_are_measurements_and_checks_have_numeric_values(finished):
     summary = json.loads((finished / "summary.json").read_text())
     measurements = {m["name"] for m in summary["measurements"]}

@@ -4,6 +4,8 @@ cross is compared, windows from the theory's spacing; judged over seeds by `chec
 import numpy as np
 import pytest
 
+from layerwise.experiments.emergence import EXPERIMENT
+from layerwise.experiments.emergence.checks import allowed_skills
 from layerwise.metrics import crossing_errors, spacing_windows
 from layerwise.report.checks import check_over_seeds
 
@@ -78,3 +80,17 @@ def test_a_skill_near_the_end_may_cross_or_not():
     assert np.isfinite(crossing_errors(crossings[None], SHAPE, limit=limit, minimum=4)[0][0])
     crossings[4] = limit * 0.95
     assert np.isfinite(crossing_errors(crossings[None], SHAPE, limit=limit, minimum=4)[0][0])
+
+
+@pytest.mark.parametrize("preset, allowed", [("full", 5), ("quick", 5), ("test", 1)])
+def test_the_presets_leave_room_for_every_skill_of_every_panel(preset, allowed):
+    """By the authors' constants (N_free = 22, D_c = 800, N_c = 4) the quick and full runs reach all 5 skills' windows in
+    time, data and width (so >= 4 skills per panel are demanded there); the tiny test preset reaches one."""
+    config = EXPERIMENT.make_config(preset=preset)
+    assert allowed_skills(config) == {"time": allowed, "data": allowed, "parameters": allowed}
+
+
+def test_a_run_too_short_for_the_skills_allows_fewer():
+    config = EXPERIMENT.make_config(quick=True, time_steps=2000, data_sizes=(1000, 2000, 4000), param_widths=(2, 4, 8))
+    room = allowed_skills(config)
+    assert room == {"time": 1, "data": 1, "parameters": 2}  # width 8 holds skill 2 (N = 6 x 1.29)

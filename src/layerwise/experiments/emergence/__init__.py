@@ -72,12 +72,12 @@ class EmergenceConfig:
     """MLP runs per data set (each D has one fixed data set; seeds vary the init and the batch order; >= 3)."""
     data_steps: F.Count = 25000
     """SGD steps per data-panel run."""
-    param_widths: Grid = tuple(range(1, 21)) + (24, 28, 32, 40)
-    """Hidden widths N of the parameter panel (increasing; the authors' plot: 1..20)."""
+    param_widths: Grid = (1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40, 48, 56, 64, 80)
+    """Hidden widths N of the parameter panel (increasing; the authors' plot: 1..20; skills 4-5 need 40-80 here)."""
     param_init: F.PositiveFloat = 0.05
     """Std of the MLP's weights and biases in the parameter panel."""
-    param_learning_rate: F.PositiveFloat = 0.01
-    """Adam learning rate of the parameter panel (the authors' 0.05 learned nothing within 3,000 steps here)."""
+    param_learning_rate: F.PositiveFloat = 0.003
+    """Adam learning rate of the parameter panel (at the authors' 0.05, or 0.01, skills 4-5 never reach 1/2 here)."""
     param_steps: F.Count = 15000
     """Adam steps of the parameter panel."""
     eval_size: F.Count = 2000
@@ -146,8 +146,8 @@ EXPERIMENT = Experiment(
     config_type=EmergenceConfig,
     quick={"seeds": 3, "width": 250, "learning_rate": 0.04, "batch_size": 256, "time_steps": 10000,
            "gap_inits": (0.003, 0.03), "gap_steps": 5000, "data_sizes": (1000, 2000, 4000, 8000, 16000),
-           "data_seeds": 3, "data_steps": 8000, "param_widths": (2, 4, 6, 8, 12, 16, 20, 28, 40),
-           "param_steps": 4000, "eval_size": 1000, "scaling_skills": 10000, "fit_skills": (8, 50),
+           "data_seeds": 3, "data_steps": 8000, "param_widths": (2, 4, 8, 12, 16, 24, 32, 48, 64, 80),
+           "param_steps": 6000, "eval_size": 1000, "scaling_skills": 10000, "fit_skills": (8, 50),
            "scaling_data_seeds": 2},
     presets={"test": {"seeds": 3, "width": 64, "learning_rate": 0.05, "batch_size": 128, "time_steps": 1500,
                       "gap_inits": (0.03,), "gap_steps": 1500, "data_sizes": (300, 1000, 3000), "data_seeds": 3,

@@ -12,7 +12,8 @@ import xarray as xr
 
 from layerwise import theory
 from layerwise.compare import compare
-from layerwise.experiments.emergence.mlp import AUTHORS_C_FACTOR, half_times, mlp_losses, seed_mean
+from layerwise.experiments.emergence.mlp import (AUTHORS_C_FACTOR, AUTHORS_D_C, AUTHORS_N_C, AUTHORS_N_FREE, half_times,
+                                                 mlp_losses, seed_mean)
 from layerwise.experiments.emergence.skill_basis import SKILL_BASIS_DRAWS, scaling_fits
 from layerwise.metrics import log_crossing, logistic_fit, loglog_slope
 from layerwise.metrics.crossings import crossing_errors, spacing_windows
@@ -35,19 +36,51 @@ def _window_words(shape) -> str:
     return "[" + ", ".join(f"{v:.2f}" for v in np.exp(spacing_windows(shape))) + "]"
 
 
-def _panel_check(name, what, crossings, shape, limit, minimum, theory_words):
-    """The check of one MLP panel (`crossing_errors` over seeds, mean <= 1) and the seed-mean ratios."""
+def _allowed(constant: float, shape, limit: float) -> int:
+    return int(np.sum(constant * np.asarray(shape, float) * np.exp(spacing_windows(shape)) <= limit))
+
+
+AUTHORS_WORDS = {"time": f"N_free = {AUTHORS_N_FREE:g} with c = 3.6 S/init^2 - 1", "data": f"D_c = {AUTHORS_D_C:g}",
+                 "parameters": f"N_c = {AUTHORS_N_C:g}"}
+"""The authors' constant (Nam et al. 2025 Fig. 4 code) that `allowed_skills` places each panel's skills with."""
+
+
+def allowed_skills(config: EmergenceConfig) -> dict[str, int]:
+    """How many skills each MLP panel's run can show crossing, fixed by the config before it runs: those whose whole
+    window (`spacing_windows`) ends inside the run (``time_steps``, the largest of ``data_sizes``, of
+    ``param_widths``) when placed with the authors' constants (`AUTHORS_WORDS`), not the fitted ones."""
+    p = np.asarray(theory.skill_frequencies(config.n_skills, config.alpha)).astype(float)
+    S, eta = config.target_scale, config.learning_rate
+    time_constant = np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1) * AUTHORS_N_FREE / (4 * eta * S)
+    return {"time": _allowed(time_constant, 1 / p, config.time_steps),
+            "data": _allowed(0.75 * AUTHORS_D_C, 1 / p, config.data_sizes[-1]),
+            "parameters": _allowed(AUTHORS_N_C, np.arange(p.size) + 0.5, config.param_widths[-1])}
+
+
+def _panel_check(name, what, crossings, shape, limit, minimum, theory_words, room):
+    """The check of one MLP panel (`crossing_errors` over seeds, mean <= 1), the seed-mean ratios and the number of
+    skills that cross per seed; ``room = (allowed skills, the authors' constant in words)`` (`allowed_skills`)."""
     errors, constants, ratios = crossing_errors(crossings, shape, limit, minimum)
+    allowed, authors = room
+    room = f"; this run allows {allowed} of {len(shape)} skills ({authors} puts that many windows inside it)"
+    if allowed < minimum:
+        room += f", fewer than {minimum}: a failure then says the run is too small, not that the theory fails"
     check = check_over_seeds(name, (
         f"the {what} at which the MLP's skill k reaches R_k/S = 1/2 follows {theory_words} with one constant fitted "
         f"(in log) to the skills that cross, per seed: every skill predicted or measured to cross within the run "
         f"(at least {minimum}) is compared, a skill that does only one of the two fails the seed; value = worst "
         f"|ln(measured/predicted)| in units of each skill's window, half the log-gap to its neighbour's prediction "
-        f"(factors {_window_words(shape)}, fixed by the theory's spacing)"), errors, upper=1.0)
+        f"(factors {_window_words(shape)}, fixed by the theory's spacing){room}"), errors, upper=1.0)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN skills: NaN is the answer
         mean_ratios = np.nanmean(ratios, axis=0)
-    return check, constants, [round(float(r), 3) for r in mean_ratios]
+    crossed = [int(n) for n in np.isfinite(np.atleast_2d(crossings)).sum(-1)]
+    return check, constants, [round(float(r), 3) for r in mean_ratios], crossed
+
+
+def _crossed(panel: str, what: str, crossed: list[int], limit: float, minimum: int) -> Measurement:
+    return Measurement(f"mlp_{panel}_skills_crossed", f"per seed, how many skills reach R_k/S = 1/2 within the "
+                       f"{what} (up to {limit:g}); the panel's check compares at least {minimum}", crossed)
 
 
 def _inversions(half_times, minimum: int) -> float:
@@ -68,10 +101,11 @@ def _time_results(ds, config: EmergenceConfig) -> list:
         "mlp_stage_order", f"per seed, the number of pairs of skills whose half-times (R_k/S = 1/2) are out of the "
         f"order of p_k (the theory's order), among the skills that cross within the run; a seed where fewer than "
         f"{minimum} of {n_s} skills cross fails", [_inversions(h, minimum) for h in half], upper=0.0)]
-    time_check, constants, ratios = _panel_check(
-        "mlp_emergence_times_vs_theory", "SGD step T", half, 1 / p, float(steps[-1]), minimum,
-        "t_k = C/p_k (C = ln(c) N_free/(4 eta S), the authors' calibrated time curve)")
     log_c_authors = np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1)
+    time_check, constants, ratios, crossed = _panel_check(
+        "mlp_emergence_times_vs_theory", "SGD step T", half, 1 / p, float(steps[-1]), minimum,
+        "t_k = C/p_k (C = ln(c) N_free/(4 eta S), the authors' calibrated time curve)",
+        (allowed_skills(config)["time"], AUTHORS_WORDS["time"]))
     n_free = 4 * eta * S * constants / log_c_authors
     fits = np.array([[logistic_fit(steps, strength[s, :, k]) for k in range(n_s)] for s in range(half.shape[0])])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -79,7 +113,7 @@ def _time_results(ds, config: EmergenceConfig) -> list:
         c_factor = np.nanmedian((np.exp(fits[..., 0]) + 1) * config.init**2 / S, axis=1)
         n_free_fit = np.nanmedian(4 * eta * p[None, :] * S / fits[..., 1], axis=1)
     words = f"(width {config.width}, lr {eta:g}, init {config.init:g}; mean over {half.shape[0]} seeds)"
-    results += [time_check, Measurement(
+    results += [time_check, _crossed("time", "SGD steps", crossed, float(steps[-1]), minimum), Measurement(
         "mlp_emergence_time_ratios", "seed-mean measured/predicted half-time per skill of the MLP (NaN: never "
         "crossed)", ratios), Measurement(
         "n_free_calibrated", f"N_free from the fitted t_k = C/p_k with the authors' c = 3.6 S/init^2 - 1 {words}; "
@@ -113,23 +147,27 @@ def _data_and_parameter_results(ds, config: EmergenceConfig) -> list:
     minimum = min(MIN_SKILLS, p.size)
     sizes, widths = ds.data_size.values, ds.width.values
     data_cross = log_crossing(sizes, np.moveaxis(ds.nonlinear_data_strength.values, -1, -2), 0.5)
-    data_check, d_c, data_ratios = _panel_check(
+    data_check, d_c, data_ratios, data_crossed = _panel_check(
         "mlp_data_emergence_vs_theory", f"training-set size D (after {config.data_steps} SGD steps)", data_cross,
-        1 / p, float(sizes[-1]), minimum, "the D_c-shot theory D_k = 0.75 D_c/p_k")
+        1 / p, float(sizes[-1]), minimum, "the D_c-shot theory D_k = 0.75 D_c/p_k",
+        (allowed_skills(config)["data"], AUTHORS_WORDS["data"]))
     param_cross = log_crossing(widths, np.moveaxis(ds.nonlinear_param_strength.values, -1, -2), 0.5)
-    param_check, n_c, param_ratios = _panel_check(
+    param_check, n_c, param_ratios, param_crossed = _panel_check(
         "mlp_parameter_emergence_vs_theory", f"hidden width N (after {config.param_steps} Adam steps)", param_cross,
-        np.arange(p.size) + 0.5, float(widths[-1]), minimum, "the N_c-shot theory N_k = (k - 1/2) N_c")
+        np.arange(p.size) + 0.5, float(widths[-1]), minimum, "the N_c-shot theory N_k = (k - 1/2) N_c",
+        (allowed_skills(config)["parameters"], AUTHORS_WORDS["parameters"]))
     seeds = f"mean over {d_c.size} seeds"
-    return [data_check, Measurement("mlp_data_emergence_ratios", "seed-mean measured/predicted D per skill",
-                                    data_ratios),
+    return [data_check, _crossed("data", "training-set sizes", data_crossed, float(sizes[-1]), minimum),
+            Measurement("mlp_data_emergence_ratios", "seed-mean measured/predicted D per skill", data_ratios),
             Measurement("d_c_calibrated", f"D_c of the MLP (width {config.width}, lr {config.learning_rate:g}, "
-                        f"{config.data_steps} steps; {seeds}); Nam et al. (2025): 800", seed_mean(d_c / 0.75)),
-            param_check, Measurement("mlp_parameter_emergence_ratios", "seed-mean measured/predicted width per skill",
-                                     param_ratios),
+                        f"{config.data_steps} steps; {seeds}); Nam et al. (2025): {AUTHORS_D_C:g}",
+                        seed_mean(d_c / 0.75)),
+            param_check, _crossed("parameter", "hidden widths", param_crossed, float(widths[-1]), minimum),
+            Measurement("mlp_parameter_emergence_ratios", "seed-mean measured/predicted width per skill",
+                        param_ratios),
             Measurement("n_c_calibrated", f"N_c of the MLP (Adam lr {config.param_learning_rate:g}, init "
                         f"{config.param_init:g}, {config.param_steps} steps; mean over {n_c.size} seeds); Nam et al. "
-                        "(2025): 4", seed_mean(n_c)),
+                        f"(2025): {AUTHORS_N_C:g}", seed_mean(n_c)),
             Measurement("padded_units_max_weight", "largest |weight| of the zero-padded hidden units after Adam (0: "
                         "each padded run is a true width-N net; the unit test trains padded against narrow nets)",
                         float(ds.nonlinear_padded_leak))]

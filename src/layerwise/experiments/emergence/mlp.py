@@ -36,6 +36,11 @@ AUTHORS_C_FACTOR = 3.6
 """``c = 3.6 S / init^2 - 1``: the authors' empirical fit of the MLP's initial skill strength."""
 AUTHORS_N_FREE = 22.0
 """The authors' fitted N_free (``m_k = 4 eta p_k S / N_free``), used only if skill 1 never emerges."""
+AUTHORS_D_C = 800.0
+"""The authors' fitted D_c of the data panel (``R_k/S = 1 - sqrt(max(0, 1 - D p_k / D_c))``)."""
+AUTHORS_N_C = 4.0
+"""The authors' fitted N_c, hidden units per skill, of the parameter panel (``R_k/S = clip((N - (k-1) N_c)/N_c, 0,
+1)``)."""
 
 
 def mlp_runs(keys, problem, width, scales, sampler, steps, skills, *, optimizer="sgd", learning_rate, batch_size,
