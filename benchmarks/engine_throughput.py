@@ -4,7 +4,7 @@ Prints runs*steps/s for R in {1, 64, 1024} on the data path and the sufficient-s
 GFLOP/s as a fraction of this machine's float32 matmul peak (measured here, 1024^3 with jax and numpy), and the
 statistics-over-data speed-up. Run by hand:
 
-    python benchmarks/engine_throughput.py            # d = h = m = 50, n = 500 (engine.md workload A)
+    python benchmarks/engine_throughput.py            # d = h = m = 50, n = 500
     python benchmarks/engine_throughput.py --size 256 --samples 2048 --runs 1 16 64   # a matmul-bound size
     python benchmarks/engine_throughput.py --devices 2   # shard the runs axis over 2 host devices
 

@@ -1,4 +1,5 @@
-"""The package and its docs are self-contained: no file in src/, docs/ or README.md refers to files outside the repo.
+"""The package and its docs are self-contained: no file in src/, docs/, benchmarks/ or README.md refers to files
+outside the repo.
 
 Users of layerwise do not have the project's private reference notes, so a citation must name the paper (authors,
 year, equation/section/figure) or a page of this repository, never one of those notes.
@@ -8,7 +9,7 @@ import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SCANNED = [ROOT / "src", ROOT / "docs", ROOT / "README.md"]
+SCANNED = [ROOT / "src", ROOT / "docs", ROOT / "benchmarks", ROOT / "README.md"]
 FORBIDDEN = re.compile(r"theory\.md|paper\.md|engine\.md|\.\./shared|/shared/reference")
 
 EXCLUDED: list[pathlib.Path] = []

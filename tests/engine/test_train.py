@@ -8,7 +8,8 @@ import pytest
 from layerwise import data, init, metrics
 from layerwise.errors import DivergenceError, LayerwiseError
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork
-from layerwise.engine import Status, gradient_flow, log_record_steps, task_loss, train
+from layerwise.engine import (Status, gradient_flow, log_record_steps, statistics_gradient, statistics_loss, task_loss,
+                              train)
 
 DEEP = DeepLinearNetwork(widths=(4, 3, 2))
 
@@ -52,6 +53,35 @@ def test_sufficient_statistics_path_equals_data_path(regression):
     # Same math, different summation order: equal to 1e-10 in float64.
     np.testing.assert_allclose(runs[True].history.W, runs[False].history.W, atol=1e-10, rtol=1e-10)
     np.testing.assert_allclose(runs[True].history.loss, runs[False].history.loss, atol=1e-10, rtol=1e-10)
+
+
+STATISTICS_MODELS = [DEEP, DeepLinearNetwork(widths=(4, 5, 3, 2), output_scale=0.7),
+                     DiagonalLinearNetwork(dim=4, depth=3)]
+
+
+@pytest.mark.parametrize("model", STATISTICS_MODELS)
+def test_statistics_gradient_equals_autodiff_of_the_statistics_loss(model):
+    # A covariance that is not symmetric in its entries: the loss sees only its symmetric part.
+    keys = jax.random.split(jax.random.PRNGKey(3), 3)
+    covariance = jax.random.normal(keys[0], (4, 4)) + 4 * jnp.eye(4)
+    task = data.Task.from_statistics(covariance, jax.random.normal(keys[1], (model.out_dim, 4)), 2.0)
+    params = init.gaussian_init(keys[2], model, 0.7)
+    autodiff = jax.grad(lambda p: statistics_loss(model.end_to_end(p), task))(params)
+    closed_form = statistics_gradient(model, params, task)
+    for got, want in zip(jax.tree_util.tree_leaves(closed_form), jax.tree_util.tree_leaves(autodiff)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("model", STATISTICS_MODELS)
+def test_statistics_path_equals_gradient_descent_on_the_statistics_loss(model, regression):
+    task = regression if model.out_dim == 2 else data.Task.from_samples(regression.x, regression.y[:, :1])
+    params = _batch(model, 2)
+    result = train(model, params, task, steps=200, learning_rate=0.05, use_statistics=True, record_steps=[0, 200])
+    step = jax.grad(lambda p: statistics_loss(model.end_to_end(p), task))
+    reference = jax.vmap(lambda p: jax.lax.fori_loop(
+        0, 200, lambda _, q: jax.tree_util.tree_map(lambda w, g: w - 0.05 * g, q, step(q)), p))(params)
+    for got, want in zip(jax.tree_util.tree_leaves(result.params), jax.tree_util.tree_leaves(reference)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_vmapped_batch_equals_runs_one_by_one(regression):

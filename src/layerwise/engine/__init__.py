@@ -13,7 +13,7 @@ from layerwise.engine.losses import (
 from layerwise.engine.optimizers import OPTIMIZERS, make_optimizer
 from layerwise.engine.records import even_record_steps, linear_record_steps, log_record_steps
 from layerwise.engine.status import Status, TrainResult
-from layerwise.engine.train import statistics_loss, task_loss, train
+from layerwise.engine.train import statistics_gradient, statistics_loss, task_loss, train
 
 __all__ = [
     "Checkpointer",
@@ -30,6 +30,7 @@ __all__ = [
     "mean_squared_error",
     "resolve_loss",
     "softmax_cross_entropy",
+    "statistics_gradient",
     "statistics_loss",
     "task_loss",
     "train",

@@ -45,6 +45,34 @@ def statistics_loss(end_to_end, task: Task):
     )
 
 
+def statistics_gradient(model: LinearModel, params, task: Task):
+    r"""The gradient of `statistics_loss` with respect to every layer, without differentiating the loss graph.
+
+    For the end-to-end map ``W = end_to_end(params)``, ``dL/dW = G = W S - Syx`` with ``S = (Sxx + Sxx^T) / 2``
+    (the symmetric part: ``1/2 tr(W Sxx W^T)`` sees no other), so the layer gradients are one pullback of ``G``
+    through ``end_to_end``; for a deep linear network ``dL/dW_l = (W_L...W_{l+1})^T G (W_{l-1}...W_1)^T``
+    (the learning equations of Saxe, McClelland & Ganguli 2014, with a general input covariance). That is one
+    product with ``S`` per step where reverse-mode differentiation of ``statistics_loss`` spends two (``W Sxx``
+    forward, ``W Sxx^T`` backward) plus the elementwise terms of the loss it does not need.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from layerwise.data import Task
+        >>> from layerwise.models import DeepLinearNetwork
+        >>> model = DeepLinearNetwork(widths=(3, 4, 2))
+        >>> params = model.init(jax.random.PRNGKey(0))
+        >>> task = Task.from_samples(jnp.eye(3), jnp.ones((3, 2)))
+        >>> autodiff = jax.grad(lambda p: statistics_loss(model.end_to_end(p), task))(params)
+        >>> bool(jnp.allclose(statistics_gradient(model, params, task)[0], autodiff[0]))
+        True
+    """
+    end_to_end, pullback = jax.vjp(model.end_to_end, params)
+    covariance = task.input_covariance
+    symmetric = 0.5 * (covariance + jnp.swapaxes(covariance, -1, -2))
+    (gradient,) = pullback(end_to_end @ symmetric - task.cross_covariance)
+    return gradient
+
+
 def uses_statistics(model, loss, full_batch: bool, task: Task, use_statistics) -> bool:
     """Whether the engine trains from sufficient statistics (checked against what the request allows)."""
     possible = (isinstance(model, LinearModel) and isinstance(loss, str) and loss == "half_squared_error"
@@ -102,8 +130,6 @@ def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, o
             return jnp.concatenate([permutation, jnp.zeros(per_epoch * batch_size - n, dtype=int)])
 
         def objective(p, step, order):
-            if statistics:
-                return statistics_loss(model.end_to_end(p), task)
             if task.sampler is not None:
                 x, y = task.sampler(jax.random.fold_in(key, step), batch_size)
                 return mean_loss(loss_fn, model.apply(p, x), y)
@@ -114,7 +140,10 @@ def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, o
             weight = (position * batch_size + jnp.arange(batch_size)) < n
             return mean_loss(loss_fn, model.apply(p, task.x[index]), task.y[index], weight)
 
-        gradient = jax.grad(objective)
+        if statistics:  # the closed-form gradient: fewer products than differentiating statistics_loss
+            gradient = lambda p, step, order: statistics_gradient(model, p, task)  # noqa: E731
+        else:
+            gradient = jax.grad(objective)
 
         def step_fn(step, carry):
             p, state, diverged, order = carry
