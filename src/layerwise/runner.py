@@ -93,8 +93,7 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
         outcome = experiment.outcome(config, progress)
     wall = time.perf_counter() - start
     outcome.incomplete_runs = list(journal.lines)
-    outcome.timing = {"wall_s": round(wall, 3), "compile_s": round(compiled.seconds, 3),
-                      "compilations": compiled.count}
+    outcome.timing = compiled.timing(wall)
     try:
         path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick, config_key=key)
     except OSError as error:  # the disk filled up or the folder went away while the experiment ran
