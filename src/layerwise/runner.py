@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import jax
+
 from layerwise.errors import LayerwiseError
 from layerwise.experiments.base import REGISTRY, Experiment
 from layerwise.engine.checkpoint import Checkpointer
@@ -134,6 +136,9 @@ def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_facto
         else:
             record = run_one(experiment, config, out, quick=quick,
                              progress=progress_factory(name, experiment.units(config)), checkpoint=checkpoint)
+            # Experiments share few compiled programs: dropping JAX's in-memory caches of the one that finished
+            # keeps the process's peak memory near the largest single experiment's instead of their sum.
+            jax.clear_caches()
         records.append(record)
         on_record(record)
     problems = {r.name: problem for r in records if (problem := verify_manifest(r.path)) is not None}
