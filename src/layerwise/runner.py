@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import jax
+
 from layerwise.errors import LayerwiseError
 from layerwise.experiments.base import REGISTRY, Experiment
 from layerwise.engine.checkpoint import Checkpointer
@@ -93,8 +95,7 @@ def run_one(experiment: Experiment, config, out, *, quick: bool, progress: Calla
         outcome = experiment.outcome(config, progress)
     wall = time.perf_counter() - start
     outcome.incomplete_runs = list(journal.lines)
-    outcome.timing = {"wall_s": round(wall, 3), "compile_s": round(compiled.seconds, 3),
-                      "compilations": compiled.count}
+    outcome.timing = compiled.timing(wall)
     try:
         path = write_results(out, experiment.name, outcome, config, wall_time=wall, quick=quick, config_key=key)
     except OSError as error:  # the disk filled up or the folder went away while the experiment ran
@@ -135,6 +136,9 @@ def reproduce(out, names: list[str], *, quick: bool, force: bool, progress_facto
         else:
             record = run_one(experiment, config, out, quick=quick,
                              progress=progress_factory(name, experiment.units(config)), checkpoint=checkpoint)
+            # Experiments share few compiled programs: dropping JAX's in-memory caches of the one that finished
+            # keeps the process's peak memory near the largest single experiment's instead of their sum.
+            jax.clear_caches()
         records.append(record)
         on_record(record)
     problems = {r.name: problem for r in records if (problem := verify_manifest(r.path)) is not None}

@@ -34,7 +34,8 @@ class Outcome:
     incomplete_runs: list[str] = dataclasses.field(default_factory=list)
     """One line per engine call whose runs did not all finish (see `layerwise.engine.status.RunJournal`)."""
     timing: dict[str, float] = dataclasses.field(default_factory=dict)
-    """Seconds spent compiling (``compile_s``, ``compilations``) and in all (``wall_s``)."""
+    """Seconds spent compiling (``compile_s``, ``compilations``), tracing and lowering (``tracing_s``), loading from
+    the persistent compilation cache (``cache_load_s``, ``cache_hits``) and in all (``wall_s``)."""
     measurements: list[Measurement] = dataclasses.field(default_factory=list)
     """Numbers reported beside the checks that test nothing (``summary.json``'s ``measurements``)."""
 

@@ -92,8 +92,7 @@ def compute_cell(task: str | FunctionTask, values: dict, expected_environment: d
         outcome.figures = _rendered(outcome.figures)
     wall = time.perf_counter() - start
     outcome.incomplete_runs = list(journal.lines)
-    outcome.timing = {"wall_s": round(wall, 3), "compile_s": round(compiled.seconds, 3),
-                      "compilations": compiled.count}
+    outcome.timing = compiled.timing(wall)
     return outcome
 
 

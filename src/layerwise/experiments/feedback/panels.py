@@ -132,7 +132,11 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
     a0 = np.sqrt(c + b0**2)
     lazy_lr = config.imbalance_learning_rate / max(var)
     lazy_record = _grid(10.0 / (c * var.min()), lazy_lr, 401, log=True)
-    lazy = run(two, jnp.asarray(np.stack([np.full(len(s), a0), np.full(len(s), b0)]))[None], lazy_record, lazy_lr)[0]
+    # The lazy net is repeated to as many runs as `balanced` (same model, task, observables): a checkpointed call
+    # then reuses that call's compiled chunk program instead of compiling one for a single run (run 0 is kept).
+    lazy_params = np.stack([np.full(len(s), a0), np.full(len(s), b0)])
+    lazy = run(two, jnp.asarray(np.broadcast_to(lazy_params, (len(inits), *lazy_params.shape))), lazy_record,
+               lazy_lr)[0]
     t, t_lazy = config.learning_rate * record, lazy_lr * lazy_record
     variables = {
         "linear_variance_weights": (("init", "time", "variance_mode"), balanced),
