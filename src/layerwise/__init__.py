@@ -32,7 +32,7 @@ __all__ = [
     "sweep",
     "train",
 ]
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 
 def __getattr__(name: str):
