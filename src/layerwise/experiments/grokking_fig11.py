@@ -114,11 +114,9 @@ def _torch_mlp_init(key, model: MLP, init_scale, dtype):
     ``nn.Linear`` default ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (implemented here exactly)."""
     key_w, key_b = jax.random.split(key)
     weights = mlp_init(key_w, model, init_scale, 0.0, dtype=dtype)
-    params = []
-    for (w, _), layer_key in zip(weights, jax.random.split(key_b, model.depth)):
-        bound = 1.0 / np.sqrt(w.shape[1])
-        params.append((w, jax.random.uniform(layer_key, (w.shape[0],), dtype, -bound, bound)))
-    return tuple(params)
+    bounds = [1.0 / np.sqrt(w.shape[1]) for w, _ in weights]
+    return tuple((w, jax.random.uniform(layer_key, (w.shape[0],), dtype, -bound, bound))
+                 for (w, _), layer_key, bound in zip(weights, jax.random.split(key_b, model.depth), bounds))
 
 
 def _train_panels(config: GrokkingFig11Config, key, seed: int, epochs):
