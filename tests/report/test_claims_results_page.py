@@ -61,3 +61,13 @@ def test_the_script_writes_the_page_and_names_bad_input_in_one_line(tmp_path, ca
     assert main([str(quick), "--out", str(tmp_path / "missing" / "results.md")]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_a_partial_full_run_says_for_how_many_claims_the_comparison_holds():
+    quick, full = _document("quick", "passed", 31), _document("full", "failed", 97)
+    full = copy.deepcopy(full)
+    full["claims"][17]["verdict"] = "not_run"
+    page = results_markdown(quick, full)
+    assert "Comparison: quick and full for 0 of 1 claims (the full-size run is partial; the rest quick only)." in page
+    row = next(line for line in page.splitlines() if line.startswith("| 18 |"))
+    assert row.endswith("| quick only |")

@@ -47,9 +47,22 @@ def compare(quick: dict, full: dict | None) -> str:
         return "quick only"
     if full["verdict"] == quick["verdict"]:
         return "same at both sizes"
+    if full["verdict"] == "not_run":
+        return "quick only"
     if quick["verdict"] == "reproduced":
         return f"reproduced at quick size, not at full size ({_words(full['verdict'])})"
     return f"quick: {_words(quick['verdict'])}; full: {_words(full['verdict'])}"
+
+
+def _comparison_scope(quick: dict, full: dict | None) -> str:
+    """'quick and full', or, when the full-size run left out claims the quick one decided, for how many it holds."""
+    if not full:
+        return "quick only"
+    full_verdicts = {claim["number"]: claim["verdict"] for claim in full["claims"]}
+    quick_run = [claim["number"] for claim in quick["claims"] if claim["verdict"] != "not_run"]
+    both = [number for number in quick_run if full_verdicts.get(number, "not_run") != "not_run"]
+    return "quick and full" if len(both) == len(quick_run) else (
+        f"quick and full for {len(both)} of {len(quick_run)} claims (the full-size run is partial; the rest quick only)")
 
 
 def _check_cell(result: dict | None) -> str:
@@ -108,7 +121,7 @@ def results_markdown(quick: dict, full: dict | None) -> str:
              "`layerwise reproduce --full` write; do not edit by hand.", "",
              "| size | commit | date | verdicts by evidence kind |", "|---|---|---|---|",
              provenance(quick, "quick"), provenance(full, "full"), "",
-             f"Comparison: {'quick and full' if full else 'quick only'}.", "",
+             f"Comparison: {_comparison_scope(quick, full)}.", "",
              "Evidence is the strongest kind among a claim's deciding checks: *closed form* (the theory against exact "
              "gradient flow or an independent computation), *linear simulation* (a linear model trained by GD/SGD), "
              "*nonlinear network*. Seeds: the fewest among the deciding checks that ran (1: deterministic). A claim "
