@@ -113,9 +113,11 @@ def _chain(matrices):
     return functools.reduce(lambda acc, m: contract(m, acc, 1, 0), matrices[1:], matrices[0]) if matrices else None
 
 
-def statistics_gradient(model, params, statistics):
+def runs_last_statistics_gradient(model, params, statistics):
     r"""``dL/dparams`` of the sufficient-statistics loss for all runs (every leaf ``(*shape, R)``); ``statistics``
-    is ``(Sxx_sym, Syx)`` runs last (``(d, d, R or 1)``, ``(m, d, R or 1)``)."""
+    is ``(Sxx_sym, Syx)`` runs last (``(d, d, R or 1)``, ``(m, d, R or 1)``). The same gradient as
+    `layerwise.engine.statistics_gradient` (one run, vmapped by the generic path), with every product unrolled over
+    the trailing runs axis."""
     symmetric, cross = statistics
     scale = model.output_scale
     if isinstance(model, DiagonalLinearNetwork):
@@ -206,7 +208,7 @@ def train_fast_compiled(params, task, hyper, keys, segments, model, carry=None, 
     sxx, syx = expand(task.input_covariance), expand(task.cross_covariance)
     symmetric = 0.5 * (sxx + jnp.swapaxes(sxx, 0, 1))
     # A batched model's output_scale is (R,): it broadcasts over the trailing runs axis as it is.
-    gradient = functools.partial(statistics_gradient, model, statistics=(symmetric, syx))
+    gradient = functools.partial(runs_last_statistics_gradient, model, statistics=(symmetric, syx))
 
     def observe_all(p):
         one = lambda p, task, model: observe(model, p, task, observables, loss, statistics)  # noqa: E731
