@@ -173,8 +173,8 @@ def test_any_set_value_is_a_config_or_one_line(work, name_field, value):
 
 
 # (experiment, field) that must be > 0 (or >= 2 and so on): a zero or negative value is refused, naming the field.
-POSITIVE = [("feedback", "learning_rate"), ("feedback", "duration"), ("feedback", "init"), ("feedback", "n_samples"),
-            ("feedback", "depths"), ("feedback", "target_weights"), ("emergence", "learning_rate"),
+POSITIVE = [("feedback", "learning_rate"), ("feedback", "duration"), ("feedback", "init_scale"), ("feedback", "n_samples"),
+            ("feedback", "depths"), ("feedback", "target_strengths"), ("emergence", "learning_rate"),
             ("emergence", "n_skills"), ("lazy-rich-fig6", "steps"), ("lazy-rich-fig6", "learning_rate"),
             ("neural-collapse", "classes"), ("neural-collapse", "width"), ("grokking-modular", "modulus"),
             ("grokking-fig11", "learning_rate"), ("theory-check", "instances")]

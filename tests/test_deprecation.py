@@ -169,3 +169,60 @@ def test_sweep_grid_and_spec_file_with_an_old_name(tiny, tmp_path, capsys):
     assert "config key 'size' for tiny-seeded is renamed 'scale'" in capsys.readouterr().err
     configs = [json.loads(p.read_text())["config"] for p in (tmp_path / "spec").rglob("summary.json")]
     assert configs and all(c["scale"] == 3.0 and "size" not in c for c in configs)
+
+
+# (experiment, old -> new field names, a value for each that differs from the test preset's)
+RENAMED_FIELDS = {
+    "emergence": ({"init": "init_scale", "gap_inits": "gap_init_scales", "param_init": "param_init_scale"},
+                  {"init": 0.02, "gap_inits": (0.004, 0.05), "param_init": 0.07}),
+    "feedback": ({"target_weights": "target_strengths", "init": "init_scale",
+                  "stage_gap_inits": "stage_gap_init_scales", "depth_init": "depth_init_scale",
+                  "imbalances": "mode_imbalances", "variance_targets": "variance_target_strengths",
+                  "variance_imbalance": "variance_mode_imbalance"},
+                 {"target_weights": (5.0, 3.0, 2.0, 1.0), "init": 1e-5, "stage_gap_inits": (1e-3, 1e-5),
+                  "depth_init": 1e-3, "imbalances": (0.0, 2.0), "variance_targets": (4.0, 1.5),
+                  "variance_imbalance": 50.0}),
+    "lazy-rich-fig6": ({"scale_a": "init_target_ratio_a", "imbalance_b": "scale_difference_b",
+                        "scale_b": "target_divisor_b", "weight_scale_b": "init_scale_b"},
+                       {"scale_a": (2.0, 10.0, 3), "imbalance_b": (-0.25, 0.25, 3), "scale_b": (1.0, 5.0, 2),
+                        "weight_scale_b": 0.2}),
+    "neural-collapse": ({"greedy_init": "greedy_init_scale"}, {"greedy_init": 1e-5}),
+    "theory-check": ({"max_lambda": "max_imbalance"}, {"max_lambda": 3.0}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RENAMED_FIELDS))
+def test_old_config_field_names_warn_and_give_the_same_config(name):
+    experiment = get_experiment(name)
+    table, old_values = RENAMED_FIELDS[name]
+    assert field_aliases(experiment.config_type) == table
+    new_values = {table[old]: value for old, value in old_values.items()}
+    expected = build_config(experiment, new_values, preset="test")  # the new names: no warning
+    with pytest.warns(RenamedFieldWarning) as caught:
+        config = build_config(experiment, old_values, preset="test")
+    assert config == expected
+    assert sorted(str(w.message) for w in caught) == sorted(
+        f"config key {old!r} for {name} is renamed {new!r}; the old name works until the next release"
+        for old, new in table.items())
+    saved = config_to_toml(name, config)
+    assert all(f"\n{new} = " in saved and f"\n{old} = " not in saved for old, new in table.items())
+
+
+def test_cli_set_with_an_old_field_of_a_renamed_experiment(capsys):
+    assert main(["run", "theory-check", "--preset", "test", "--set", "max_lambda=3", "--print-config"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["warning: config key 'max_lambda' for theory-check is renamed "
+                                         "'max_imbalance'; the old name works until the next release"]
+    assert "\nmax_imbalance = 3.0\n" in captured.out and "max_lambda" not in captured.out
+
+
+def test_a_data_nc_config_written_under_old_names_is_read_with_the_new_ones():
+    import xarray as xr
+
+    from layerwise.experiments.base import CONFIG_ATTRIBUTE, dataset_config
+
+    experiment = get_experiment("feedback")
+    old_toml = 'experiment = "feedback"\ninit = 1e-5\nimbalances = [0.0, 2.0]\n'
+    with pytest.warns(RenamedFieldWarning):
+        config = dataset_config(xr.Dataset(attrs={CONFIG_ATTRIBUTE: old_toml}), experiment)
+    assert config.init_scale == 1e-5 and config.mode_imbalances == (0.0, 2.0)

@@ -28,3 +28,27 @@ def test_print_config_reads_back_to_the_same_config(name, tmp_path):
         read_name, fields = read_config_file(path)
         assert read_name == name
         assert build_config(experiment, fields) == config
+
+
+def test_a_declared_rule_reads_fields_above_it_and_is_one_standard_line():
+    """`fields.rule`: its docstring example runs, and a default broken by another field is reported."""
+    import doctest
+
+    import pydantic
+
+    from layerwise.experiments import fields
+
+    assert doctest.testmod(fields, raise_on_error=False).failed == 0
+
+    @fields.config_dataclass
+    class Sketch:
+        low: fields.Count = 1
+        high: fields.rule(fields.Count, lambda low: f"> low ({low})", lambda high, low: high > low,
+                          needs=("low",)) = 2
+
+    assert Sketch(low=1, high=5).high == 5
+    for values, line in [({"low": 3}, "config key 'high' must be > low (3), got 2"),
+                         ({"low": 0}, "config key 'low' must be >= 1, got 0")]:  # a needed field's own error first
+        with pytest.raises(pydantic.ValidationError) as error:
+            Sketch(**values)
+        assert fields.one_line(error.value, "sketch") == line

@@ -96,16 +96,37 @@ def test_reported_numbers_are_measurements_and_checks_have_numeric_values(finish
     assert nonlinear and all(c["seeds"] >= 3 for c in nonlinear)
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("data_sizes", (100, 50, 200), "data_sizes must be increasing"), ("data_sizes", (100, 200), "data_sizes"),
-    ("fit_skills", (8, 50), "fit_skills"), ("init", -1.0, "init"), ("gap_inits", (0.01,), "gap_inits"),
-    ("n_skills", 2, ">= 3"), ("seeds", 2, ">= 3"), ("data_seeds", 1, ">= 3"), ("n_bits", 8, "n_bits"),
+@pytest.mark.parametrize("overrides, words", [
+    ({"data_sizes": (100, 50, 200)}, "'data_sizes' must be increasing integers, got \\(100, 50, 200\\)"),
+    ({"data_sizes": (100, 100, 200)}, "'data_sizes' must be increasing integers"),
+    ({"data_sizes": (100, 200)}, "'data_sizes' expects a list of at least 3 values"),
+    ({"param_widths": (4, 2, 1)}, "'param_widths' must be increasing integers"),
+    ({"fit_skills": (8, 50), "scaling_skills": 100}, "'fit_skills' must be \\(k_lo, k_hi\\) with k_lo < k_hi <= "
+                                                     "scaling_skills/10 = 10, got \\(8, 50\\)"),
+    ({"fit_skills": (50, 8)}, "'fit_skills' must be \\(k_lo, k_hi\\) with k_lo < k_hi"),
+    ({"fit_skills": (1, 8)}, "'fit_skills' must be >= 2"),
+    ({"scaling_skills": 50}, "'fit_skills' must be .* = 5, got \\(8, 100\\)"),  # the default broken by another field
+    ({"init_scale": -1.0}, "'init_scale' must be > 0"),
+    ({"gap_init_scales": (0.01,)}, "'gap_init_scales' must be init scales other than init_scale \\(0.01\\)"),
+    ({"init_scale": 0.03}, "'gap_init_scales' must be init scales other than init_scale \\(0.03\\), got"),
+    ({"n_bits": 8}, "'n_bits' must be >= n_skills \\* bits_per_skill = 15 \\(disjoint skills\\), got 8"),
+    ({"bits_per_skill": 7}, "'n_bits' must be >= n_skills \\* bits_per_skill = 35"),
+    ({"n_skills": 2}, "'n_skills' must be >= 3"), ({"seeds": 2}, "'seeds' must be >= 3"),
+    ({"data_seeds": 1}, "'data_seeds' must be >= 3"),
 ])
-def test_bad_config_is_one_line_naming_the_field(field, value, words):
-    overrides = {field: value, **({"scaling_skills": 100} if field == "fit_skills" else {})}
-    with pytest.raises(LayerwiseError, match=words) as error:
+def test_bad_config_is_one_line_naming_the_field(overrides, words):
+    with pytest.raises(LayerwiseError, match="^config key " + words) as error:
         build_config(get_experiment("emergence"), overrides)
     assert "\n" not in str(error.value)
+
+
+def test_the_rules_read_the_final_values_of_the_fields_they_need():
+    """A rule between fields sees the preset's and the user's values, not the defaults."""
+    config = build_config(get_experiment("emergence"), {"init_scale": 0.003, "gap_init_scales": (0.01,)},
+                          preset="quick")  # quick's gap_init_scales contain 0.003: replaced, so allowed
+    assert config.init_scale == 0.003 and config.gap_init_scales == (0.01,)
+    with pytest.raises(LayerwiseError, match="'gap_init_scales' must be init scales other than init_scale"):
+        build_config(get_experiment("emergence"), {"init_scale": 0.003}, preset="quick")
 
 
 S, ALPHA, R0 = 5.0, 0.6, 1e-4

@@ -79,11 +79,11 @@ def test_check_of_a_bad_folder_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("learning_rate", 0.0, "> 0"), ("depths", (1,), ">= 2"), ("stage_gap_inits", (), "non-empty"),
-    ("target_weights", (1.0, 2.0, 3.0), "same length"), ("init", 10.0, "smaller than every target weight"),
+    ("learning_rate", 0.0, "> 0"), ("depths", (1,), ">= 2"), ("stage_gap_init_scales", (), "non-empty"),
+    ("target_strengths", (1.0, 2.0, 3.0), "same length"), ("init_scale", 10.0, "smaller than every target strength"),
     ("seeds", 0, ">= 1"), ("variance_inputs", (0.5,), "same length"),
     ("variance_inputs", (1.0, 1.0), "order the modes differently"),  # S E[x^2] would order them as S does
-    ("variance_targets", (3e-4, 1e-4), "smaller than every variance_target"),
+    ("variance_target_strengths", (3e-4, 1e-4), "smaller than every variance target strength"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:

@@ -46,7 +46,11 @@ def test_data_nc_holds_the_panels_per_seed(finished, capsys):
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("init_scales", (1.0, 2.0), "one value per panel"), ("epochs", 0, ">= 1"), ("learning_rate", 0.0, "> 0"),
+    ("init_scales", (1.0, 2.0), "'init_scales' must be one value per panel a-e \\(5 values\\), got \\(1.0, 2.0\\)"),
+    ("target_scales", (3.0,) * 6, "'target_scales' must be one value per panel"),
+    ("input_scales", (), "'input_scales' must be one value per panel"),
+    ("output_scales", 0.1, "'output_scales' must be one value per panel"),  # a scalar is a one-item list
+    ("epochs", 0, ">= 1"), ("learning_rate", 0.0, "> 0"),
     ("record_epochs", 2, ">= 3"), ("weight_decay", -1.0, ">= 0"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):

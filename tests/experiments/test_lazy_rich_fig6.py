@@ -63,8 +63,9 @@ def test_the_old_name_is_a_group_of_both_parts():
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("scale_a", (20.0, 1.0, 40), "start < stop"), ("scale_b", (0.0, 50.0, 40), "> 0"), ("imbalance_a", (-9.0, 9.0, 1),
-     ">= 2"), ("floor", 0.0, "> 0"), ("n_samples", 2, ">= 3"), ("steps", 0, ">= 1"), ("seeds", 0, ">= 1"),
+    ("init_target_ratio_a", (20.0, 1.0, 40), "start < stop"), ("target_divisor_b", (0.0, 50.0, 40), "> 0"),
+    ("imbalance_a", (-9.0, 9.0, 1), ">= 2"), ("scale_difference_b", (0.5, -0.5, 40), "start < stop"),
+    ("init_scale_b", 0.0, "> 0"), ("floor", 0.0, "> 0"), ("n_samples", 2, ">= 3"), ("steps", 0, ">= 1"), ("seeds", 0, ">= 1"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:

@@ -81,7 +81,7 @@ def test_layerwise_plot_redraws_into_a_new_folder(finished, tmp_path):
     ("classes", 1, ">= 2"), ("weight_decay", 2.0, "below 1/sqrt"), ("greedy_class_sizes", (4, 4), "distinct"),
     ("init_scales", (1e-3,), "at least 2"), ("mlp_weight_decays", (1e-3,), "2 values"),
     ("feature_dim", 3, "at least classes"),
-    ("seeds", 0, ">= 1"), ("greedy_init", 0.9, "smallest mode strength"), ("mnist1d_samples", 1000, "100 or more"),
+    ("seeds", 0, ">= 1"), ("greedy_init_scale", 0.9, "smallest mode strength"), ("mnist1d_samples", 1000, "100 or more"),
 ])
 def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:

@@ -27,7 +27,6 @@ from layerwise import data, metrics, observables
 from layerwise._deprecation import renamed_fields
 from layerwise.data.grokking_images import grokking_image_split
 from layerwise.engine import log_record_steps, train
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.models import MLP, Model, mlp_init
@@ -37,7 +36,8 @@ from layerwise.seeds import seed_keys, seed_values
 
 PANELS = ("a", "b", "c", "d", "e")
 PANEL_TITLES = {"a": "w 5, target 3", "b": "w 1", "c": "target 30", "d": "input x0.01", "e": "output x0.1"}
-PanelValues = tuple[F.PositiveFloat, ...]
+PanelValues = F.rule(tuple[F.PositiveFloat, ...], f"one value per panel a-e ({len(PANELS)} values)",
+                     lambda values: len(values) == len(PANELS))
 
 
 @renamed_fields(weight_scales="init_scales")
@@ -73,12 +73,6 @@ class GrokkingFig11Config:
     """Output multiplier of panels a-e."""
     record_epochs: F.at_least(3) = 40
     """About this many log-spaced epochs at which accuracies are recorded."""
-
-    def __post_init__(self):
-        for name in ("init_scales", "target_scales", "input_scales", "output_scales"):
-            if len(getattr(self, name)) != len(PANELS):
-                raise LayerwiseError(f"{name} needs one value per panel a-e ({len(PANELS)}), got "
-                                     f"{len(getattr(self, name))}")
 
 
 class _InputScaledMLP(Model):

@@ -4,14 +4,15 @@ parameters, and do the losses follow power laws? Multitask sparse parity (Nam et
 Skills ``g_k`` of multitask sparse parity (`layerwise.data.sparse_parity`) are orthogonal, ``E[g_k^2] = p_k ∝
 k^-(alpha+1)``. The skill-basis model ``f = sum_k a_k b_k g_k`` (a `DiagonalLinearNetwork` on ``g(x)``) has Saxe-sigmoid
 skill strengths ``R_k/S = 1/(1 + (S/R_0 - 1) e^{-2 eta p_k S t})``; a 2-layer ReLU MLP (``n_s + n_b -> N -> 1``,
-weights and biases ``N(0, init^2)``, MSE, as the authors) is trained by the same engine on the same samples. Panels:
-the MLP's ``R_k/S`` against SGD step ``T``, training-set size ``D`` and width ``N``, each against the authors'
-calibrated theory with one constant fitted per seed (`mlp`), and its stage gap ``t_2 - t_1`` against ``ln(1/init)``;
-the skill-basis model beside each, and its scaling laws in ``T, D, N`` and compute ``C = N T`` (`skill_basis`). The
-MLP panels are judged over seeds by `layerwise.metrics.crossing_errors` (`checks`).
+weights and biases ``N(0, init_scale^2)``, MSE, as the authors) is trained by the same engine on the same samples.
+Panels: the MLP's ``R_k/S`` against SGD step ``T``, training-set size ``D`` and width ``N``, each against the authors'
+calibrated theory with one constant fitted per seed (`mlp`), and its stage gap ``t_2 - t_1`` against
+``ln(1/init_scale)``; the skill-basis model beside each, and its scaling laws in ``T, D, N`` and compute ``C = N T``
+(`skill_basis`). The MLP panels are judged over seeds by `layerwise.metrics.crossing_errors` (`checks`).
 
 Shrunk from the authors (Nam et al. 2025 Fig. 4 code) for CPU: batch 500 instead of 4,000, 5 seeds instead of 10,
-``data_steps`` mini-batch steps instead of 100,000 epochs at the time panel's lr and init, ``param_steps`` Adam steps.
+``data_steps`` mini-batch steps instead of 100,000 epochs at the time panel's lr and init scale, ``param_steps`` Adam
+steps.
 """
 
 from __future__ import annotations
@@ -24,15 +25,23 @@ import xarray as xr
 from pydantic import Field
 
 from layerwise import observables
+from layerwise._deprecation import renamed_fields
 from layerwise.data import sparse_parity_problem
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.experiments.emergence import checks, figure, mlp, skill_basis
 
-Grid = Annotated[tuple[F.Count, ...], Field(min_length=3)]
+Grid = F.rule(Annotated[tuple[F.Count, ...], Field(min_length=3)], "increasing integers",
+              lambda grid: list(grid) == sorted(set(grid)))
+DisjointBits = F.rule(F.Count, lambda skills, bits: f">= n_skills * bits_per_skill = {skills * bits} (disjoint skills)",
+                      lambda n, skills, bits: n >= skills * bits, needs=("n_skills", "bits_per_skill"))
+GapInitScales = F.rule(F.PositiveFloats, lambda init: f"init scales other than init_scale ({init:g})",
+                       lambda scales, init: init not in scales, needs=("init_scale",))
+FitSkills = F.rule(tuple[F.at_least(2), F.at_least(2)], lambda n: f"(k_lo, k_hi) with k_lo < k_hi <= scaling_skills/10 "
+                   f"= {n // 10}", lambda fit, n: fit[0] < fit[1] <= n // 10, needs=("scaling_skills",))
 
 
+@renamed_fields(init="init_scale", gap_inits="gap_init_scales", param_init="param_init_scale")
 @F.config_dataclass
 class EmergenceConfig:
     """Settings of the ``emergence`` experiment (defaults: the full run, the authors' sizes where CPU allows)."""
@@ -44,17 +53,17 @@ class EmergenceConfig:
     interval)."""
     n_skills: F.at_least(3) = 5
     """Number of skills n_s (one-hot control bits)."""
-    n_bits: F.Count = 32
-    """Number of task bits n_b."""
     bits_per_skill: F.Count = 3
     """Task bits per skill m (each skill's parity is over its own m bits)."""
+    n_bits: DisjointBits = 32
+    """Number of task bits n_b (>= n_skills * bits_per_skill: the skills' bits are disjoint)."""
     alpha: F.PositiveFloat = 0.6
     """Zipf exponent: p_k ∝ k^-(alpha+1)."""
     target_scale: F.PositiveFloat = 5.0
     """S: labels are ±S."""
     width: F.Count = 1000
     """Hidden width of the MLP in the time and data panels."""
-    init: F.PositiveFloat = 0.01
+    init_scale: F.PositiveFloat = 0.01
     """Std of the MLP's weights and biases (time and data panels)."""
     learning_rate: F.PositiveFloat = 0.02
     """SGD learning rate of the time and data panels."""
@@ -62,8 +71,8 @@ class EmergenceConfig:
     """Samples per SGD/Adam step."""
     time_steps: F.Count = 25000
     """SGD steps of the time panel."""
-    gap_inits: F.PositiveFloats = (0.003, 0.03)
-    """Further MLP init scales for the stage gap (with init; same seeds, unit-normal directions and samples)."""
+    gap_init_scales: GapInitScales = (0.003, 0.03)
+    """Further MLP init scales for the stage gap (with init_scale; same seeds, unit-normal directions and samples)."""
     gap_steps: F.Count = 12000
     """SGD steps of each further stage-gap run (t_2 at the smallest init must fall inside: ~7,000 at full size)."""
     data_sizes: Grid = (1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 48000)
@@ -74,7 +83,7 @@ class EmergenceConfig:
     """SGD steps per data-panel run."""
     param_widths: Grid = (1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40, 48, 56, 64, 80)
     """Hidden widths N of the parameter panel (increasing; the authors' plot: 1..20; skills 4-5 need 40-80 here)."""
-    param_init: F.PositiveFloat = 0.05
+    param_init_scale: F.PositiveFloat = 0.05
     """Std of the MLP's weights and biases in the parameter panel."""
     param_learning_rate: F.PositiveFloat = 0.003
     """Adam learning rate of the parameter panel (at the authors' 0.05, or 0.01, skills 4-5 never reach 1/2 here)."""
@@ -84,22 +93,11 @@ class EmergenceConfig:
     """Held-out samples per skill for R_k (authors: 20,000)."""
     scaling_skills: F.Count = 30000
     """Skills of the skill-basis model in the scaling-law panels (p_k over k = 1..scaling_skills)."""
-    fit_skills: tuple[F.at_least(2), F.at_least(2)] = (8, 100)
+    fit_skills: FitSkills = (8, 100)
     """Fit the exponents where skills k_lo..k_hi emerge (T in [t_klo, t_khi], D in [1/p_klo, 1/p_khi], N in [k_lo,
     k_hi]); k_hi << scaling_skills keeps the finite-n_s truncation small."""
     scaling_data_seeds: F.Count = 4
     """Multinomial data draws per D in the data scaling law."""
-
-    def __post_init__(self):
-        if self.n_skills * self.bits_per_skill > self.n_bits:
-            raise LayerwiseError("n_bits must be >= n_skills * bits_per_skill (disjoint skills)")
-        if self.init in self.gap_inits:
-            raise LayerwiseError("gap_inits must differ from init")
-        for name in ("data_sizes", "param_widths"):
-            if list(getattr(self, name)) != sorted(set(getattr(self, name))):
-                raise LayerwiseError(f"{name} must be increasing integers")
-        if not self.fit_skills[0] < self.fit_skills[1] <= self.scaling_skills // 10:
-            raise LayerwiseError("fit_skills must be (k_lo, k_hi) with 2 <= k_lo < k_hi <= scaling_skills / 10")
 
 
 def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
@@ -111,7 +109,7 @@ def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
               "skill_loss": observables.SkillLosses(x_eval, y_eval)}
     keys = mlp.time_keys(jax.random.fold_in(key, 1))  # 1. time and 2. stage gap: same directions and samples
     runs = mlp.init_runs(config, problem, skills, keys)
-    time, calibration = mlp.time_panel(config, p, runs[config.init])
+    time, calibration = mlp.time_panel(config, p, runs[config.init_scale])
     time |= skill_basis.sgd_on_mlp_samples(config, problem, x_eval, y_eval, keys[1], calibration)
     progress("time emergence")
     gap_inits, gap = mlp.gap_panel(config, p, runs, calibration["n_free"])
@@ -128,8 +126,9 @@ def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
     return xr.Dataset(
         {**time, **gap, **data, **one_shot, **params, **scaling},
         coords={"skill": np.arange(1, p.size + 1), "frequency": ("skill", p), "seed": np.arange(config.seeds),
-                "time_step": runs[config.init].step.values, "gap_init": gap_inits, "data_size": list(config.data_sizes),
-                "data_seed": np.arange(config.data_seeds), "sb_data_size": sb_sizes, "width": list(config.param_widths),
+                "time_step": runs[config.init_scale].step.values, "gap_init": gap_inits,
+                "data_size": list(config.data_sizes), "data_seed": np.arange(config.data_seeds),
+                "sb_data_size": sb_sizes, "width": list(config.param_widths),
                 "sb_data_draw": np.arange(skill_basis.SKILL_BASIS_DRAWS),
                 "scaling_seed": np.arange(config.scaling_data_seeds)},
         attrs={"description": "Emergence in time, data and parameters and scaling laws: skill-basis model vs a ReLU "
@@ -145,12 +144,12 @@ EXPERIMENT = Experiment(
                 "sparse parity (Fig. 4)",
     config_type=EmergenceConfig,
     quick={"seeds": 3, "width": 250, "learning_rate": 0.04, "batch_size": 256, "time_steps": 10000,
-           "gap_inits": (0.003, 0.03), "gap_steps": 5000, "data_sizes": (1000, 2000, 4000, 8000, 16000),
+           "gap_init_scales": (0.003, 0.03), "gap_steps": 5000, "data_sizes": (1000, 2000, 4000, 8000, 16000),
            "data_seeds": 3, "data_steps": 8000, "param_widths": (2, 4, 8, 12, 16, 24, 32, 48, 64, 80),
            "param_steps": 6000, "eval_size": 1000, "scaling_skills": 10000, "fit_skills": (8, 50),
            "scaling_data_seeds": 2},
     presets={"test": {"seeds": 3, "width": 64, "learning_rate": 0.05, "batch_size": 128, "time_steps": 1500,
-                      "gap_inits": (0.03,), "gap_steps": 1500, "data_sizes": (300, 1000, 3000), "data_seeds": 3,
+                      "gap_init_scales": (0.03,), "gap_steps": 1500, "data_sizes": (300, 1000, 3000), "data_seeds": 3,
                       "data_steps": 300, "param_widths": (1, 2, 4), "param_steps": 200, "eval_size": 200,
                       "scaling_skills": 1000, "fit_skills": (5, 30), "scaling_data_seeds": 2}},
     simulate=simulate,

@@ -51,7 +51,7 @@ def allowed_skills(config: EmergenceConfig) -> dict[str, int]:
     ``param_widths``) when placed with the authors' constants (`AUTHORS_WORDS`), not the fitted ones."""
     p = np.asarray(theory.skill_frequencies(config.n_skills, config.alpha)).astype(float)
     S, eta = config.target_scale, config.learning_rate
-    time_constant = np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1) * AUTHORS_N_FREE / (4 * eta * S)
+    time_constant = np.log(AUTHORS_C_FACTOR * S / config.init_scale**2 - 1) * AUTHORS_N_FREE / (4 * eta * S)
     return {"time": _allowed(time_constant, 1 / p, config.time_steps),
             "data": _allowed(0.75 * AUTHORS_D_C, 1 / p, config.data_sizes[-1]),
             "parameters": _allowed(AUTHORS_N_C, np.arange(p.size) + 0.5, config.param_widths[-1])}
@@ -101,7 +101,7 @@ def _time_results(ds, config: EmergenceConfig) -> list:
         "mlp_stage_order", f"per seed, the number of pairs of skills whose half-times (R_k/S = 1/2) are out of the "
         f"order of p_k (the theory's order), among the skills that cross within the run; a seed where fewer than "
         f"{minimum} of {n_s} skills cross fails", [_inversions(h, minimum) for h in half], upper=0.0)]
-    log_c_authors = np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1)
+    log_c_authors = np.log(AUTHORS_C_FACTOR * S / config.init_scale**2 - 1)
     time_check, constants, ratios, crossed = _panel_check(
         "mlp_emergence_times_vs_theory", "SGD step T", half, 1 / p, float(steps[-1]), minimum,
         "t_k = C/p_k (C = ln(c) N_free/(4 eta S), the authors' calibrated time curve)",
@@ -110,9 +110,9 @@ def _time_results(ds, config: EmergenceConfig) -> list:
     fits = np.array([[logistic_fit(steps, strength[s, :, k]) for k in range(n_s)] for s in range(half.shape[0])])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN skills: NaN is the answer
-        c_factor = np.nanmedian((np.exp(fits[..., 0]) + 1) * config.init**2 / S, axis=1)
+        c_factor = np.nanmedian((np.exp(fits[..., 0]) + 1) * config.init_scale**2 / S, axis=1)
         n_free_fit = np.nanmedian(4 * eta * p[None, :] * S / fits[..., 1], axis=1)
-    words = f"(width {config.width}, lr {eta:g}, init {config.init:g}; mean over {half.shape[0]} seeds)"
+    words = f"(width {config.width}, lr {eta:g}, init {config.init_scale:g}; mean over {half.shape[0]} seeds)"
     results += [time_check, _crossed("time", "SGD steps", crossed, float(steps[-1]), minimum), Measurement(
         "mlp_emergence_time_ratios", "seed-mean measured/predicted half-time per skill of the MLP (NaN: never "
         "crossed)", ratios), Measurement(
@@ -133,7 +133,7 @@ def _gap_check(ds, config: EmergenceConfig, constants) -> Check:
     log_inv, gap = np.log(1 / inits), ds.nonlinear_gap_half_time.values  # (init, seed, skill)
     mlp_gap = gap[:, :, 1] - gap[:, :, 0]
     log_c = np.log(AUTHORS_C_FACTOR * S / inits**2 - 1)
-    per_unit = np.polyfit(log_inv, log_c, 1)[0] / np.log(AUTHORS_C_FACTOR * S / config.init**2 - 1)
+    per_unit = np.polyfit(log_inv, log_c, 1)[0] / np.log(AUTHORS_C_FACTOR * S / config.init_scale**2 - 1)
     ratios = [float(np.polyfit(log_inv, mlp_gap[:, s], 1)[0]) / (per_unit * constants[s] * (1 / p[1] - 1 / p[0]))
               if np.all(np.isfinite(mlp_gap[:, s])) else np.nan for s in range(mlp_gap.shape[1])]
     return check_over_seeds(
@@ -166,8 +166,8 @@ def _data_and_parameter_results(ds, config: EmergenceConfig) -> list:
             Measurement("mlp_parameter_emergence_ratios", "seed-mean measured/predicted width per skill",
                         param_ratios),
             Measurement("n_c_calibrated", f"N_c of the MLP (Adam lr {config.param_learning_rate:g}, init "
-                        f"{config.param_init:g}, {config.param_steps} steps; mean over {n_c.size} seeds); Nam et al. "
-                        f"(2025): {AUTHORS_N_C:g}", seed_mean(n_c)),
+                        f"{config.param_init_scale:g}, {config.param_steps} steps; mean over {n_c.size} seeds); "
+                        f"Nam et al. (2025): {AUTHORS_N_C:g}", seed_mean(n_c)),
             Measurement("padded_units_max_weight", "largest |weight| of the zero-padded hidden units after Adam (0: "
                         "each padded run is a true width-N net; the unit test trains padded against narrow nets)",
                         float(ds.nonlinear_padded_leak))]

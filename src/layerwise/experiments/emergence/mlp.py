@@ -78,12 +78,13 @@ def time_keys(key) -> tuple:
 
 
 def init_runs(config: EmergenceConfig, problem, skills, keys) -> dict[float, xr.Dataset]:
-    """SGD histories at ``init`` (``time_steps``) and at each of ``gap_inits`` (``gap_steps``): every init shares the
-    seeds' unit-normal directions and samples."""
+    """SGD histories at ``init_scale`` (``time_steps``) and at each of ``gap_init_scales`` (``gap_steps``): every
+    init shares the seeds' unit-normal directions and samples."""
     sgd = dict(learning_rate=config.learning_rate, batch_size=config.batch_size, records=100)
-    return {value: mlp_runs(keys, problem, config.width, np.full(config.seeds, value), problem.sample,
-                            config.time_steps if value == config.init else config.gap_steps, skills, **sgd).history
-            for value in [config.init, *config.gap_inits]}
+    steps = {value: config.gap_steps for value in config.gap_init_scales} | {config.init_scale: config.time_steps}
+    return {value: mlp_runs(keys, problem, config.width, np.full(config.seeds, value), problem.sample, steps[value],
+                            skills, **sgd).history
+            for value in [config.init_scale, *config.gap_init_scales]}
 
 
 def time_panel(config: EmergenceConfig, p, history: xr.Dataset) -> tuple[dict, dict]:
@@ -91,7 +92,7 @@ def time_panel(config: EmergenceConfig, p, history: xr.Dataset) -> tuple[dict, d
     to every skill that crosses, per seed; the authors' 22 if none does, and the checks then fail), ``R_0`` and the
     skill-basis learning rate ``eta' = 2 eta / N_free`` (rate ``2 eta' p_k S = 4 eta p_k S / N_free``)."""
     S, eta, steps = config.target_scale, config.learning_rate, history.step.values
-    c = AUTHORS_C_FACTOR * S / config.init**2 - 1
+    c = AUTHORS_C_FACTOR * S / config.init_scale**2 - 1
     constant = seed_mean(calibrate_constant(half_times(steps, history.skill_strength.values / S), 1 / p))
     n_free = 4 * eta * S * constant / np.log(c) if np.isfinite(constant) else AUTHORS_N_FREE
     r0, eta_model = S / (1 + c), 2 * eta / n_free
@@ -107,7 +108,7 @@ def gap_panel(config: EmergenceConfig, p, runs: dict[float, xr.Dataset], n_free:
     """The inits (decreasing) and the MLP's half-times at each, with the calibrated prediction of the gap
     ``t_2 - t_1 = ln(c) (1/m_2 - 1/m_1)``, ``m_k = 4 eta p_k S / N_free``."""
     S = config.target_scale
-    inits = np.sort(np.concatenate([[config.init], config.gap_inits]))[::-1]
+    inits = np.sort(np.concatenate([[config.init_scale], config.gap_init_scales]))[::-1]
     half = np.stack([half_times(runs[v].step.values, runs[v].skill_strength.values / S) for v in inits])
     m = 4 * config.learning_rate * p * S / n_free
     predicted = np.log(AUTHORS_C_FACTOR * S / inits**2 - 1) * (1 / m[1] - 1 / m[0])
@@ -125,7 +126,7 @@ def data_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, flo
     (``D_k = 0.75 D_c / p_k``), with its theory ``R_k/S = 1 - sqrt(max(0, 1 - D p_k / D_c))``."""
     S, sizes, seed = config.target_scale, np.asarray(config.data_sizes), dataset_seed(config)
     runs = [mlp_runs((jax.random.fold_in(key, 2 * i), jax.random.fold_in(key, 2 * i + 1)), problem, config.width,
-                     np.full(config.data_seeds, config.init), problem.dataset_sampler(seed, int(size)),
+                     np.full(config.data_seeds, config.init_scale), problem.dataset_sampler(seed, int(size)),
                      config.data_steps, skills, learning_rate=config.learning_rate, batch_size=config.batch_size,
                      records=10).history.isel(step=-1) for i, size in enumerate(sizes)]
     data = {name: np.stack([run[name].values for run in runs], axis=1) for name in skills}  # (seed, size, skill)
@@ -146,7 +147,7 @@ def parameter_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict
     run_widths = np.repeat(widths, config.seeds)
     alive = (np.arange(widths.max())[None, :] < run_widths[:, None]).astype(np.float32)
     result = mlp_runs((jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)), problem, int(widths.max()),
-                      np.full(run_widths.size, config.param_init), problem.sample, config.param_steps, skills,
+                      np.full(run_widths.size, config.param_init_scale), problem.sample, config.param_steps, skills,
                       optimizer="adam", learning_rate=config.param_learning_rate, batch_size=config.batch_size,
                       records=10, alive=alive)
     (w1, b1), (w2, _) = result.params

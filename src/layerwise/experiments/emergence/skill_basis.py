@@ -79,7 +79,7 @@ def one_shot_panel(config: EmergenceConfig, problem) -> tuple[np.ndarray, dict]:
     draws = [np.asarray(problem.dataset_skills(seed + j, int(sb_sizes[-1]))) for j in range(SKILL_BASIS_DRAWS)]
     prefix = np.stack([np.cumsum(np.eye(problem.n_skills)[skills], axis=0) for skills in draws])
     counts = prefix[:, sb_sizes - 1].transpose(1, 0, 2)  # (size, draw, skill)
-    strengths = converged_strengths(counts / sb_sizes[:, None, None], S, config.init**2) / S
+    strengths = converged_strengths(counts / sb_sizes[:, None, None], S, config.init_scale**2) / S
     dims = ("sb_data_size", "sb_data_draw", "skill")
     return sb_sizes, {"linear_data_strength": (dims, strengths), "linear_data_count": (dims, counts),
                       "theory_data_one_shot": (("sb_data_size", "skill"), 1 - (1 - p[None, :]) ** sb_sizes[:, None])}
@@ -90,13 +90,13 @@ def parameter_panel(config: EmergenceConfig, p) -> dict:
     widths = np.asarray(config.param_widths)
     held = np.arange(p.size)[None, :] < widths[:, None]
     return {"linear_param_strength": (("width", "skill"), held * converged_strengths(
-        p, config.target_scale, config.init**2)[None, :] / config.target_scale)}
+        p, config.target_scale, config.init_scale**2)[None, :] / config.target_scale)}
 
 
 def emergence_times(config: EmergenceConfig):
     """Scaling panels: ``p_k`` over ``scaling_skills`` skills, ``R_0 = init^2`` and the flow times ``t_k``."""
     p = np.asarray(theory.skill_frequencies(config.scaling_skills, config.alpha))
-    r0 = config.init**2
+    r0 = config.init_scale**2
     return p, r0, np.log(config.target_scale / r0 - 1) / (2 * config.target_scale * p)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from layerwise._deprecation import renamed_fields
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
@@ -29,6 +30,9 @@ from layerwise.experiments.feedback.figure import plot
 from layerwise.seeds import seed_values
 
 
+@renamed_fields(target_weights="target_strengths", init="init_scale", stage_gap_inits="stage_gap_init_scales",
+                depth_init="depth_init_scale", imbalances="mode_imbalances",
+                variance_targets="variance_target_strengths", variance_imbalance="variance_mode_imbalance")
 @F.config_dataclass
 class FeedbackConfig:
     """Settings of the ``feedback`` experiment (defaults: the full run)."""
@@ -37,11 +41,11 @@ class FeedbackConfig:
     """First seed of the panel-1 input samples (exactly whitened: results depend on it only at rounding level)."""
     seeds: F.Count = 1
     """Number of seeds (sample sets) trained at once in panels 1-2; checks use their mean."""
-    target_weights: F.PositiveFloats = (4.0, 2.0, 1.0, 0.5)
+    target_strengths: F.PositiveFloats = (4.0, 2.0, 1.0, 0.5)
     """Mode strengths S_i of the diagonal task (panels 1-2)."""
     input_variances: F.PositiveFloats = (1.0, 1.0, 1.0, 1.0)
     """Input variances E[x_i^2] (panels 1-2)."""
-    init: F.PositiveFloat = 1e-4
+    init_scale: F.PositiveFloat = 1e-4
     """Initial end-to-end weight u0 = a_i b_i (balanced, a_i = b_i)."""
     learning_rate: F.PositiveFloat = 1e-3
     """GD learning rate for panels 1-3 (gradient-flow time t = lr * step)."""
@@ -49,15 +53,15 @@ class FeedbackConfig:
     """Gradient-flow time simulated in panels 1-2."""
     n_samples: F.at_least(2) = 1000
     """Samples of the panel-1 task (the engine trains from their sufficient statistics)."""
-    stage_gap_inits: F.PositiveFloats = (1e-2, 1e-4, 1e-6, 1e-8)
+    stage_gap_init_scales: F.PositiveFloats = (1e-2, 1e-4, 1e-6, 1e-8)
     """Initial scales u0 over which the stage gap is measured (panel 2)."""
     depths: tuple[F.at_least(2), ...] = (2, 3, 4)
     """Depths of the balanced diagonal nets of panel 3."""
-    depth_init: F.PositiveFloat = 1e-2
+    depth_init_scale: F.PositiveFloat = 1e-2
     """Initial end-to-end weight of the depth panel."""
     depth_duration: F.PositiveFloat = 10.0
     """Gradient-flow time simulated in panel 3."""
-    imbalances: F.NonNegativeFloats = (0.0, 1.0, 10.0, 100.0)
+    mode_imbalances: F.NonNegativeFloats = (0.0, 1.0, 10.0, 100.0)
     """Conserved imbalances C = a^2 - b^2 of panel 4 (target S = 1, E[x^2] = 1, b0 = imbalance_b0)."""
     imbalance_b0: F.PositiveFloat = 0.01
     """Initial second-layer weight b0 of panel 4 (a0 = sqrt(C + b0^2))."""
@@ -65,29 +69,31 @@ class FeedbackConfig:
     """GD learning rate of panel 4 (run again at twice this rate for the drift order)."""
     imbalance_duration: F.PositiveFloat = 8.0
     """Gradient-flow time simulated in panel 4."""
-    variance_targets: F.PositiveFloats = (3.0, 1.0)
+    variance_target_strengths: F.PositiveFloats = (3.0, 1.0)
     """Mode strengths S_i of the E[x^2] != 1 panel (5), ordered differently by S and by S E[x^2]."""
     variance_inputs: F.PositiveFloats = (0.5, 2.0)
     """Input variances E[x_i^2] != 1 of panel 5 (population task)."""
-    variance_imbalance: F.PositiveFloat = 100.0
+    variance_mode_imbalance: F.PositiveFloat = 100.0
     """Conserved imbalance C of the lazy runs of panel 5 (every mode; b0 = imbalance_b0)."""
 
     def __post_init__(self):
-        if len(self.target_weights) != len(self.input_variances) or len(self.target_weights) < 2:
-            raise LayerwiseError("target_weights and input_variances must have the same length >= 2")
-        if self.n_samples <= len(self.target_weights):
-            raise LayerwiseError(f"n_samples must exceed the number of modes ({len(self.target_weights)})")
-        if self.init >= min(self.target_weights) or max(self.stage_gap_inits) >= min(self.target_weights):
-            raise LayerwiseError("init and stage_gap_inits must be smaller than every target weight")
-        s, var = np.asarray(self.variance_targets), np.asarray(self.variance_inputs)
+        if len(self.target_strengths) != len(self.input_variances) or len(self.target_strengths) < 2:
+            raise LayerwiseError("target_strengths and input_variances must have the same length >= 2")
+        if self.n_samples <= len(self.target_strengths):
+            raise LayerwiseError(f"n_samples must exceed the number of modes ({len(self.target_strengths)})")
+        if self.init_scale >= min(self.target_strengths) or max(self.stage_gap_init_scales) >= min(
+                self.target_strengths):
+            raise LayerwiseError("init_scale and stage_gap_init_scales must be smaller than every target strength")
+        s, var = np.asarray(self.variance_target_strengths), np.asarray(self.variance_inputs)
         if len(s) != len(var) or len(s) < 2 or len(np.unique(s * var)) < len(s):
-            raise LayerwiseError("variance_targets and variance_inputs must have the same length >= 2 and distinct "
-                                 "products S E[x^2]")
+            raise LayerwiseError("variance_target_strengths and variance_inputs must have the same length >= 2 and "
+                                 "distinct products S E[x^2]")
         if np.array_equal(np.argsort(-s), np.argsort(-(s * var))):
-            raise LayerwiseError("variance_targets and variance_inputs must order the modes differently by S and by "
-                                 "S E[x^2] (so the stage order tests E[x^2])")
-        if max(self.init, self.depth_init, *self.stage_gap_inits) >= min(s):
-            raise LayerwiseError("init, depth_init and stage_gap_inits must be smaller than every variance_target")
+            raise LayerwiseError("variance_target_strengths and variance_inputs must order the modes differently by S "
+                                 "and by S E[x^2] (so the stage order tests E[x^2])")
+        if max(self.init_scale, self.depth_init_scale, *self.stage_gap_init_scales) >= min(s):
+            raise LayerwiseError("init_scale, depth_init_scale and stage_gap_init_scales must be smaller than every "
+                                 "variance target strength")
 
 
 PANELS = ((panels.saturation_and_stages, "sigmoidal vs exponential; stages"), (panels.depth, "depth"),
@@ -113,7 +119,7 @@ EXPERIMENT = Experiment(
     config_type=FeedbackConfig,
     quick={"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 10.0},
     presets={"test": {"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 9.0, "n_samples": 200,
-                      "stage_gap_inits": (1e-2, 1e-4, 1e-6), "depth_duration": 7.0, "imbalance_duration": 6.0,
+                      "stage_gap_init_scales": (1e-2, 1e-4, 1e-6), "depth_duration": 7.0, "imbalance_duration": 6.0,
                       "seeds": 2}},
     simulate=simulate,
     check=check,

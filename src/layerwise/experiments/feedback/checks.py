@@ -28,11 +28,11 @@ def saturation_rate(t: np.ndarray, fraction: np.ndarray) -> float:
 def _saturation_checks(config, ds: xr.Dataset) -> list[Check]:
     """1. Sigmoidal saturation of the diagonal net (GD and exact flow) vs exponential of the linear model."""
     s, var, t = ds.target_weight.values, ds.input_variance.values, ds.time.values
-    default = ds.linear_weights.mean("seed").sel(init=config.init).values
+    default = ds.linear_weights.mean("seed").sel(init=config.init_scale).values
     checks = [check_below(
         "sigmoid_gd_vs_closed_form", f"GD (lr {config.learning_rate:g}) on the balanced diagonal net follows "
         "a_i b_i / S_i = logistic closed form (max abs error over modes and time)",
-        np.max(np.abs(default - ds.theory_weights.sel(init=config.init).values) / s), 0.01)]
+        np.max(np.abs(default - ds.theory_weights.sel(init=config.init_scale).values) / s), 0.01)]
     checks.append(compare(ds.theory_flow_weights, ds.flow_weights.mean("seed"), time_dim="flow_time", rtol=1e-8,
                           name="sigmoid_flow_vs_closed_form")
                   .to_check("exact gradient flow (diffrax Dopri8) matches the logistic closed form at every time "
@@ -54,8 +54,8 @@ def _stage_checks(config, ds: xr.Dataset) -> list[Check]:
     """2. Stage-like learning: order and half-times; the stage gap grows like ln(1/u0)."""
     s, var, t = ds.target_weight.values, ds.input_variance.values, ds.time.values
     linear = ds.linear_weights.mean("seed")
-    half = metrics.crossing_time(t, (linear.sel(init=config.init).values / s).T, 0.5)
-    half_theory = np.asarray(theory.learning_time(s, config.init, 0.5, tau=1 / var))
+    half = metrics.crossing_time(t, (linear.sel(init=config.init_scale).values / s).T, 0.5)
+    half_theory = np.asarray(theory.learning_time(s, config.init_scale, 0.5, tau=1 / var))
     order = np.argsort(-(s * var))
     checks = [Check(
         "stage_order", "modes are learned in decreasing order of S_i E[x_i^2] (measured half-time order)",
@@ -131,7 +131,7 @@ def _variance_checks(config, ds: xr.Dataset) -> list[Check]:
         "variance_half_times_vs_theory", f"E[x^2] = {list(var)}, S = {list(s)}: GD half-times of the balanced "
         "diagonal net match t_1/2 = ln(S/u0 - 1)/(2 S E[x^2]) at every u0 (max relative error)",
         np.max(np.abs(half - half_theory) / half_theory), 0.02)]
-    default = int(np.flatnonzero(inits == config.init)[0])
+    default = int(np.flatnonzero(inits == config.init_scale)[0])
     order = np.argsort(-(s * var))
     checks.append(Check(
         "variance_stage_order", f"E[x^2] = {list(var)}, S = {list(s)}: modes are learned in decreasing order of "
@@ -155,11 +155,11 @@ def _variance_checks(config, ds: xr.Dataset) -> list[Check]:
         max(0.0, float(np.max(np.diff(loss_rate)) / loss_rate[0])), 1e-9))
     net_rate = _relative_loss_rate(t, ds.linear_variance_weights.values[default], s, var)
     checks.append(check_below(
-        "diagonal_loss_plateau", f"the same measure finds the diagonal net's plateau (u0 = {config.init:g}): its -d "
-        "ln L/dt at t = 0 is below 1 % of its maximum (ratio)", float(net_rate[0] / np.max(net_rate)), 0.01))
+        "diagonal_loss_plateau", f"the same measure finds the diagonal net's plateau (u0 = {config.init_scale:g}): "
+        "its -d ln L/dt at t = 0 is below 1 % of its maximum (ratio)", float(net_rate[0] / np.max(net_rate)), 0.01))
     lazy = ds.linear_variance_lazy_weights.values / s
     lazy_rates = np.array([saturation_rate(ds.variance_lazy_time.values, curve) for curve in lazy.T])
-    c = config.variance_imbalance
+    c = config.variance_mode_imbalance
     checks.append(check_below(
         "variance_lazy_rate", f"C = {c:g}, E[x^2] = {list(var)}: each mode saturates exponentially at rate |C| "
         "E[x_i^2] (max relative error of the fitted rates)", np.max(np.abs(lazy_rates / (c * var) - 1)), 0.02))

@@ -20,8 +20,9 @@ def plot(ds: xr.Dataset) -> dict:
     figure, axes = figure_grid(2, 2, width=5.5, height=4.25, title="Dynamical feedback principle — theory solid, "
                                "linear-network simulation dashed")
     ax = axes[0, 0]
-    trajectories(ax, ds.time.values, ds.theory_weights.sel(init=config.init).values / s,
-                 ds.linear_weights.mean("seed").sel(init=config.init).values / s, labels=[f"$S$={v:g}" for v in s])
+    trajectories(ax, ds.time.values, ds.theory_weights.sel(init=config.init_scale).values / s,
+                 ds.linear_weights.mean("seed").sel(init=config.init_scale).values / s,
+                 labels=[f"$S$={v:g}" for v in s])
     trajectories(ax, ds.time.values, ds.theory_regression_weights.values[:, :1] / s[0],
                  ds.linear_regression_weights.mean("seed").values[:, :1] / s[0], colors=["0.3"],
                  labels=["linear model (all $S$)"])
@@ -41,7 +42,8 @@ def plot(ds: xr.Dataset) -> dict:
     width = transition_widths(ds)
     trajectories(ax, ds.depth_time.values, ds.theory_depth_weights.values.T, ds.linear_depth_weights.values.T,
                  labels=[f"L={d}: width {w:.2f}" for d, w in zip(ds.depth.values, width)], cmap="viridis")
-    ax.set(xlabel="time $t$", ylabel="$u/S$", title=f"3. depth sharpens the transition ($u_0$={config.depth_init:g})")
+    ax.set(xlabel="time $t$", ylabel="$u/S$",
+           title=f"3. depth sharpens the transition ($u_0$={config.depth_init_scale:g})")
     ax.legend(fontsize=8, title="(t90-t10)/t50", title_fontsize=8)
     ax = axes[1, 1]
     trajectories(ax, ds.imbalance_time.values[1:], ds.theory_imbalance_weights.values[:, 1:].T,

@@ -26,14 +26,15 @@ def _grid(duration: float, learning_rate: float, points: int, log: bool = False)
 
 
 def initial_weights(config: FeedbackConfig) -> np.ndarray:
-    """Every initial end-to-end weight u0 of the stage panels, largest first (``init`` and ``stage_gap_inits``)."""
-    return np.unique(np.concatenate([[config.init], config.stage_gap_inits]))[::-1]
+    """Every initial end-to-end weight u0 of the stage panels, largest first (``init_scale`` and
+    ``stage_gap_init_scales``)."""
+    return np.unique(np.concatenate([[config.init_scale], config.stage_gap_init_scales]))[::-1]
 
 
 def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     """Panels 1-2: balanced depth-2 nets (every u0) and the linear model by GD on each seed's sample set (one
-    batched task per run), the exact flow at ``init``, and their closed forms."""
-    s, var, inits = np.asarray(config.target_weights), np.asarray(config.input_variances), initial_weights(config)
+    batched task per run), the exact flow at ``init_scale``, and their closed forms."""
+    s, var, inits = np.asarray(config.target_strengths), np.asarray(config.input_variances), initial_weights(config)
     tasks = [data.diagonal_task(s, var, n_samples=config.n_samples, key=k) for k in seed_keys(config.seed, config.seeds)]
     task = jax.tree_util.tree_map(lambda *leaves: jnp.repeat(jnp.stack(leaves), len(inits), axis=0), *tasks)
     one_per_seed = jax.tree_util.tree_map(lambda leaf: leaf[:: len(inits)], task)
@@ -46,7 +47,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     plain = train(shallow, jnp.zeros((config.seeds, 1, len(s))), one_per_seed, steps=int(record[-1]),
                   learning_rate=config.learning_rate, record_steps=record, observables=WEIGHTS, task_batched=True)
     flow_times = np.linspace(0.0, config.duration, 61)
-    default = jax.tree_util.tree_map(lambda p: p[np.tile(inits, config.seeds) == config.init], params)
+    default = jax.tree_util.tree_map(lambda p: p[np.tile(inits, config.seeds) == config.init_scale], params)
     flow = gradient_flow(deep, default, one_per_seed, flow_times, rtol=1e-12, atol=1e-14, observables=WEIGHTS,
                          task_batched=True).history
     t = rich.time.values[0]
@@ -59,7 +60,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
         "theory_regression_weights": (("time", "mode"), np.asarray(theory.linear_mode(t[:, None], s, 0.0, var))),
         "flow_weights": (("seed", "flow_time", "mode"), flow.weights.values),
         "theory_flow_weights": (("flow_time", "mode"),
-                                np.asarray(theory.saxe_mode(flow_times[:, None] * var, s, config.init))),
+                                np.asarray(theory.saxe_mode(flow_times[:, None] * var, s, config.init_scale))),
     }
     coords = {"init": inits, "time": t, "mode": np.arange(len(s)), "target_weight": ("mode", s),
               "input_variance": ("mode", var), "flow_time": flow_times}
@@ -72,10 +73,10 @@ def depth(config: FeedbackConfig) -> tuple[dict, dict]:
     curves = []
     for layers in config.depths:
         model = DiagonalLinearNetwork(dim=1, depth=layers)
-        curves.append(train(model, init.balanced_diagonal_init(model, config.depth_init)[None],
+        curves.append(train(model, init.balanced_diagonal_init(model, config.depth_init_scale)[None],
                             data.diagonal_task([1.0]), steps=int(record[-1]), learning_rate=config.learning_rate,
                             record_steps=record, observables=WEIGHTS).history.weights.values[0, :, 0])
-    exact = [np.asarray(theory.saxe_mode(config.learning_rate * record, 1.0, config.depth_init, depth=layers))
+    exact = [np.asarray(theory.saxe_mode(config.learning_rate * record, 1.0, config.depth_init_scale, depth=layers))
              for layers in config.depths]
     variables = {"linear_depth_weights": (("depth", "depth_time"), np.stack(curves)),
                  "theory_depth_weights": (("depth", "depth_time"), np.stack(exact))}
@@ -85,7 +86,7 @@ def depth(config: FeedbackConfig) -> tuple[dict, dict]:
 def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
     """Panel 4: one mode (S = 1) from b0 with a0^2 - b0^2 = C, by GD at two learning rates (the drift of C is O(lr))
     and by the exact flow (C conserved), beside the imbalanced-mode closed form."""
-    c, b0 = np.asarray(config.imbalances), config.imbalance_b0
+    c, b0 = np.asarray(config.mode_imbalances), config.imbalance_b0
     a0 = np.sqrt(c + b0**2)
     model = DiagonalLinearNetwork(dim=1, depth=2)
     params = jnp.asarray(np.stack([a0, np.full_like(a0, b0)], axis=1)[:, :, None])
@@ -115,7 +116,7 @@ def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
 def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
     """Panel 5, E[x^2] != 1 (population task): balanced depth-2 nets at every init, the linear model, the deepest
     balanced net and lazy depth-2 nets (imbalance C on every mode), each by GD."""
-    s, var = np.asarray(config.variance_targets), np.asarray(config.variance_inputs)
+    s, var = np.asarray(config.variance_target_strengths), np.asarray(config.variance_inputs)
     task, deepest, inits = data.diagonal_task(s, var), max(config.depths), initial_weights(config)
     record = _grid(config.duration, config.learning_rate, 801)
 
@@ -126,9 +127,9 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
     two, deep = (DiagonalLinearNetwork(dim=len(s), depth=d) for d in (2, deepest))
     balanced = run(two, jax.vmap(lambda u: init.balanced_diagonal_init(two, u))(jnp.asarray(inits)), record)
     linear = run(DiagonalLinearNetwork(dim=len(s), depth=1), jnp.zeros((1, 1, len(s))), record)[0]
-    deep_weights = run(deep, init.balanced_diagonal_init(deep, config.depth_init)[None], record)[0]
+    deep_weights = run(deep, init.balanced_diagonal_init(deep, config.depth_init_scale)[None], record)[0]
     # Lazy: C on every mode, GD at panel 4's lr / max E[x^2] (the fastest rate is C max E[x^2]).
-    c, b0 = config.variance_imbalance, config.imbalance_b0
+    c, b0 = config.variance_mode_imbalance, config.imbalance_b0
     a0 = np.sqrt(c + b0**2)
     lazy_lr = config.imbalance_learning_rate / max(var)
     lazy_record = _grid(10.0 / (c * var.min()), lazy_lr, 401, log=True)
@@ -145,7 +146,7 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
         "linear_variance_regression_weights": (("time", "variance_mode"), linear),
         "linear_variance_deep_weights": (("time", "variance_mode"), deep_weights),
         "theory_variance_deep_weights": (("time", "variance_mode"), np.asarray(
-            theory.saxe_mode(t[:, None], s, config.depth_init, depth=deepest, tau=1 / var))),
+            theory.saxe_mode(t[:, None], s, config.depth_init_scale, depth=deepest, tau=1 / var))),
         "linear_variance_lazy_weights": (("variance_lazy_time", "variance_mode"), lazy),
     }
     coords = {"variance_target": ("variance_mode", s), "variance_input": ("variance_mode", var),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from layerwise._deprecation import renamed_fields
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
 from layerwise.experiments.lazy_rich_fig6 import panels
@@ -29,6 +30,8 @@ from layerwise.experiments.lazy_rich_fig6.figure import plot
 from layerwise.seeds import seed_keys, seed_values
 
 
+@renamed_fields(scale_a="init_target_ratio_a", imbalance_b="scale_difference_b", scale_b="target_divisor_b",
+                weight_scale_b="init_scale_b")
 @F.config_dataclass
 class LazyRichFig6Config:
     """Settings of the ``lazy-rich-fig6`` experiment (defaults: the authors' full grids)."""
@@ -39,13 +42,14 @@ class LazyRichFig6Config:
     """Number of seeds (data and init draws) trained at once; checks use the seed mean of the kernel distances."""
     imbalance_a: F.Grid = (-9.0, 9.0, 40)
     """Fig. 6a layer imbalance λ: linspace(start, stop, num)."""
-    scale_a: F.PositiveGrid = (1.0, 20.0, 40)
-    """Fig. 6a weight-to-target ratio s: init end-to-end singular values sqrt(s), targets Y/s."""
-    imbalance_b: F.Grid = (-0.5, 0.5, 40)
-    """Fig. 6b layer-scale imbalance σ1 - σ2."""
-    scale_b: F.PositiveGrid = (0.1, 50.0, 40)
+    init_target_ratio_a: F.PositiveGrid = (1.0, 20.0, 40)
+    """Fig. 6a init-to-target ratio s (the paper's weight-to-target ratio): init end-to-end singular values sqrt(s),
+    targets Y/s; linspace(start, stop, num)."""
+    scale_difference_b: F.Grid = (-0.5, 0.5, 40)
+    """Fig. 6b scale difference σ1 - σ2 of the mirrored init (layer scales init_scale_b + max(±(σ1 - σ2), 0))."""
+    target_divisor_b: F.PositiveGrid = (0.1, 50.0, 40)
     """Fig. 6b target divisor s (targets Y/s)."""
-    weight_scale_b: F.PositiveFloat = 0.1
+    init_scale_b: F.PositiveFloat = 0.1
     """Fig. 6b base layer scale σ of the mirrored init."""
     n_samples: F.at_least(3) = 10
     """Training samples of both panels (whitened exactly in 6a, so more than the 2 inputs)."""
@@ -75,7 +79,8 @@ def simulate(config: LazyRichFig6Config, progress: Progress) -> xr.Dataset:
          "linear_kernel_distance_b": (cells_b, b)},
         coords={"seed": seed_values(config.seed, config.seeds), "imbalance_a": a["lam"], "scale_a": a["s"],
                 "step_a": a["steps"], "time_a": ("step_a", a["times"]),
-                "imbalance_b": np.linspace(*config.imbalance_b), "scale_b": np.linspace(*config.scale_b)},
+                "imbalance_b": np.linspace(*config.scale_difference_b),
+                "scale_b": np.linspace(*config.target_divisor_b)},
         attrs={"description": "Lazy vs rich: NTK kernel distance over layer imbalance × weight-to-target ratio "
                               "(Nam et al. 2025, Fig. 6)"},
     )
@@ -85,10 +90,11 @@ EXPERIMENT = Experiment(
     name="lazy-rich-fig6",
     description="Lazy vs rich in linear nets: NTK movement over layer imbalance and weight-to-target ratio (Fig. 6)",
     config_type=LazyRichFig6Config,
-    quick={"imbalance_a": (-9.0, 9.0, 20), "scale_a": (1.0, 20.0, 20), "imbalance_b": (-0.5, 0.5, 20),
-           "scale_b": (0.1, 50.0, 20)},
-    presets={"test": {"imbalance_a": (-9.0, 9.0, 6), "scale_a": (1.0, 20.0, 3), "imbalance_b": (-0.5, 0.5, 4),
-                      "scale_b": (0.1, 50.0, 3), "curve_points": 8, "seeds": 2}},
+    quick={"imbalance_a": (-9.0, 9.0, 20), "init_target_ratio_a": (1.0, 20.0, 20),
+           "scale_difference_b": (-0.5, 0.5, 20), "target_divisor_b": (0.1, 50.0, 20)},
+    presets={"test": {"imbalance_a": (-9.0, 9.0, 6), "init_target_ratio_a": (1.0, 20.0, 3),
+                      "scale_difference_b": (-0.5, 0.5, 4), "target_divisor_b": (0.1, 50.0, 3), "curve_points": 8,
+                      "seeds": 2}},
     simulate=simulate, check=check, plot=plot,
     units=lambda config: 2,
 )

@@ -52,7 +52,7 @@ def _distances(first, second, xs, *, final_only=False) -> np.ndarray:
 
 def fig6a(config: LazyRichFig6Config, keys) -> dict:
     """GD of every seed x λ x s cell in one `train` call; the exact λ-balanced flow from the same inits."""
-    lam, s = np.linspace(*config.imbalance_a), np.linspace(*config.scale_a)
+    lam, s = np.linspace(*config.imbalance_a), np.linspace(*config.init_target_ratio_a)
     cells = [a.ravel() for a in np.meshgrid(lam, s, indexing="ij")]
     model = DeepLinearNetwork((2, 2, 2))
 
@@ -81,7 +81,7 @@ def fig6a(config: LazyRichFig6Config, keys) -> dict:
 
 def fig6b(config: LazyRichFig6Config, keys) -> np.ndarray:
     """Mirrored zero-output init, raw Gaussian inputs: S(K_0, K_end) of every seed x λ x s cell, one `train` call."""
-    lam, s = np.linspace(*config.imbalance_b), np.linspace(*config.scale_b)
+    lam, s = np.linspace(*config.scale_difference_b), np.linspace(*config.target_divisor_b)
     cells = [a.ravel() for a in np.meshgrid(lam, s, indexing="ij")]
     model = DeepLinearNetwork((20, 20, 2))
 
@@ -91,7 +91,7 @@ def fig6b(config: LazyRichFig6Config, keys) -> np.ndarray:
         return data.Task.from_samples(x, jax.random.normal(key_y, (config.n_samples, 2))), key_init
 
     def make_params(init_keys):
-        return jax.vmap(lambda k, l: init.mirrored_init(k, model, config.weight_scale_b, l))(
+        return jax.vmap(lambda k, l: init.mirrored_init(k, model, config.init_scale_b, l))(
             init_keys, jnp.asarray(cells[0]))
 
     xs, _, _, result = _train_cells(config, model, keys, cells, draw, make_params, np.array([0, config.steps]))

@@ -36,6 +36,7 @@ import xarray as xr
 from pydantic import Field
 
 from layerwise import data
+from layerwise._deprecation import renamed_fields
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
@@ -45,6 +46,7 @@ from layerwise.experiments.neural_collapse.figure import plot
 from layerwise.seeds import seed_values
 
 
+@renamed_fields(greedy_init="greedy_init_scale")
 @F.config_dataclass
 class NeuralCollapseConfig:
     """Settings of the ``neural-collapse`` experiment (defaults: the full run)."""
@@ -55,7 +57,7 @@ class NeuralCollapseConfig:
     """Number of seeds (batched in the linear panels, one after another for the MLP); checks use their mean."""
     greedy_class_sizes: tuple[F.Count, ...] = (32, 16, 8, 4)
     """Class sizes n_c of the greedy-dynamics UFM (distinct, so the modes s_c = sqrt(n_c/N) are learned in order)."""
-    greedy_init: F.PositiveFloat = 1e-4
+    greedy_init_scale: F.PositiveFloat = 1e-4
     """Initial mode strength u0 of the aligned balanced init (greedy panel)."""
     classes: F.at_least(2) = 4
     """Classes C of the balanced geometry and weight-decay UFMs."""
@@ -96,8 +98,8 @@ class NeuralCollapseConfig:
         sizes, classes = self.greedy_class_sizes, self.classes
         rules = {
             "greedy_class_sizes": (len(sizes) >= 2 and len(set(sizes)) == len(sizes), "at least 2 distinct sizes"),
-            "greedy_init": (self.greedy_init < np.sqrt(min(sizes) / sum(sizes)),
-                            "below the smallest mode strength sqrt(n_c/N)"),
+            "greedy_init_scale": (self.greedy_init_scale < np.sqrt(min(sizes) / sum(sizes)),
+                                  "below the smallest mode strength sqrt(n_c/N)"),
             "init_scales": (len(self.init_scales) >= 2, "at least 2 scales (a fitted slope)"),
             "feature_dim": (self.feature_dim >= classes, "at least classes"),
             "weight_decay": (self.weight_decay * np.sqrt(classes) < 1,

@@ -33,7 +33,7 @@ def _greedy_checks(config: NeuralCollapseConfig, m: xr.Dataset) -> list[Check]:
     aligned_u = aligned.flow_greedy_feature_sv.values[:, :classes] ** 2 / sum(config.greedy_class_sizes)
     checks = [compare(m.theory_greedy_mode.values / s, aligned_u / s, rtol=0.0, atol=1e-5, times=t,
                       name="greedy_modes_vs_saxe").to_check(
-        f"aligned balanced init (u0 = {config.greedy_init:g}), exact gradient flow: feature singular values "
+        f"aligned balanced init (u0 = {config.greedy_init_scale:g}), exact gradient flow: feature singular values "
         "sigma_c(H)^2/N follow the Saxe mode u_c(t) = saxe_mode(t, s_c = sqrt(n_c/N), u0) at every time (max abs "
         "error of u_c/s_c)")]
     half = metrics.crossing_time(t, (random.flow_greedy_mode.values / s).T, 0.5)
@@ -43,7 +43,7 @@ def _greedy_checks(config: NeuralCollapseConfig, m: xr.Dataset) -> list[Check]:
                         bool(np.all(np.isfinite(half)) and order == expected)))
     half_aligned = metrics.crossing_time(t, (aligned.flow_greedy_mode.values / s).T, 0.5)
     # `theory.learning_time(s, u0)`, in numpy's rounding: data.nc files written before still re-check to 1e-12
-    half_theory = np.log(s / config.greedy_init - 1) / (2 * s)
+    half_theory = np.log(s / config.greedy_init_scale - 1) / (2 * s)
     checks.append(check_below("greedy_half_times", "aligned init: half-times match ln(s/u0 - 1)/(2 s) (max relative "
                               "error)", np.max(np.abs(half_aligned - half_theory) / half_theory), 0.02))
     for variable, label, rank in (("feature_sv", "features H", classes),

@@ -30,7 +30,7 @@ def greedy(config: NeuralCollapseConfig) -> xr.Dataset:
     inits = []
     for key in seed_keys(config.seed, config.seeds):
         key_aligned, key_random = jax.random.split(key)
-        inits += [init.balanced_aligned_init(key_aligned, model, config.greedy_init, left, right),
+        inits += [init.balanced_aligned_init(key_aligned, model, config.greedy_init_scale, left, right),
                   init.gaussian_init(key_random, model, float(np.median(config.init_scales)))]
     params = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *inits)
     recorded = {"feature_sv": nc.FeatureSpectrum(), "centred_sv": nc.FeatureSpectrum(centred=True),
@@ -45,7 +45,7 @@ def greedy(config: NeuralCollapseConfig) -> xr.Dataset:
                                  history[name].values.reshape(config.seeds, 2, *history[name].shape[1:]))
          for name in recorded}
         | {"theory_greedy_mode": (("greedy_time", "greedy_class"),
-                                  np.asarray(theory.saxe_mode(t[:, None], s, config.greedy_init)))},
+                                  np.asarray(theory.saxe_mode(t[:, None], s, config.greedy_init_scale)))},
         coords={"greedy_init": ["aligned balanced", "random gaussian"], "greedy_time": t,
                 "greedy_singular_value": ("greedy_class", np.asarray(s))})
 

@@ -47,6 +47,7 @@ from typing import Annotated
 import xarray as xr
 from pydantic import Field
 
+from layerwise._deprecation import renamed_fields
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
@@ -58,6 +59,7 @@ from layerwise.experiments.theory_check.two_layer import two_layer_family
 from layerwise.seeds import seed_values
 
 
+@renamed_fields(max_lambda="max_imbalance")
 @F.config_dataclass
 class TheoryCheckConfig:
     """Settings of the ``theory-check`` experiment (defaults: the full run)."""
@@ -85,8 +87,8 @@ class TheoryCheckConfig:
     """Largest number of classes C of the shared two-layer shape (n C, C, C) (C in [2, max_classes], n in [2, 3])."""
     deep_depths: Annotated[tuple[F.at_least(3), ...], Field(min_length=1)] = (3, 4, 5)
     """Depths L >= 3 of the deep Saxe instances (each depth compiles its own flow)."""
-    max_lambda: F.PositiveFloat = 2.0
-    """λ of the λ-balanced instances is drawn uniformly in [-max_lambda, max_lambda]."""
+    max_imbalance: F.PositiveFloat = 2.0
+    """The imbalance λ of the λ-balanced instances is drawn uniformly in [-max_imbalance, max_imbalance]."""
     alpha_range: tuple[F.PositiveFloat, F.PositiveFloat] = (0.05, 1.0)
     """Initial scales alpha of the Woodworth instances: log-uniform in [low, high]."""
     grokking_width: F.at_least(2) = 6

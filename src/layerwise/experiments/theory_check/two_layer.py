@@ -75,7 +75,7 @@ def _lambda_balanced_runs(config: TheoryCheckConfig, rng, shape: TwoLayerShape) 
     """Unaligned λ-balanced inits (Haar singular vectors independent of ``Sigma_yx = U' diag(s) V'^T``): the weights,
     and the NTK distance ``S(0, t)`` on probe inputs from the closed-form weights and from the flow's weights."""
     d, h, m, R = shape.d, shape.h, shape.m, config.instances
-    lam = rng.uniform(-config.max_lambda, config.max_lambda, size=R)
+    lam = rng.uniform(-config.max_imbalance, config.max_imbalance, size=R)
     scale = 10.0 ** rng.uniform(np.log10(0.03), 0.0, size=R)
     sigma0 = scale[:, None] * rng.uniform(0.5, 1.5, size=(R, h))
     s = rng.uniform(0.5, 3.0, size=(R, m))
@@ -96,8 +96,8 @@ def _lambda_balanced_runs(config: TheoryCheckConfig, rng, shape: TwoLayerShape) 
     weights = Solution(
         "lambda_balanced_solution",
         f"the weights W1(t), W2(t) (not only W2 W1) of an unaligned λ-balanced two-layer net {shape.model.widths} "
-        f"(lambda in [-{config.max_lambda:g}, {config.max_lambda:g}], singular values 0.015..1.5, whitened input) "
-        "follow lambda_balanced_solution (max relative Frobenius error of each layer over times)",
+        f"(lambda in [-{config.max_imbalance:g}, {config.max_imbalance:g}], singular values 0.015..1.5, whitened "
+        "input) follow lambda_balanced_solution (max relative Frobenius error of each layer over times)",
         errors, times, flat_components(w1_theory)[:, :, :PLOTTED_COMPONENTS],
         flat_components(w1_flow)[:, :, :PLOTTED_COMPONENTS],
         "entries of $W_1(t)$", lam, "lambda")
