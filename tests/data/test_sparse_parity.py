@@ -9,6 +9,8 @@ from layerwise.data import Task
 from layerwise.data.sparse_parity import MultitaskSparseParity, sparse_parity_problem
 from layerwise.errors import LayerwiseError
 
+DATA_KEY = jax.random.PRNGKey(11)
+
 
 @pytest.fixture(scope="module")
 def problem():
@@ -86,19 +88,25 @@ def test_reproducible_from_seeds():
 
 
 def test_fixed_dataset_sampler_draws_from_the_dataset(problem):
-    x, y = problem.dataset(11, 40)
-    sampler = problem.dataset_sampler(11, 40)
-    assert sampler == problem.dataset_sampler(11, 40) and hash(sampler) == hash(problem.dataset_sampler(11, 40))
+    x, y = problem.dataset(DATA_KEY, 40)
+    sampler = problem.dataset_sampler(DATA_KEY, 40)
+    assert sampler == problem.dataset_sampler(DATA_KEY, 40) and hash(sampler) == hash(problem.dataset_sampler(DATA_KEY, 40))
     xb, yb = jax.jit(sampler, static_argnums=1)(jax.random.PRNGKey(0), 200)
     rows = {tuple(r) for r in np.asarray(x)}
     assert all(tuple(r) in rows for r in np.asarray(xb))
     assert len({tuple(r) for r in np.asarray(xb)}) > 30  # uniform over 40 samples: 200 draws hit most of them
     np.testing.assert_array_equal(np.asarray(yb[:, 0]), _parity_oracle(problem, xb))
-    # Nested: a smaller data set with the same seed is a prefix; skills agree with dataset_skills.
-    np.testing.assert_array_equal(np.asarray(problem.dataset(11, 10)[0]), np.asarray(x[:10]))
-    np.testing.assert_array_equal(np.asarray(problem.dataset_skills(11, 40)), np.argmax(np.asarray(x[:, :5]), 1))
-    gb, _ = problem.dataset_sampler(11, 40, features=True)(jax.random.PRNGKey(0), 200)
+    # Nested: a smaller data set with the same key is a prefix; skills agree with dataset_skills.
+    np.testing.assert_array_equal(np.asarray(problem.dataset(DATA_KEY, 10)[0]), np.asarray(x[:10]))
+    np.testing.assert_array_equal(np.asarray(problem.dataset_skills(DATA_KEY, 40)), np.argmax(np.asarray(x[:, :5]), 1))
+    gb, _ = problem.dataset_sampler(DATA_KEY, 40, features=True)(jax.random.PRNGKey(0), 200)
     np.testing.assert_array_equal(np.asarray(gb), np.asarray(problem.skill_features(xb)))
+
+
+def test_fixed_data_set_sample_i_is_drawn_from_fold_in_of_its_key(problem):
+    x, _ = problem.dataset(DATA_KEY, 3)
+    expected = problem.inputs_from_keys(jnp.stack([jax.random.fold_in(DATA_KEY, i) for i in range(3)]))
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(expected))
 
 
 def test_evaluation_sets_hold_one_skill_each(problem):

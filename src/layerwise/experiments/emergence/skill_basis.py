@@ -76,7 +76,8 @@ def one_shot_panel(config: EmergenceConfig, problem) -> tuple[np.ndarray, dict]:
     MLP's), against the skill counts and ``E[R_k/S] = 1 - (1 - p_k)^D``."""
     S, sizes, seed, p = config.target_scale, np.asarray(config.data_sizes), dataset_seed(config), problem.frequencies
     sb_sizes = np.unique(np.concatenate([np.round(np.geomspace(1, sizes[-1], 30)).astype(int), sizes]))
-    draws = [np.asarray(problem.dataset_skills(seed + j, int(sb_sizes[-1]))) for j in range(SKILL_BASIS_DRAWS)]
+    draws = [np.asarray(problem.dataset_skills(jax.random.PRNGKey(seed + j), int(sb_sizes[-1])))
+             for j in range(SKILL_BASIS_DRAWS)]
     prefix = np.stack([np.cumsum(np.eye(problem.n_skills)[skills], axis=0) for skills in draws])
     counts = prefix[:, sb_sizes - 1].transpose(1, 0, 2)  # (size, draw, skill)
     strengths = converged_strengths(counts / sb_sizes[:, None, None], S, config.init**2) / S
