@@ -125,7 +125,7 @@ def simulate(config: GrokkingModularConfig, progress: Progress) -> xr.Dataset:
     steps = linear_record_steps(config.modular_steps, config.modular_record_every)
     transformer_steps = transformer.transformer_record_steps(config)
     runs, transformer_runs = [], []
-    for key in seed_keys(config.seed, config.seeds):
+    for seed, key in zip(seed_values(config.seed, config.seeds), seed_keys(config.seed, config.seeds)):
         runs.append(_train_runs(config, key, steps))
         transformer_runs.append(transformer.train_inits(config, key, transformer_steps))
         progress(f"modular addition, seed {seed}: EmbeddingMLP and transformer")
