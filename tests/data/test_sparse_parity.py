@@ -14,7 +14,7 @@ DATA_KEY = jax.random.PRNGKey(11)
 
 @pytest.fixture(scope="module")
 def problem():
-    return sparse_parity_problem(0)  # the authors' defaults: n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
+    return sparse_parity_problem(jax.random.PRNGKey(0))  # the authors' defaults: n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
 
 
 def _parity_oracle(problem, x):
@@ -78,7 +78,7 @@ def test_skill_functions_orthogonal_with_norm_p(problem):
 
 
 def test_reproducible_from_seeds():
-    a, b, c = sparse_parity_problem(7), sparse_parity_problem(7), sparse_parity_problem(8)
+    a, b, c = sparse_parity_problem(jax.random.PRNGKey(7)), sparse_parity_problem(jax.random.PRNGKey(7)), sparse_parity_problem(jax.random.PRNGKey(8))
     assert a == b and hash(a) == hash(b) and a.skill_bits != c.skill_bits
     x1, _ = a.sample(jax.random.PRNGKey(0), 64)
     x2, _ = b.sample(jax.random.PRNGKey(0), 64)
@@ -124,13 +124,13 @@ def test_online_task_trains_with_the_engine_sampler(problem):
 
 
 def test_float32_dtype_and_bad_arguments():
-    problem = sparse_parity_problem(0, dtype="float32")
+    problem = sparse_parity_problem(jax.random.PRNGKey(0), dtype="float32")
     x, y = problem.sample(jax.random.PRNGKey(0), 8)
     assert x.dtype == jnp.float32 and y.dtype == jnp.float32
     with pytest.raises(LayerwiseError, match="n_bits"):
-        sparse_parity_problem(0, n_skills=12, n_bits=32, bits_per_skill=3)
+        sparse_parity_problem(jax.random.PRNGKey(0), n_skills=12, n_bits=32, bits_per_skill=3)
     with pytest.raises(LayerwiseError, match="dtype"):
-        sparse_parity_problem(0, dtype="int8")
+        sparse_parity_problem(jax.random.PRNGKey(0), dtype="int8")
     assert isinstance(problem, MultitaskSparseParity)
 
 

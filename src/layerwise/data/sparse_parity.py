@@ -53,9 +53,9 @@ class MultitaskSparseParity:
         dtype: ``"float64"`` or ``"float32"`` (inputs and labels).
 
     Example:
-        >>> problem = sparse_parity_problem(0)                     # n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
-        >>> x, y = problem.sample(jax.random.PRNGKey(1), 4)        # x (4, 37), y (4, 1) in {-5, 5}
-        >>> g = problem.skill_features(x)                          # (4, 5); y == 5 * g.sum(1, keepdims=True)
+        >>> problem = sparse_parity_problem(jax.random.PRNGKey(0))  # n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
+        >>> x, y = problem.sample(jax.random.PRNGKey(1), 4)         # x (4, 37), y (4, 1) in {-5, 5}
+        >>> g = problem.skill_features(x)                           # (4, 5); y == 5 * g.sum(1, keepdims=True)
     """
 
     skill_bits: tuple[tuple[int, ...], ...]
@@ -223,7 +223,7 @@ def sparse_parity_problem(
 ) -> MultitaskSparseParity:
     """A multitask sparse parity problem whose disjoint skill bit sets ``B_k`` are drawn from ``key``.
 
-    An integer ``key`` is read as ``PRNGKey(key)`` (kept for existing callers; pass a key).
+    An integer seed ``s`` (the earlier spelling) still works for one release as ``PRNGKey(s)`` and warns.
 
     Defaults are the authors' (Nam et al. 2024; ``yoonsoonam119/Skill_Eigenmode``): n_s = 5, n_b = 32, m = 3,
     alpha = 0.6, S = 5.
@@ -238,7 +238,8 @@ def sparse_parity_problem(
         raise LayerwiseError(
             f"n_bits must be >= n_skills * bits_per_skill = {n_skills * bits_per_skill} (disjoint skills); got {n_bits}"
         )
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    if legacy_random_state("sparse_parity_problem", key):
+        key = jax.random.PRNGKey(int(key))
     chosen = np.asarray(jax.random.permutation(key, n_bits))[: n_skills * bits_per_skill]
     skill_bits = tuple(tuple(sorted(int(i) for i in row)) for row in chosen.reshape(n_skills, bits_per_skill))
     return MultitaskSparseParity(skill_bits, n_bits, float(alpha), float(target_scale), dtype)

@@ -21,6 +21,7 @@ from layerwise.engine import gradient_flow, linear_record_steps, log_record_step
 from layerwise.experiments.emergence.mlp import dataset_seed
 from layerwise.metrics import compute_frontier, crossing_time, loglog_slope
 from layerwise.models import DiagonalLinearNetwork
+from layerwise.seeds import numpy_generator
 
 if TYPE_CHECKING:
     from layerwise.experiments.emergence import EmergenceConfig
@@ -116,7 +117,7 @@ def scaling_laws(config: EmergenceConfig) -> dict[str, xr.DataArray]:
     tail = 0.5 * S * S * np.concatenate([np.cumsum(p[::-1])[::-1][1:], [0.0]])  # loss of the skills k > N
     loss_nt = np.cumsum(per_skill, axis=0) + tail[:, None]  # L(N, T)
     compute = np.geomspace(k_lo * emerge[k_lo - 1], k_hi * emerge[k_hi - 1], 25)
-    rng = np.random.default_rng(config.seed)
+    rng = numpy_generator(jax.random.PRNGKey(config.seed))  # default_rng(seed): the stored draws
     sizes = np.unique(np.round(np.geomspace(1 / p[k_lo - 1], 1 / p[k_hi - 1], 12)).astype(int))
     counts = np.stack([rng.multinomial(size, p, size=config.scaling_data_seeds) for size in sizes])
     strengths = converged_strengths(counts / sizes[:, None, None], S, r0)
