@@ -144,7 +144,7 @@ def main() -> None:
     table = []
     # ---------------------------------------------------------------- 1. one 1,000-point trajectory
     times = np.linspace(0.0, args.horizon, args.points)
-    w1_0, w2_0 = init.lambda_balanced_init(keys[2], model, args.lam, args.scale)
+    w1_0, w2_0 = init.lambda_balanced_init(keys[2], model, args.scale, imbalance=args.lam)
     params = (w1_0[None], w2_0[None])
     ref_w1, ref_w2, ref_steps = ode(params, times, 1e-14)
     print(f"1. one trajectory: {args.points} save times on [0, {args.horizon:g}], λ = {args.lam:g}, init singular "
@@ -181,7 +181,7 @@ def main() -> None:
     scales = np.tile(np.geomspace(0.01, 1.0, n), n)
     runs = lams.size
     sweep_times = np.linspace(0.0, args.horizon, args.sweep_points)
-    sweep = jax.vmap(lambda k, lam, sc: init.lambda_balanced_init(k, model, lam, sc))(
+    sweep = jax.vmap(lambda k, lam, sc: init.lambda_balanced_init(k, model, sc, imbalance=lam))(
         jax.random.split(keys[3], runs), jnp.asarray(lams), jnp.asarray(scales))
     print(f"\n2. sweep: {runs} λ-balanced inits (λ in [-2, 2] x init singular values in [0.01, 1]), "
           f"{args.sweep_points} save times on [0, {args.horizon:g}]")

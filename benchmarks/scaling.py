@@ -114,7 +114,7 @@ def closed_form_call(runs, steps, width):
     model = DeepLinearNetwork(widths=(width, width, width))
     keys = jax.random.split(jax.random.PRNGKey(3), runs + 1)
     target = jnp.diag(jnp.linspace(3.0, 0.5, width))
-    w1, w2 = jax.vmap(lambda k: init.lambda_balanced_init(k, model, 0.5, 0.1))(keys[1:])
+    w1, w2 = jax.vmap(lambda k: init.lambda_balanced_init(k, model, 0.1, imbalance=0.5))(keys[1:])
     times = jnp.linspace(0.0, 20.0, steps)
     solve = jax.jit(jax.vmap(lambda a, b: theory.lambda_balanced_solution(times, a, b, target,
                                                                           hidden_basis="symmetric")))

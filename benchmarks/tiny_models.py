@@ -100,7 +100,7 @@ def fig6a_workload(jax, jnp, np):
     key_task, key_init = jax.random.split(jax.random.PRNGKey(0))
     task = data.whitened_regression(key_task, 10, 2, 2)
     tasks = jax.vmap(task.scale_targets)(jnp.asarray(1.0 / cells[1]))
-    params = jax.vmap(lambda k, l, c: init.lambda_balanced_init(k, model, l, jnp.sqrt(c)))(
+    params = jax.vmap(lambda k, l, c: init.lambda_balanced_init(k, model, jnp.sqrt(c), imbalance=l))(
         jax.random.split(key_init, cells[0].size), *map(jnp.asarray, cells))
     weights = {"first_layer": (lambda m, p, t: p[0], ("hidden", "input")),
                "second_layer": (lambda m, p, t: p[1], ("output", "hidden"))}

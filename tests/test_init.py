@@ -23,7 +23,7 @@ def test_lambda_balanced_init_is_exact(lam, sigma, dims, seed):
     if (lam > 0 and h > m) or (lam < 0 and h > d):
         return
     model = DeepLinearNetwork(widths=dims)
-    w1, w2 = init.lambda_balanced_init(jax.random.PRNGKey(seed), model, lam, sigma)
+    w1, w2 = init.lambda_balanced_init(jax.random.PRNGKey(seed), model, sigma, imbalance=lam)
     # W2^T W2 - W1 W1^T = λ I_h (Dominé et al. 2025), to rounding.
     np.testing.assert_allclose(w2.T @ w2 - w1 @ w1.T, lam * np.eye(h), atol=1e-12 * max(1.0, abs(lam), sigma))
     k = min(dims)
@@ -33,25 +33,25 @@ def test_lambda_balanced_init_is_exact(lam, sigma, dims, seed):
 def test_lambda_balanced_matches_authors_scale_convention(key):
     # The authors' get_lambda_balanced(λ, scale=s) has end-to-end singular values sqrt(s) (paper.md §5.2).
     model = DeepLinearNetwork(widths=(2, 2, 2))
-    w1, w2 = init.lambda_balanced_init(key, model, 3.0, np.sqrt(5.0))
+    w1, w2 = init.lambda_balanced_init(key, model, np.sqrt(5.0), imbalance=3.0)
     a2 = (np.sqrt(9 + 4 * 5.0) - 3) / 2
     np.testing.assert_allclose(np.linalg.eigvalsh(w1 @ w1.T), [a2, a2], rtol=1e-12)
 
 
 def test_lambda_balanced_rejects_impossible_widths(key):
     with pytest.raises(LayerwiseError, match="hidden width"):
-        init.lambda_balanced_init(key, DeepLinearNetwork(widths=(4, 3, 2)), 1.0, 1.0)
+        init.lambda_balanced_init(key, DeepLinearNetwork(widths=(4, 3, 2)), 1.0, imbalance=1.0)
 
 
 def test_infeasible_traced_lambda_raises_not_a_wrong_init(key):
     model = DeepLinearNetwork(widths=(3, 3, 2))  # λ > 0 needs hidden width <= d_out = 2
-    make = jax.vmap(lambda lam: init.lambda_balanced_init(key, model, lam, 0.1))
+    make = jax.vmap(lambda lam: init.lambda_balanced_init(key, model, 0.1, imbalance=lam))
     w1, w2 = make(jnp.array([-1.0, -2.0]))
     np.testing.assert_allclose(w2[0].T @ w2[0] - w1[0] @ w1[0].T, -np.eye(3), atol=1e-12)
     with pytest.raises(Exception, match="λ > 0 needs hidden width <= d_out"):
         jax.block_until_ready(make(jnp.array([-1.0, 1.0])))
     with pytest.raises(LayerwiseError, match="infeasible"):
-        init.lambda_balanced_init(key, model, 1.0, 0.1)
+        init.lambda_balanced_init(key, model, 0.1, imbalance=1.0)
 
 
 def test_mirrored_init_any_depth_gives_zero_output(key):
@@ -82,7 +82,7 @@ def test_balanced_aligned_init_sets_mode_strengths(key):
         np.testing.assert_allclose(metrics.mode_strengths(model.end_to_end(params), u, v), [1e-3, 2e-3, 3e-3],
                                    rtol=1e-10)
         # Balanced: every hidden imbalance is zero.
-        for block in metrics.layer_imbalance(model, params):
+        for block in metrics.imbalance_later_minus_earlier(model, params):
             np.testing.assert_allclose(block, 0.0, atol=1e-14)
 
 
@@ -110,10 +110,10 @@ def test_gaussian_init_scales(key):
 def test_same_key_same_params_and_vmap_over_keys():
     model = DeepLinearNetwork(widths=(3, 2, 4))
     keys = jax.random.split(jax.random.PRNGKey(7), 5)
-    batched = jax.vmap(lambda k: init.lambda_balanced_init(k, model, 0.5, 0.2))(keys)
-    single = init.lambda_balanced_init(keys[2], model, 0.5, 0.2)
+    batched = jax.vmap(lambda k: init.lambda_balanced_init(k, model, 0.2, imbalance=0.5))(keys)
+    single = init.lambda_balanced_init(keys[2], model, 0.2, imbalance=0.5)
     np.testing.assert_allclose(batched[0][2], single[0], atol=1e-14)
-    again = jax.vmap(lambda k: init.lambda_balanced_init(k, model, 0.5, 0.2))(keys)
+    again = jax.vmap(lambda k: init.lambda_balanced_init(k, model, 0.2, imbalance=0.5))(keys)
     np.testing.assert_array_equal(batched[1], again[1])
 
 

@@ -2,7 +2,12 @@
 
 * `renamed_arguments` (a decorator): ``f(old=1)`` still works as ``f(new=1)`` and warns
   (`RenamedArgumentWarning`, a ``DeprecationWarning``) naming old -> new.
-* `renamed_function`: an old public function name that calls the new function and warns.
+* `renamed_function`: an old public function name that calls the new function and warns; `replaced_function`:
+  an old public function kept as it was (its result differs from its replacement's, e.g. in sign) that warns,
+  naming the replacement and the difference.
+* `reordered_arguments` (a decorator): a call in an old positional order that no call of the new signature can
+  match (too many positional arguments, or one given twice) is re-bound by the old names and warns.
+* `legacy_random_state`: an integer seed or a NumPy ``Generator`` given where a JAX key is now taken warns.
 * `renamed_fields` (a class decorator on an experiment config) declares the config's alias table (old -> new);
   `resolve_renamed_fields` applies it to the values of ``--set``, ``--grid``, TOML files, sweeps and
   ``Experiment.make_config``, warning once per old name (`RenamedFieldWarning`, a ``FutureWarning``, which the
@@ -28,8 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
+import numbers
 import warnings
 from typing import Any, Callable
+
+import numpy as np
 
 from layerwise.errors import LayerwiseError
 
@@ -84,6 +93,81 @@ def renamed_function(old_name: str, new_name: str, function: Callable) -> Callab
     wrapper.__name__ = wrapper.__qualname__ = old_name.rpartition(".")[2]
     wrapper.__doc__ = f"Deprecated: the old name of `{new_name}` (warns; removed in the next release)."
     return wrapper
+
+
+def replaced_function(old_name: str, new_name: str, function: Callable, difference: str) -> Callable:
+    """The old public function ``old_name`` kept with its own behaviour (``function``), warning
+    (`RenamedArgumentWarning`) that ``new_name`` replaces it and how their results differ (``difference``), for a
+    replacement that is not a plain rename (e.g. the opposite sign), so that no caller's numbers change silently."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        warnings.warn(f"{old_name} is deprecated; use {new_name}, which differs: {difference}; {UNTIL}",
+                      RenamedArgumentWarning, stacklevel=2)
+        return function(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = old_name.rpartition(".")[2]
+    wrapper.__doc__ = (f"Deprecated: use `{new_name}`, which differs: {difference} (warns; removed in the next "
+                       "release).")
+    return wrapper
+
+
+def reordered_arguments(*old_order: str) -> Callable[[Callable], Callable]:
+    """Decorator: a call that does not bind to the new signature but binds when its positional arguments are named
+    by ``old_order`` (the old positional order) is passed on by name, with a `RenamedArgumentWarning`.
+
+    Only calls that are errors under the new signature are re-bound (more positional arguments than it takes, or
+    an argument given both by position and by keyword), so no valid new call changes meaning. Apply it below
+    `renamed_arguments`, so old keyword names are translated first.
+    """
+
+    def decorate(function: Callable) -> Callable:
+        name = getattr(function, "__qualname__", getattr(function, "__name__", "function"))
+        signature = inspect.signature(function)
+        new_order = [p.name for p in signature.parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError:
+                named = dict(zip(old_order, args))
+                if len(args) > len(old_order) or set(named) & set(kwargs) or not _binds(signature, named, kwargs):
+                    raise
+                warnings.warn(f"{name}: positional order ({', '.join(old_order)}) is the old one; call "
+                              f"{name}({', '.join(new_order)}, ...) and pass the rest by keyword; the old order "
+                              "works until the next release", RenamedArgumentWarning, stacklevel=2)
+                return function(**named, **kwargs)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _binds(signature: inspect.Signature, named: dict, kwargs: dict) -> bool:
+    try:
+        signature.bind(**named, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+def legacy_random_state(function: str, value: Any, *, new: str = "key") -> bool:
+    """Whether ``value``, given for ``function``'s JAX-key argument ``new``, is an old-style integer seed or NumPy
+    ``Generator``; if so it warns (`RenamedArgumentWarning`) naming the new argument, and the caller keeps the old
+    draws for one release."""
+    if isinstance(value, np.random.Generator):
+        kind = "a NumPy Generator"
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        kind = f"an integer seed (jax.random.PRNGKey({int(value)}) draws the same)"
+    else:
+        return False
+    warnings.warn(f"{function}: {kind} for {new!r} is deprecated; pass a JAX key as {new!r}; the old "
+                  "spelling works until the next release",
+                  RenamedArgumentWarning, stacklevel=3)
+    return True
 
 
 def renamed_fields(**old_to_new: str) -> Callable[[type], type]:

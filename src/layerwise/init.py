@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from layerwise._deprecation import renamed_arguments
+from layerwise._deprecation import renamed_arguments, reordered_arguments
 from layerwise.data.regression import random_orthogonal
 from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork, DiagonalLinearNetwork, Model
@@ -123,12 +123,13 @@ def lambda_balanced_feasible(imbalance, widths) -> Array:
 
 
 @renamed_arguments(singular_values="init_scale")
+@reordered_arguments("key", "model", "imbalance", "init_scale")
 def lambda_balanced_init(
     key: Array,
     model: DeepLinearNetwork,
-    imbalance,
     init_scale,
     *,
+    imbalance=0.0,
     left_modes: Array | None = None,
     right_modes: Array | None = None,
 ):
@@ -146,15 +147,23 @@ def lambda_balanced_init(
 
     Args:
         key: PRNG key.
-        imbalance: λ (scalar).
         init_scale: σ, the init's end-to-end singular values, scalar or (k,), > 0.
+        imbalance: λ (scalar, keyword-only), the later layer minus the earlier: ``W_2^T W_2 - W_1 W_1^T = λ I``.
         left_modes, right_modes: optional ``U`` (d_out, d_out), ``V`` (d_in, d_in) orthogonal, to align the init
             with a task.
     Returns:
         ``(W_1, W_2)``.
 
-    The argument order (``imbalance`` before ``init_scale``) differs from `balanced_diagonal_init`'s; pass both by
-    keyword.
+    The order is every init's: key, model, init scale, then the imbalance. The older order
+    ``lambda_balanced_init(key, model, imbalance, init_scale)`` (four positional arguments, or the imbalance third
+    with ``init_scale=``) still works for one release and warns; ``imbalance`` is keyword-only so that no call can
+    swap the two silently.
+
+    Example:
+        >>> W1, W2 = lambda_balanced_init(jax.random.PRNGKey(0), DeepLinearNetwork(widths=(3, 2, 2)), 0.3,
+        ...                               imbalance=0.5)
+        >>> bool(jnp.allclose(W2.T @ W2 - W1 @ W1.T, 0.5 * jnp.eye(2)))
+        True
     """
     _require(model, DeepLinearNetwork, "lambda_balanced_init")
     if model.depth != 2:

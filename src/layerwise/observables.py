@@ -14,12 +14,14 @@ Example:
 from __future__ import annotations
 
 import abc
+import warnings
 from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise._deprecation import UNTIL, RenamedArgumentWarning
 from layerwise.engine.losses import resolve_loss
 from layerwise.errors import LayerwiseError
 from layerwise.models import LinearModel
@@ -84,13 +86,32 @@ class ModeStrengths(Observable):
         return jnp.einsum("ma,md,da->a", self.left_modes, matrix, self.right_modes)
 
 
-class LayerImbalance(Observable):
-    r"""The conserved imbalances between neighbouring layers (see `layerwise.metrics.layer_imbalance`)."""
+class ImbalanceLaterMinusEarlier(Observable):
+    r"""The conserved imbalances between neighbouring layers, each the later layer minus the earlier one
+    (`layerwise.metrics.imbalance_later_minus_earlier`: ``W_{l+1}^T W_{l+1} - W_l W_l^T``, or
+    ``a^(l+1)^2 - a^(l)^2`` per coordinate of a diagonal net)."""
 
     def __call__(self, model, params, task=None) -> Array:
-        from layerwise.metrics.conserved import layer_imbalance
+        from layerwise.metrics.conserved import imbalance_later_minus_earlier
 
-        return layer_imbalance(model, params)
+        return imbalance_later_minus_earlier(model, params)
+
+
+class LayerImbalance(Observable):
+    r"""Deprecated: use `ImbalanceLaterMinusEarlier`, whose diagonal-network rows have the opposite sign
+    (``a^(l+1)^2 - a^(l)^2``; this one records ``a^(l)^2 - a^(l+1)^2`` for a diagonal net, the same blocks for a
+    deep linear one). Warns when made; removed in the next release."""
+
+    def __init__(self):
+        warnings.warn("layerwise.observables.LayerImbalance is deprecated; use "
+                      "layerwise.observables.ImbalanceLaterMinusEarlier, which differs: a diagonal network's rows "
+                      f"have the opposite sign there (later minus earlier); {UNTIL}", RenamedArgumentWarning,
+                      stacklevel=2)
+
+    def __call__(self, model, params, task=None) -> Array:
+        from layerwise.metrics.conserved import _earlier_minus_later_for_diagonal
+
+        return _earlier_minus_later_for_diagonal(model, params)
 
 
 class Predictions(Observable):
@@ -163,5 +184,5 @@ def _per_skill_outputs(model, params, x: Array) -> Array:
     return model.apply(params, x.reshape(skills * n, d)).reshape(skills, n)
 
 
-__all__ = ["Accuracy", "EndToEnd", "EvaluationLoss", "LayerImbalance", "ModeStrengths", "Observable", "Predictions",
-           "SingularValues", "SkillLosses", "SkillStrengths"]
+__all__ = ["Accuracy", "EndToEnd", "EvaluationLoss", "ImbalanceLaterMinusEarlier", "ModeStrengths", "Observable",
+           "Predictions", "SingularValues", "SkillLosses", "SkillStrengths"]

@@ -34,6 +34,25 @@ def seed_keys(seed: int, seeds: int = 1) -> Array:
     return jax.vmap(jax.random.PRNGKey)(np.arange(seed, seed + seeds))
 
 
+def numpy_generator(key: Array) -> np.random.Generator:
+    """A NumPy ``Generator`` drawn from a JAX key, for draws made on the host with NumPy (a data split).
+
+    The key's 32-bit words, read as one unsigned integer (most significant first), seed ``default_rng``. A
+    threefry ``PRNGKey(s)`` holds ``s`` as its two words, so ``numpy_generator(PRNGKey(s))`` is
+    ``np.random.default_rng(s)``: a function that took an integer seed ``s`` and now takes a key draws the same.
+
+    Example:
+        >>> bool(numpy_generator(jax.random.PRNGKey(7)).integers(1000) == np.random.default_rng(7).integers(1000))
+        True
+    """
+    if jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    value = 0
+    for word in np.asarray(key, dtype=np.uint32).ravel():
+        value = (value << 32) | int(word)
+    return np.random.default_rng(value)
+
+
 def seed_values(seed: int, seeds: int = 1) -> np.ndarray:
     """The seed numbers ``seed, ..., seed + seeds - 1`` (the ``seed`` coordinate of a Dataset)."""
     check_positive_int("seed", seed, minimum=0)

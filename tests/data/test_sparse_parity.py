@@ -9,10 +9,12 @@ from layerwise.data import Task
 from layerwise.data.sparse_parity import MultitaskSparseParity, sparse_parity_problem
 from layerwise.errors import LayerwiseError
 
+DATA_KEY = jax.random.PRNGKey(11)
+
 
 @pytest.fixture(scope="module")
 def problem():
-    return sparse_parity_problem(0)  # the authors' defaults: n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
+    return sparse_parity_problem(jax.random.PRNGKey(0))  # the authors' defaults: n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
 
 
 def _parity_oracle(problem, x):
@@ -76,7 +78,7 @@ def test_skill_functions_orthogonal_with_norm_p(problem):
 
 
 def test_reproducible_from_seeds():
-    a, b, c = sparse_parity_problem(7), sparse_parity_problem(7), sparse_parity_problem(8)
+    a, b, c = sparse_parity_problem(jax.random.PRNGKey(7)), sparse_parity_problem(jax.random.PRNGKey(7)), sparse_parity_problem(jax.random.PRNGKey(8))
     assert a == b and hash(a) == hash(b) and a.skill_bits != c.skill_bits
     x1, _ = a.sample(jax.random.PRNGKey(0), 64)
     x2, _ = b.sample(jax.random.PRNGKey(0), 64)
@@ -86,19 +88,25 @@ def test_reproducible_from_seeds():
 
 
 def test_fixed_dataset_sampler_draws_from_the_dataset(problem):
-    x, y = problem.dataset(11, 40)
-    sampler = problem.dataset_sampler(11, 40)
-    assert sampler == problem.dataset_sampler(11, 40) and hash(sampler) == hash(problem.dataset_sampler(11, 40))
+    x, y = problem.dataset(DATA_KEY, 40)
+    sampler = problem.dataset_sampler(DATA_KEY, 40)
+    assert sampler == problem.dataset_sampler(DATA_KEY, 40) and hash(sampler) == hash(problem.dataset_sampler(DATA_KEY, 40))
     xb, yb = jax.jit(sampler, static_argnums=1)(jax.random.PRNGKey(0), 200)
     rows = {tuple(r) for r in np.asarray(x)}
     assert all(tuple(r) in rows for r in np.asarray(xb))
     assert len({tuple(r) for r in np.asarray(xb)}) > 30  # uniform over 40 samples: 200 draws hit most of them
     np.testing.assert_array_equal(np.asarray(yb[:, 0]), _parity_oracle(problem, xb))
-    # Nested: a smaller data set with the same seed is a prefix; skills agree with dataset_skills.
-    np.testing.assert_array_equal(np.asarray(problem.dataset(11, 10)[0]), np.asarray(x[:10]))
-    np.testing.assert_array_equal(np.asarray(problem.dataset_skills(11, 40)), np.argmax(np.asarray(x[:, :5]), 1))
-    gb, _ = problem.dataset_sampler(11, 40, features=True)(jax.random.PRNGKey(0), 200)
+    # Nested: a smaller data set with the same key is a prefix; skills agree with dataset_skills.
+    np.testing.assert_array_equal(np.asarray(problem.dataset(DATA_KEY, 10)[0]), np.asarray(x[:10]))
+    np.testing.assert_array_equal(np.asarray(problem.dataset_skills(DATA_KEY, 40)), np.argmax(np.asarray(x[:, :5]), 1))
+    gb, _ = problem.dataset_sampler(DATA_KEY, 40, features=True)(jax.random.PRNGKey(0), 200)
     np.testing.assert_array_equal(np.asarray(gb), np.asarray(problem.skill_features(xb)))
+
+
+def test_fixed_data_set_sample_i_is_drawn_from_fold_in_of_its_key(problem):
+    x, _ = problem.dataset(DATA_KEY, 3)
+    expected = problem.inputs_from_keys(jnp.stack([jax.random.fold_in(DATA_KEY, i) for i in range(3)]))
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(expected))
 
 
 def test_evaluation_sets_hold_one_skill_each(problem):
@@ -116,13 +124,13 @@ def test_online_task_trains_with_the_engine_sampler(problem):
 
 
 def test_float32_dtype_and_bad_arguments():
-    problem = sparse_parity_problem(0, dtype="float32")
+    problem = sparse_parity_problem(jax.random.PRNGKey(0), dtype="float32")
     x, y = problem.sample(jax.random.PRNGKey(0), 8)
     assert x.dtype == jnp.float32 and y.dtype == jnp.float32
     with pytest.raises(LayerwiseError, match="n_bits"):
-        sparse_parity_problem(0, n_skills=12, n_bits=32, bits_per_skill=3)
+        sparse_parity_problem(jax.random.PRNGKey(0), n_skills=12, n_bits=32, bits_per_skill=3)
     with pytest.raises(LayerwiseError, match="dtype"):
-        sparse_parity_problem(0, dtype="int8")
+        sparse_parity_problem(jax.random.PRNGKey(0), dtype="int8")
     assert isinstance(problem, MultitaskSparseParity)
 
 

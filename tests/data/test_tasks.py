@@ -56,10 +56,10 @@ def test_same_key_same_task():
 
 
 def test_haar_orthogonal_is_orthogonal_and_reproducible():
-    q = data.haar_orthogonal(np.random.default_rng(3), 5)
+    q = data.haar_orthogonal(jax.random.PRNGKey(3), 5)
     np.testing.assert_allclose(q @ q.T, np.eye(5), atol=1e-13)
-    np.testing.assert_array_equal(q, data.haar_orthogonal(np.random.default_rng(3), 5))
-    assert not np.allclose(q, data.haar_orthogonal(np.random.default_rng(4), 5))
+    np.testing.assert_array_equal(q, data.haar_orthogonal(jax.random.PRNGKey(3), 5))
+    assert not np.allclose(q, data.haar_orthogonal(jax.random.PRNGKey(4), 5))
 
 
 def test_stack_tasks_stacks_every_leaf():

@@ -115,7 +115,7 @@ def test_gradient_descent_converges_to_gradient_flow_at_first_order(regression):
 def test_conserved_imbalance_exact_under_flow_and_second_order_per_gd_step(regression):
     model = DeepLinearNetwork(widths=(4, 3, 3, 2))
     params = _batch(model, 2, scale=0.6)
-    imbalance = {"D": lambda m, p, t: metrics.layer_imbalance(m, p)}
+    imbalance = {"D": lambda m, p, t: metrics.imbalance_later_minus_earlier(m, p)}
     flow = gradient_flow(model, params, regression, np.linspace(0, 3, 7), observables=imbalance)
     drift = np.max(np.abs(flow.history.D - flow.history.D.isel(time=0)))
     assert drift < 1e-9  # W_{l+1}^T W_{l+1} - W_l W_l^T is a constant of the flow

@@ -154,7 +154,7 @@ def test_skill_basis_sgd_on_samples_tracks_population_gd():
     """SGD (batch 2000) on fresh sparse-parity samples in the skill basis follows full-batch GD on the population
     moments at the same lr (only sampling noise differs): max |R_k^SGD - R_k^GD| / S < 0.03. (GD vs the sigmoid is
     the flow test above plus an O(lr) time discretisation.)"""
-    problem = sparse_parity_problem(0)
+    problem = sparse_parity_problem(jax.random.PRNGKey(0))
     p = problem.frequencies
     task = problem.online_task(jax.random.PRNGKey(0), 100, features=True)
     model = DiagonalLinearNetwork(dim=5, depth=2)
@@ -182,7 +182,7 @@ def test_decoupled_one_skill_runs_equal_the_full_model():
 
 def test_zero_padded_hidden_units_train_as_a_narrower_mlp():
     """A width-6 ReLU MLP whose units 2..5 are zero trains exactly as the width-2 MLP (SGD and Adam)."""
-    problem = sparse_parity_problem(0)
+    problem = sparse_parity_problem(jax.random.PRNGKey(0))
     narrow, wide = MLP(widths=(37, 2, 1)), MLP(widths=(37, 6, 1))
     (w1, b1), (w2, b2) = mlp_init(jax.random.PRNGKey(0), narrow, 0.3, 0.3, parameterisation="standard")
     padded = ((jnp.zeros((6, 37)).at[:2].set(w1), jnp.zeros(6).at[:2].set(b1)),

@@ -56,6 +56,18 @@ def _crossing(t, v, level):
     return np.nan
 
 
+def _gram_columns(w):
+    """``W^T W`` by loops over entries."""
+    w = np.asarray(w)
+    return np.array([[sum(w[k, i] * w[k, j] for k in range(w.shape[0])) for j in range(w.shape[1])]
+                     for i in range(w.shape[1])])
+
+
+def _gram_rows(w):
+    """``W W^T`` by loops over entries."""
+    return _gram_columns(np.asarray(w).T)
+
+
 def _product(params):
     w = np.eye(params[0].shape[1])
     for layer in params:
@@ -204,9 +216,14 @@ REFERENCES = {
                         lambda: np.linalg.svd(_product(DEEP_PARAMS), compute_uv=False)),
     "mode_strengths": (lambda: metrics.mode_strengths(K0[:2, :4], np.eye(2), np.eye(4)[:, :2]),
                        lambda: np.array([K0[0, 0], K0[1, 1]])),
-    "layer_imbalance": (lambda: metrics.layer_imbalance(DIAGONAL, DIAGONAL_PARAMS),
-                        lambda: np.stack([np.asarray(DIAGONAL_PARAMS[l]) ** 2 - np.asarray(DIAGONAL_PARAMS[l + 1]) ** 2
-                                          for l in range(2)])),
+    # later layer minus earlier, for both model families
+    "imbalance_later_minus_earlier": (
+        lambda: metrics.imbalance_later_minus_earlier(DIAGONAL, DIAGONAL_PARAMS),
+        lambda: np.stack([np.asarray(DIAGONAL_PARAMS[l + 1]) ** 2 - np.asarray(DIAGONAL_PARAMS[l]) ** 2
+                          for l in range(2)])),
+    "imbalance_later_minus_earlier (deep linear)": (
+        lambda: metrics.imbalance_later_minus_earlier(DEEP, DEEP_PARAMS),
+        lambda: np.stack([_gram_columns(DEEP_PARAMS[l + 1]) - _gram_rows(DEEP_PARAMS[l]) for l in range(2)])),
     "imbalance_drift": (lambda: metrics.imbalance_drift(DIAGONAL, 1.1 * DIAGONAL_PARAMS, DIAGONAL_PARAMS),
                         lambda: np.max(np.abs(0.21 * np.stack([np.asarray(DIAGONAL_PARAMS[l]) ** 2
                                                                - np.asarray(DIAGONAL_PARAMS[l + 1]) ** 2

@@ -87,7 +87,7 @@ def test_kernel_target_alignment_on_sample_major_ntk(key):
 def test_lambda_balanced_init_constraint(key, lam):
     # W2^T W2 - W1 W1^T = λ I exactly and W2 W1 has singular values sqrt(s) (the authors' scale s = 7).
     model = DeepLinearNetwork((2, 2, 2))
-    w1, w2 = init.lambda_balanced_init(key, model, lam, np.sqrt(7.0))
+    w1, w2 = init.lambda_balanced_init(key, model, np.sqrt(7.0), imbalance=lam)
     np.testing.assert_allclose(w2.T @ w2 - w1 @ w1.T, lam * np.eye(2), atol=1e-12)
     np.testing.assert_allclose(np.linalg.svd(w2 @ w1, compute_uv=False), np.sqrt(7.0), rtol=1e-12)
 
@@ -97,7 +97,7 @@ def test_large_imbalance_moves_only_the_lighter_layer(key):
     model = DeepLinearNetwork((2, 2, 2))
     task = data.whitened_regression(key, 10, 2, 2)
     lams = jnp.array([9.0, -9.0])
-    params = jax.vmap(lambda l: init.lambda_balanced_init(jax.random.PRNGKey(4), model, l, 1.0))(lams)
+    params = jax.vmap(lambda l: init.lambda_balanced_init(jax.random.PRNGKey(4), model, 1.0, imbalance=l))(lams)
     result = train(model, params, task, steps=500, learning_rate=0.01, record_steps=np.array([500]))
     change = np.asarray(jax.vmap(lambda p, q: metrics.relative_weight_change(model, p, q))(result.params, params))
     assert change.shape == (2, 2)

@@ -53,7 +53,7 @@ def test_vectorised_over_leading_axes():
 
 def test_observable_on_the_skill_basis_model():
     """DiagonalLinearNetwork on g(x) with a_k b_k = u_k: the observable gives R_k = u_k std(y_k)/S per skill."""
-    problem = sparse_parity_problem(0)
+    problem = sparse_parity_problem(jax.random.PRNGKey(0))
     x_eval, y_eval = problem.evaluation_sets(jax.random.PRNGKey(0), 500)
     g_eval = jax.vmap(problem.skill_features)(x_eval)
     u = jnp.array([5.0, 2.0, 1.0, 0.5, 0.0])

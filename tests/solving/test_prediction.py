@@ -49,7 +49,7 @@ def test_combinations_no_law_covers_are_refused(init, imbalance, depth, whitened
 
 def test_imbalanced_passage_times_invert_the_closed_form():
     modes = prediction.data_modes(np.diag(SINGULAR_VALUES))
-    times = prediction.passage_times("imbalanced", modes, depth=2, u0=np.full((1, 3), 1e-3), imbalance=0.3)
+    times = prediction.passage_times("imbalanced", modes, depth=2, init_scale=np.full((1, 3), 1e-3), imbalance=0.3)
     u = np.asarray(theory.imbalanced_mode(times["half_time"], SINGULAR_VALUES, 1e-3, 0.3))
     np.testing.assert_allclose(u[0], 0.5 * SINGULAR_VALUES, rtol=1e-9)
 
@@ -57,7 +57,7 @@ def test_imbalanced_passage_times_invert_the_closed_form():
 def test_saxe_passage_times_are_the_learning_time_and_zero_when_already_past():
     modes = prediction.data_modes(np.diag(SINGULAR_VALUES))
     u0 = np.array([[1e-3, 1e-3, 0.3]])  # the last mode starts above 10 % of s = 0.5
-    times = prediction.passage_times("saxe", modes, depth=3, u0=u0)
+    times = prediction.passage_times("saxe", modes, depth=3, init_scale=u0)
     assert times["t10"][0, 2] == 0.0
     expected = theory.learning_time(SINGULAR_VALUES[:2], 1e-3, 0.5, depth=3)
     np.testing.assert_allclose(times["half_time"][0, :2], expected, rtol=1e-12)
@@ -74,9 +74,9 @@ def test_lambda_balanced_init_is_balanced_and_its_times_follow_its_curves():
         jax.random.split(jax.random.PRNGKey(0), 1))
     W1, W2 = params
     np.testing.assert_allclose(W2[0].T @ W2[0] - W1[0] @ W1[0].T, 0.5 * np.eye(3), atol=1e-12)
-    times = prediction.passage_times("lambda_balanced", modes, depth=2, u0=None, params=params, horizon=20.0)
+    times = prediction.passage_times("lambda_balanced", modes, depth=2, init_scale=None, params=params, horizon=20.0)
     grid = np.linspace(0, 20, 8001)
-    curves = prediction.strengths("lambda_balanced", grid, modes, depth=2, u0=np.ones((1, 3)), params=params)
+    curves = prediction.strengths("lambda_balanced", grid, modes, depth=2, init_scale=np.ones((1, 3)), params=params)
     fine = crossing_time(grid, np.moveaxis(curves / SINGULAR_VALUES, 1, -1), 0.5)
     np.testing.assert_allclose(times["half_time"], fine, rtol=1e-3)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
-from layerwise._deprecation import renamed_arguments
+from layerwise._deprecation import legacy_random_state, renamed_arguments
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError, check_positive_int
+from layerwise.seeds import numpy_generator
 
 
 def whiten(x: Array) -> Array:
@@ -63,10 +65,23 @@ def random_orthogonal(key: Array, dim: int, dtype=jnp.float64) -> Array:
     return q * jnp.sign(jnp.diagonal(r))
 
 
-def haar_orthogonal(rng, dim: int):
-    """`random_orthogonal` drawn from a NumPy ``Generator`` (a NumPy array): QR of a Gaussian matrix, signs fixed."""
-    import numpy as np
+@renamed_arguments(rng="key")
+def haar_orthogonal(key: Array, dim: int) -> np.ndarray:
+    """A Haar-random orthogonal matrix (dim, dim) drawn on the host with NumPy (a NumPy array): QR of a Gaussian
+    matrix from `layerwise.seeds.numpy_generator` of ``key``, signs fixed (`random_orthogonal` draws on the device).
 
+    ``haar_orthogonal(PRNGKey(s), d)`` equals the earlier ``haar_orthogonal(np.random.default_rng(s), d)``; a NumPy
+    ``Generator`` (positionally or as ``rng=``) still works for one release and warns.
+
+    Example:
+        >>> q = haar_orthogonal(jax.random.PRNGKey(3), 4)
+        >>> bool(np.allclose(q @ q.T, np.eye(4)))
+        True
+    """
+    if legacy_random_state("haar_orthogonal", key):
+        rng = key if isinstance(key, np.random.Generator) else np.random.default_rng(int(key))
+    else:
+        rng = numpy_generator(key)
     q, r = np.linalg.qr(rng.normal(size=(dim, dim)))
     return q * np.sign(np.diagonal(r))
 

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from layerwise._deprecation import renamed_arguments
+from layerwise._deprecation import legacy_random_state, renamed_arguments
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError, check_choice, check_positive, check_positive_int
 
@@ -53,9 +53,9 @@ class MultitaskSparseParity:
         dtype: ``"float64"`` or ``"float32"`` (inputs and labels).
 
     Example:
-        >>> problem = sparse_parity_problem(0)                     # n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
-        >>> x, y = problem.sample(jax.random.PRNGKey(1), 4)        # x (4, 37), y (4, 1) in {-5, 5}
-        >>> g = problem.skill_features(x)                          # (4, 5); y == 5 * g.sum(1, keepdims=True)
+        >>> problem = sparse_parity_problem(jax.random.PRNGKey(0))  # n_s = 5, n_b = 32, m = 3, alpha = 0.6, S = 5
+        >>> x, y = problem.sample(jax.random.PRNGKey(1), 4)         # x (4, 37), y (4, 1) in {-5, 5}
+        >>> g = problem.skill_features(x)                           # (4, 5); y == 5 * g.sum(1, keepdims=True)
     """
 
     skill_bits: tuple[tuple[int, ...], ...]
@@ -134,23 +134,29 @@ class MultitaskSparseParity:
         x = self.inputs(key, batch_size)
         return self.skill_features(x), self.labels(x)
 
-    def dataset(self, seed: int, size: int) -> tuple[Array, Array]:
-        """The fixed training set ``(x, y)`` of ``size`` samples (the ``D`` of data emergence) numbered ``seed``:
-        sample ``i`` is drawn from ``fold_in(PRNGKey(seed), i)``, so `dataset_sampler` re-draws the same set."""
+    @renamed_arguments(seed="key")
+    def dataset(self, key: Array, size: int) -> tuple[Array, Array]:
+        """The fixed training set ``(x, y)`` of ``size`` samples (the ``D`` of data emergence) drawn from ``key``:
+        sample ``i`` is drawn from ``fold_in(key, i)``, so `dataset_sampler` re-draws the same set. An integer seed
+        ``s`` (the earlier spelling, ``PRNGKey(s)``) still works for one release and warns."""
         check_positive_int("size", size)
-        x = self.inputs_from_keys(_index_keys(seed, jnp.arange(size)))
+        x = self.inputs_from_keys(_index_keys(_key_data("MultitaskSparseParity.dataset", key), jnp.arange(size)))
         return x, self.labels(x)
 
-    def dataset_skills(self, seed: int, size: int) -> Array:
-        """The skill (0-indexed) of each sample of ``dataset(seed, size)``, shape (size,). Data sets with one seed
-        are nested: ``dataset(seed, D)`` is the first ``D`` samples of any larger one."""
-        x = self.inputs_from_keys(_index_keys(seed, jnp.arange(size)))
+    @renamed_arguments(seed="key")
+    def dataset_skills(self, key: Array, size: int) -> Array:
+        """The skill (0-indexed) of each sample of ``dataset(key, size)``, shape (size,). Data sets with one key
+        are nested: ``dataset(key, D)`` is the first ``D`` samples of any larger one."""
+        words = _key_data("MultitaskSparseParity.dataset_skills", key)
+        x = self.inputs_from_keys(_index_keys(words, jnp.arange(size)))
         return jnp.argmax(x[:, : self.n_skills], axis=1)
 
-    def dataset_sampler(self, seed: int, size: int, features: bool = False) -> "FixedDatasetSampler":
-        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(seed, size)``."""
+    @renamed_arguments(seed="key")
+    def dataset_sampler(self, key: Array, size: int, features: bool = False) -> "FixedDatasetSampler":
+        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(key, size)``."""
         check_positive_int("size", size)
-        return FixedDatasetSampler(self, int(seed), int(size), bool(features))
+        words = _key_data("MultitaskSparseParity.dataset_sampler", key)
+        return FixedDatasetSampler(self, words, int(size), bool(features))
 
     def evaluation_sets(self, key: Array, size: int) -> tuple[Array, Array]:
         """Held-out per-skill sets: x (n_s, size, n_s + n_b), y (n_s, size, 1); set ``k`` has only skill ``k``."""
@@ -167,24 +173,40 @@ class MultitaskSparseParity:
         return Task.from_samples(x, y, sampler=sampler)
 
 
-def _index_keys(seed: int, index: Array) -> Array:
-    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(jax.random.PRNGKey(seed), index)
+def _key_data(function: str, key) -> tuple[int, ...]:
+    """The raw 32-bit words of a data set's key, as a tuple (so a `FixedDatasetSampler` hashes by value); an integer
+    seed ``s`` (the earlier spelling) warns and stands for ``PRNGKey(s)``."""
+    if legacy_random_state(function, key):
+        key = jax.random.PRNGKey(int(key))
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return tuple(int(word) for word in np.asarray(key, np.uint32).ravel())
+
+
+def _index_keys(key_data: tuple[int, ...], index: Array) -> Array:
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(jnp.asarray(key_data, jnp.uint32), index)
 
 
 @dataclasses.dataclass(frozen=True)
 class FixedDatasetSampler:
     r"""``sampler(key, batch_size) -> (x, y)``: ``batch_size`` samples drawn uniformly with replacement from the fixed
-    set ``problem.dataset(seed, size)`` (re-drawn by index, never stored: a mini-batch costs the same for any ``size``).
-    With ``features=True`` it returns ``(g(x), y)`` for the skill-basis model. Frozen, so it hashes by value."""
+    set ``problem.dataset(data_key, size)`` (re-drawn by index, never stored: a mini-batch costs the same for any
+    ``size``), where ``key_data`` holds the raw words of ``data_key``. With ``features=True`` it returns
+    ``(g(x), y)`` for the skill-basis model. Frozen, so it hashes by value; made by
+    `MultitaskSparseParity.dataset_sampler`."""
 
     problem: MultitaskSparseParity
-    seed: int
+    key_data: tuple[int, ...]
     size: int
     features: bool = False
 
+    def __post_init__(self):
+        if not isinstance(self.key_data, tuple):  # an integer seed, the earlier field
+            object.__setattr__(self, "key_data", _key_data("FixedDatasetSampler", self.key_data))
+
     def __call__(self, key: Array, batch_size: int) -> tuple[Array, Array]:
         index = jax.random.randint(key, (batch_size,), 0, self.size)
-        x = self.problem.inputs_from_keys(_index_keys(self.seed, index))
+        x = self.problem.inputs_from_keys(_index_keys(self.key_data, index))
         y = self.problem.labels(x)
         return (self.problem.skill_features(x) if self.features else x), y
 
@@ -201,7 +223,7 @@ def sparse_parity_problem(
 ) -> MultitaskSparseParity:
     """A multitask sparse parity problem whose disjoint skill bit sets ``B_k`` are drawn from ``key``.
 
-    An integer ``key`` is read as ``PRNGKey(key)`` (kept for existing callers; pass a key).
+    An integer seed ``s`` (the earlier spelling) still works for one release as ``PRNGKey(s)`` and warns.
 
     Defaults are the authors' (Nam et al. 2024; ``yoonsoonam119/Skill_Eigenmode``): n_s = 5, n_b = 32, m = 3,
     alpha = 0.6, S = 5.
@@ -216,7 +238,8 @@ def sparse_parity_problem(
         raise LayerwiseError(
             f"n_bits must be >= n_skills * bits_per_skill = {n_skills * bits_per_skill} (disjoint skills); got {n_bits}"
         )
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    if legacy_random_state("sparse_parity_problem", key):
+        key = jax.random.PRNGKey(int(key))
     chosen = np.asarray(jax.random.permutation(key, n_bits))[: n_skills * bits_per_skill]
     skill_bits = tuple(tuple(sorted(int(i) for i in row)) for row in chosen.reshape(n_skills, bits_per_skill))
     return MultitaskSparseParity(skill_bits, n_bits, float(alpha), float(target_scale), dtype)

@@ -103,10 +103,10 @@ def _settings(config: GrokkingModularConfig) -> dict:
             "downstream": (w, r, 1.0)}
 
 
-def _train_runs(config: GrokkingModularConfig, key, seed: int, steps):
+def _train_runs(config: GrokkingModularConfig, key, steps):
     """The five runs of one seed as one vmapped full-batch AdamW run: (train accuracy, test accuracy) (run, step)."""
     dtype, p, settings = jnp.float32, config.modulus, _settings(config).values()
-    tokens_train, labels_train, tokens_test, labels_test = modular_addition(p, config.train_fraction, seed)
+    tokens_train, labels_train, tokens_test, labels_test = modular_addition(p, config.train_fraction, key)
     model = EmbeddingMLP(vocab_size=p, context=2, width=config.modular_width, out_dim=p, activation="square")
     init_key = jax.random.fold_in(key, 21)
     params = [embedding_mlp_init(init_key, model, scale, ratio, dtype=dtype) for scale, ratio, _ in settings]
@@ -126,8 +126,8 @@ def simulate(config: GrokkingModularConfig, progress: Progress) -> xr.Dataset:
     transformer_steps = transformer.transformer_record_steps(config)
     runs, transformer_runs = [], []
     for seed, key in zip(seed_values(config.seed, config.seeds), seed_keys(config.seed, config.seeds)):
-        runs.append(_train_runs(config, key, int(seed), steps))
-        transformer_runs.append(transformer.train_inits(config, key, int(seed), transformer_steps))
+        runs.append(_train_runs(config, key, steps))
+        transformer_runs.append(transformer.train_inits(config, key, transformer_steps))
         progress(f"modular addition, seed {seed}: EmbeddingMLP and transformer")
     train_accuracy, test_accuracy = zip(*runs)
     settings = np.asarray(list(_settings(config).values()))

@@ -53,11 +53,11 @@ def transformer_record_steps(config) -> np.ndarray:
     return linear_record_steps(config.transformer_steps, config.transformer_record_every)
 
 
-def train_inits(config, key, seed: int, steps) -> tuple[np.ndarray, np.ndarray]:
+def train_inits(config, key, steps) -> tuple[np.ndarray, np.ndarray]:
     """The three inits of one seed as one vmapped AdamW run: (train accuracy, test accuracy), each (init, step)."""
     p, dtype, r = config.modulus, jnp.float32, config.transformer_layer_ratio
     tokens_train, labels_train, tokens_test, labels_test = modular_addition(
-        p, config.transformer_train_fraction, seed)
+        p, config.transformer_train_fraction, key)
     model = Transformer(vocab_size=p, context=2, d_model=config.transformer_d_model, heads=config.transformer_heads,
                         d_mlp=config.transformer_d_mlp, out_dim=p)
     init_key = jax.random.fold_in(key, 31)

@@ -72,7 +72,7 @@ def initial_weights(settings: LambdaSettings, imbalance=None, log_ratio=None):
     model = DeepLinearNetwork(tuple(settings.widths))
     lam = settings.imbalance if imbalance is None else imbalance
     ratio = 10.0 ** (settings.log_ratio if log_ratio is None else log_ratio)
-    return init.lambda_balanced_init(jax.random.PRNGKey(0), model, lam, ratio * max(settings.targets))
+    return init.lambda_balanced_init(jax.random.PRNGKey(0), model, ratio * max(settings.targets), imbalance=lam)
 
 
 def _modes(W1, W2, count: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Observables and metrics. Functions of one run; the engine vmaps them over runs."""
 
-from layerwise.metrics.conserved import imbalance_drift, layer_imbalance
+from layerwise.metrics.conserved import imbalance_drift, imbalance_later_minus_earlier, layer_imbalance
 from layerwise.metrics.timing import crossing_time, exponential_times, log_crossing, transition_width
 from layerwise.metrics.crossings import calibrate_constant, crossing_errors, spacing_windows
 from layerwise.metrics.fits import compute_frontier, exponential_rate, grid_fit, logistic_fit, loglog_slope, within_factor  # noqa: E501
@@ -28,7 +28,7 @@ __all__ = [
     "compute_frontier", "exponential_rate", "grid_fit", "logistic_fit", "loglog_slope", "within_factor",
     "end_to_end",
     "imbalance_drift",
-    "layer_imbalance",
+    "imbalance_later_minus_earlier",
     "mode_strength_observable",
     "mode_strengths",
     "singular_values",

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from layerwise import init as lw_init
+from layerwise._deprecation import renamed_arguments
 from layerwise import theory
 from layerwise.data.regression import random_orthogonal
 from layerwise.errors import LayerwiseError, check_choice
@@ -119,11 +120,13 @@ def hidden_widths(depth: int, width: int | None, modes: Modes, in_dim: int, out_
     return (in_dim, *([hidden] * (depth - 1)), out_dim)
 
 
-def imbalanced_layers(u0: float, imbalance: float) -> tuple[float, float]:
-    r"""Per-mode layer strengths ``(a, b)`` with ``ab = u_0`` and ``a^2 - b^2 = C``:
+@renamed_arguments(u0="init_scale")
+def imbalanced_layers(init_scale: float, imbalance: float) -> tuple[float, float]:
+    r"""Per-mode layer strengths ``(a, b)`` with ``ab = u_0`` (``init_scale``) and ``a^2 - b^2 = C`` (``imbalance``,
+    the first layer minus the second: the mode imbalance of `layerwise.init.balanced_diagonal_init`):
     ``a^2 = (C + sqrt(C^2 + 4u_0^2)) / 2``, ``b = u_0 / a``."""
-    a = np.sqrt((imbalance + np.sqrt(imbalance**2 + 4 * u0**2)) / 2)
-    return float(a), float(u0 / a)
+    a = np.sqrt((imbalance + np.sqrt(imbalance**2 + 4 * init_scale**2)) / 2)
+    return float(a), float(init_scale / a)
 
 
 def initial_params(key, model: DeepLinearNetwork, init: str, modes: Modes, init_scale: float, imbalance: float = 0.0):
@@ -145,7 +148,7 @@ def initial_params(key, model: DeepLinearNetwork, init: str, modes: Modes, init_
         rotation = random_orthogonal(key, hidden)[:, : modes.count]
         return (a * rotation @ V.T, b * U @ rotation.T)
     if init == "lambda-balanced":
-        return lw_init.lambda_balanced_init(key, model, imbalance, init_scale)
+        return lw_init.lambda_balanced_init(key, model, init_scale, imbalance=imbalance)
     return lw_init.gaussian_init(key, model, init_scale ** (1.0 / model.depth), parameterisation="fan_in")
 
 
@@ -155,17 +158,18 @@ def initial_strengths(model: DeepLinearNetwork, params, modes: Modes) -> np.ndar
     return np.abs(np.einsum("ma,rmd,da->ra", modes.U, np.asarray(W), modes.V))
 
 
-def strengths(prediction: str, times, modes: Modes, *, depth: int, u0, imbalance: float = 0.0,
+@renamed_arguments(u0="init_scale")
+def strengths(prediction: str, times, modes: Modes, *, depth: int, init_scale, imbalance: float = 0.0,
               params=None) -> np.ndarray:
     r"""Predicted mode strengths ``u_a(t)`` on ``times`` (T,), shape (runs, T, k).
 
-    ``u0`` is (runs, k) (the initial strengths); ``params`` (λ-balanced only) the runs' initial ``(W_1, W_2)``,
-    whose closed-form trajectory (`layerwise.theory.lambda_balanced_solution`, symmetric gauge: the same
-    end-to-end map) is projected on the modes, ``u_a = u_a^T W_2(t) W_1(t) v_a``.
+    ``init_scale`` (``u0``) is (runs, k) (the initial strengths); ``params`` (λ-balanced only) the runs' initial
+    ``(W_1, W_2)``, whose closed-form trajectory (`layerwise.theory.lambda_balanced_solution`, symmetric gauge: the
+    same end-to-end map) is projected on the modes, ``u_a = u_a^T W_2(t) W_1(t) v_a``.
     """
     t = np.asarray(times, np.float64)
     s = modes.s
-    u0 = np.asarray(u0, np.float64)
+    u0 = np.asarray(init_scale, np.float64)
     if prediction in ("saxe", "saxe_approximate"):
         return np.asarray(theory.saxe_mode(t[None, :, None], s, u0[:, None, :], depth))
     if prediction == "imbalanced":
@@ -190,23 +194,25 @@ def lambda_balanced_maps(times, params, modes: Modes) -> np.ndarray:
     return np.stack(out)
 
 
-def passage_times(prediction: str, modes: Modes, *, depth: int, u0, imbalance: float = 0.0, params=None,
+@renamed_arguments(u0="init_scale")
+def passage_times(prediction: str, modes: Modes, *, depth: int, init_scale, imbalance: float = 0.0, params=None,
                   horizon: float | None = None) -> dict[str, np.ndarray]:
     r"""Predicted first-passage times of ``u_a = f s_a`` for ``f`` in 0.1, 0.5, 0.9: ``{"t10", "half_time", "t90"}``
-    each (runs, k); 0 where ``u_0 >= f s_a``, NaN where never reached.
+    each (runs, k); 0 where ``u_0 >= f s_a``, NaN where never reached. ``init_scale`` (``u0``) is (runs, k), the
+    initial strengths.
 
     ``saxe`` / ``saxe_approximate``: the exact integral `layerwise.theory.learning_time`. ``imbalanced``: bisection
     of the monotone closed form `layerwise.theory.imbalanced_mode` to 1e-12 relative. ``lambda_balanced``: the
     closed form on 4,001 points up to ``horizon`` (a first crossing, linearly interpolated).
     """
     s = modes.s
-    u0 = np.asarray(u0, np.float64)
+    u0 = np.asarray(init_scale, np.float64)
     out = {}
     if prediction == "lambda_balanced":
         if horizon is None:
             raise LayerwiseError("passage_times for lambda_balanced needs a horizon")
         grid = np.linspace(0.0, horizon, 4001)
-        curves = strengths(prediction, grid, modes, depth=depth, u0=u0, params=params) / s  # (runs, T, k)
+        curves = strengths(prediction, grid, modes, depth=depth, init_scale=u0, params=params) / s  # (runs, T, k)
         for key, fraction in FRACTIONS.items():
             out[key] = crossing_time(grid, np.moveaxis(curves, 1, -1), fraction)
         return out

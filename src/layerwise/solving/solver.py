@@ -193,10 +193,11 @@ def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, width, lear
     measured_u0 = pred.initial_strengths(model, params, modes)  # (runs, k)
     u0 = measured_u0 if prediction == "saxe_approximate" and init == "random" else np.full((seeds, modes.count),
                                                                                                init_scale)
-    theory_args = dict(depth=depth, u0=u0, imbalance=imbalance, params=params)
+    theory_args = dict(depth=depth, init_scale=u0, imbalance=imbalance, params=params)
     if steps is None:
         if prediction == "lambda_balanced":
-            guess = np.nanmax(pred.passage_times("saxe", modes, depth=2, u0=np.full_like(u0, init_scale / 10))["t90"])
+            guess = np.nanmax(pred.passage_times("saxe", modes, depth=2,
+                                                 init_scale=np.full_like(u0, init_scale / 10))["t90"])
             slowest = np.nanmax(pred.passage_times(prediction, modes, horizon=3 * guess, **theory_args)["t90"])
         else:
             slowest = np.nanmax(pred.passage_times(prediction, modes, **theory_args)["t90"])

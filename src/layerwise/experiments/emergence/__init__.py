@@ -101,8 +101,8 @@ class EmergenceConfig:
 
 
 def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
-    problem = sparse_parity_problem(config.seed, config.n_skills, config.n_bits, config.bits_per_skill, config.alpha,
-                                    config.target_scale, dtype="float32")
+    problem = sparse_parity_problem(jax.random.PRNGKey(config.seed), config.n_skills, config.n_bits,
+                                    config.bits_per_skill, config.alpha, config.target_scale, dtype="float32")
     p, key = problem.frequencies, jax.random.PRNGKey(config.seed)
     x_eval, y_eval = problem.evaluation_sets(jax.random.fold_in(key, 0), config.eval_size)
     skills = {"skill_strength": observables.SkillStrengths(x_eval, y_eval),

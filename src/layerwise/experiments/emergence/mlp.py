@@ -117,16 +117,17 @@ def gap_panel(config: EmergenceConfig, p, runs: dict[float, xr.Dataset], n_free:
 
 
 def dataset_seed(config: EmergenceConfig) -> int:
-    """The seed of the fixed data sets (the MLP's data set of size D is the first D samples of it)."""
+    """The seed of the fixed data sets' keys, ``PRNGKey(dataset_seed)`` (the MLP's data set of size D is the first
+    D samples of it)."""
     return int(config.seed) * 1_000_003 + 17
 
 
 def data_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, float]:
     """MLPs trained on each fixed data set (dims (data_seed, data_size, skill)) and the calibrated ``D_c``
     (``D_k = 0.75 D_c / p_k``), with its theory ``R_k/S = 1 - sqrt(max(0, 1 - D p_k / D_c))``."""
-    S, sizes, seed = config.target_scale, np.asarray(config.data_sizes), dataset_seed(config)
+    S, sizes, data_key = config.target_scale, np.asarray(config.data_sizes), jax.random.PRNGKey(dataset_seed(config))
     runs = [mlp_runs((jax.random.fold_in(key, 2 * i), jax.random.fold_in(key, 2 * i + 1)), problem, config.width,
-                     np.full(config.data_seeds, config.init_scale), problem.dataset_sampler(seed, int(size)),
+                     np.full(config.data_seeds, config.init_scale), problem.dataset_sampler(data_key, int(size)),
                      config.data_steps, skills, learning_rate=config.learning_rate, batch_size=config.batch_size,
                      records=10).history.isel(step=-1) for i, size in enumerate(sizes)]
     data = {name: np.stack([run[name].values for run in runs], axis=1) for name in skills}  # (seed, size, skill)

@@ -21,6 +21,7 @@ from layerwise.engine import gradient_flow, linear_record_steps, log_record_step
 from layerwise.experiments.emergence.mlp import dataset_seed
 from layerwise.metrics import compute_frontier, crossing_time, loglog_slope
 from layerwise.models import DiagonalLinearNetwork
+from layerwise.seeds import numpy_generator
 
 if TYPE_CHECKING:
     from layerwise.experiments.emergence import EmergenceConfig
@@ -76,7 +77,8 @@ def one_shot_panel(config: EmergenceConfig, problem) -> tuple[np.ndarray, dict]:
     MLP's), against the skill counts and ``E[R_k/S] = 1 - (1 - p_k)^D``."""
     S, sizes, seed, p = config.target_scale, np.asarray(config.data_sizes), dataset_seed(config), problem.frequencies
     sb_sizes = np.unique(np.concatenate([np.round(np.geomspace(1, sizes[-1], 30)).astype(int), sizes]))
-    draws = [np.asarray(problem.dataset_skills(seed + j, int(sb_sizes[-1]))) for j in range(SKILL_BASIS_DRAWS)]
+    draws = [np.asarray(problem.dataset_skills(jax.random.PRNGKey(seed + j), int(sb_sizes[-1])))
+             for j in range(SKILL_BASIS_DRAWS)]
     prefix = np.stack([np.cumsum(np.eye(problem.n_skills)[skills], axis=0) for skills in draws])
     counts = prefix[:, sb_sizes - 1].transpose(1, 0, 2)  # (size, draw, skill)
     strengths = converged_strengths(counts / sb_sizes[:, None, None], S, config.init_scale**2) / S
@@ -115,7 +117,7 @@ def scaling_laws(config: EmergenceConfig) -> dict[str, xr.DataArray]:
     tail = 0.5 * S * S * np.concatenate([np.cumsum(p[::-1])[::-1][1:], [0.0]])  # loss of the skills k > N
     loss_nt = np.cumsum(per_skill, axis=0) + tail[:, None]  # L(N, T)
     compute = np.geomspace(k_lo * emerge[k_lo - 1], k_hi * emerge[k_hi - 1], 25)
-    rng = np.random.default_rng(config.seed)
+    rng = numpy_generator(jax.random.PRNGKey(config.seed))  # default_rng(seed): the stored draws
     sizes = np.unique(np.round(np.geomspace(1 / p[k_lo - 1], 1 / p[k_hi - 1], 12)).astype(int))
     counts = np.stack([rng.multinomial(size, p, size=config.scaling_data_seeds) for size in sizes])
     strengths = converged_strengths(counts / sizes[:, None, None], S, r0)

@@ -90,7 +90,7 @@ def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
     a0 = np.sqrt(c + b0**2)
     model = DiagonalLinearNetwork(dim=1, depth=2)
     params = jnp.asarray(np.stack([a0, np.full_like(a0, b0)], axis=1)[:, :, None])
-    recorded = {**WEIGHTS, "layer_imbalance": observables.LayerImbalance()}
+    recorded = {**WEIGHTS, "imbalance": observables.ImbalanceLaterMinusEarlier()}  # b^2 - a^2 = -C
     rates = [config.imbalance_learning_rate, 2 * config.imbalance_learning_rate]
     lazy = [train(model, params, data.diagonal_task([1.0]), steps=int(grid[-1]), learning_rate=lr, record_steps=grid,
                   observables=recorded).history
@@ -99,7 +99,7 @@ def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
                          np.geomspace(1e-4, config.imbalance_duration, 60) - 1e-4, rtol=1e-12, atol=1e-14,
                          observables=recorded).history
     ti, tf, u0 = lazy[0].time.values[0], flow.time.values, (a0 * b0)[:, None]
-    drift = [np.abs(h.layer_imbalance.values[:, -1, 0, 0] - h.layer_imbalance.values[:, 0, 0, 0]) for h in lazy]
+    drift = [np.abs(h.imbalance.values[:, -1, 0, 0] - h.imbalance.values[:, 0, 0, 0]) for h in lazy]
     variables = {
         "linear_imbalance_weights": (("imbalance", "imbalance_time"), lazy[0].weights.values[:, :, 0]),
         "theory_imbalance_weights": (("imbalance", "imbalance_time"),
@@ -108,7 +108,7 @@ def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
         "flow_imbalance_weights": (("imbalance", "flow_imbalance_time"), flow.weights.values[:, :, 0]),
         "theory_flow_imbalance_weights": (("imbalance", "flow_imbalance_time"),
                                           np.asarray(theory.imbalanced_mode(tf[None, :], 1.0, u0, c[:, None]))),
-        "flow_layer_imbalance": (("imbalance", "flow_imbalance_time"), flow.layer_imbalance.values[..., 0, 0]),
+        "flow_layer_imbalance": (("imbalance", "flow_imbalance_time"), -flow.imbalance.values[..., 0, 0]),  # C
     }
     return variables, {"imbalance": c, "imbalance_time": ti, "flow_imbalance_time": tf, "imbalance_learning_rate": rates}
 

@@ -61,7 +61,7 @@ def fig6a(config: LazyRichFig6Config, keys) -> dict:
         return data.whitened_regression(key_task, config.n_samples, 2, 2), key_init
 
     def make_params(init_keys):  # a fresh random init (U, V, R) per cell, as the authors' get_lambda_balanced
-        return jax.vmap(lambda k, l, sc: init.lambda_balanced_init(k, model, l, jnp.sqrt(sc)))(
+        return jax.vmap(lambda k, l, sc: init.lambda_balanced_init(k, model, jnp.sqrt(sc), imbalance=l))(
             init_keys, *map(jnp.asarray, cells))
 
     record = log_record_steps(config.steps, config.curve_points)
@@ -70,7 +70,7 @@ def fig6a(config: LazyRichFig6Config, keys) -> dict:
     w1, w2 = jax.vmap(lambda p, t: theory.lambda_balanced_solution(times, p[0], p[1], t.cross_covariance,
                                                                    hidden_basis="symmetric"))(params, tasks)
     lam_runs = np.tile(cells[0], len(xs))
-    imbalance = np.asarray(jax.vmap(lambda p: metrics.layer_imbalance(model, p))(result.params))[:, 0]
+    imbalance = np.asarray(jax.vmap(lambda p: metrics.imbalance_later_minus_earlier(model, p))(result.params))[:, 0]
     drift = np.max(np.abs(imbalance - lam_runs[:, None, None] * np.eye(2)), axis=(1, 2)) / np.maximum(
         np.abs(lam_runs), 1.0)
     shape = (len(xs), lam.size, s.size)

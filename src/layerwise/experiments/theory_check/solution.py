@@ -63,6 +63,13 @@ def family_keys(rng: np.random.Generator, count: int) -> jax.Array:
     return jax.random.split(jax.random.PRNGKey(int(rng.integers(2**31))), count)
 
 
+def family_orthogonal(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """A Haar-random orthogonal matrix (dim, dim) drawn from the family's stream (QR of a Gaussian matrix, signs
+    fixed): the instances come from NumPy streams, so the family draws its own rotations rather than take a key."""
+    q, r = np.linalg.qr(rng.normal(size=(dim, dim)))
+    return q * np.sign(np.diagonal(r))
+
+
 def run_flow(config, model, params, tasks, times, observables, weight_decay=0.0):
     """The instances' exact gradient flow (one vmapped call over the batched ``tasks``) at the config's Dopri8
     tolerances: the history of ``observables`` on ``times``."""

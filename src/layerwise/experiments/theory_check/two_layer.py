@@ -16,6 +16,7 @@ from layerwise.experiments.theory_check.solution import (
     PLOTTED_COMPONENTS,
     Solution,
     family_keys,
+    family_orthogonal,
     family_rng,
     flat_components,
     run_flow,
@@ -50,8 +51,8 @@ def _saxe_depth2(config: TheoryCheckConfig, rng, shape: TwoLayerShape) -> Soluti
     ratio = 10.0 ** rng.uniform(-4.0, np.log10(0.5), size=(R, h))
     ratio[:, -1] = rng.uniform(1.2, 3.0, size=R)  # one mode starts above its target and decays onto it
     u0 = ratio * s
-    lefts = np.stack([data.haar_orthogonal(rng, m)[:, :h] for _ in range(R)])
-    rights = np.stack([data.haar_orthogonal(rng, d)[:, :h] for _ in range(R)])
+    lefts = np.stack([family_orthogonal(rng, m)[:, :h] for _ in range(R)])
+    rights = np.stack([family_orthogonal(rng, d)[:, :h] for _ in range(R)])
     params = jax.vmap(lambda key, strengths, left, right: init.balanced_aligned_init(
         key, shape.model, strengths, left, right))(family_keys(rng, R), jnp.asarray(u0), jnp.asarray(lefts),
                                                     jnp.asarray(rights))
@@ -79,10 +80,11 @@ def _lambda_balanced_runs(config: TheoryCheckConfig, rng, shape: TwoLayerShape) 
     scale = 10.0 ** rng.uniform(np.log10(0.03), 0.0, size=R)
     sigma0 = scale[:, None] * rng.uniform(0.5, 1.5, size=(R, h))
     s = rng.uniform(0.5, 3.0, size=(R, m))
-    targets = np.stack([(data.haar_orthogonal(rng, m) * s_i) @ data.haar_orthogonal(rng, d)[:, :m].T for s_i in s])
+    targets = np.stack([(family_orthogonal(rng, m) * s_i) @ family_orthogonal(rng, d)[:, :m].T for s_i in s])
     # Haar singular vectors independent of the task's: the init is not aligned (`init.lambda_balanced_init`).
     params = jax.vmap(lambda key, imbalance, singular_values: init.lambda_balanced_init(
-        key, shape.model, imbalance, singular_values))(family_keys(rng, R), jnp.asarray(lam), jnp.asarray(sigma0))
+        key, shape.model, singular_values, imbalance=imbalance))(family_keys(rng, R), jnp.asarray(lam),
+                                                                 jnp.asarray(sigma0))
     inits = list(zip(*params))  # per instance (W1, W2)
     horizon = 1.5 * float(np.max(np.log(1e4 * s.max(axis=1) / sigma0.min(axis=1)) / s.min(axis=1)))
     times = exponential_times(horizon, config.times)
