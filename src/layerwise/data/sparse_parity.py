@@ -148,7 +148,8 @@ class MultitaskSparseParity:
         return jnp.argmax(x[:, : self.n_skills], axis=1)
 
     def dataset_sampler(self, seed: int, size: int, features: bool = False) -> "FixedDatasetSampler":
-        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(seed, size)``."""
+        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(seed, size)`` (or, given a
+        smaller ``size`` at call time, from its first ``size`` samples: the nested ``dataset(seed, size)``)."""
         check_positive_int("size", size)
         return FixedDatasetSampler(self, int(seed), int(size), bool(features))
 
@@ -173,17 +174,29 @@ def _index_keys(seed: int, index: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class FixedDatasetSampler:
-    r"""``sampler(key, batch_size) -> (x, y)``: ``batch_size`` samples drawn uniformly with replacement from the fixed
-    set ``problem.dataset(seed, size)`` (re-drawn by index, never stored: a mini-batch costs the same for any ``size``).
-    With ``features=True`` it returns ``(g(x), y)`` for the skill-basis model. Frozen, so it hashes by value."""
+    r"""``sampler(key, batch_size[, size]) -> (x, y)``: ``batch_size`` samples drawn uniformly with replacement from
+    the fixed set ``problem.dataset(seed, size)`` (re-drawn by index, never stored: a mini-batch costs the same for any
+    ``size``). With ``features=True`` it returns ``(g(x), y)`` for the skill-basis model. Frozen, so it hashes by value.
+
+    The call's ``size`` (an integer array, may be traced; at most the sampler's ``size``) draws from the first ``size``
+    samples instead, which is ``dataset(seed, size)`` since data sets of one seed are nested. Passed per run as a
+    task's ``sampler_args`` (`Task.from_samples`), it trains every data-set size in one compiled program.
+
+    Example:
+        >>> problem = sparse_parity_problem(0)
+        >>> sampler = problem.dataset_sampler(3, 100)
+        >>> x, y = sampler(jax.random.PRNGKey(1), 8, jnp.asarray(10))   # 8 draws from dataset(3, 10)
+        >>> bool(jnp.all(jnp.any(jnp.all(x[:, None] == problem.dataset(3, 10)[0][None], -1), 1)))
+        True
+    """
 
     problem: MultitaskSparseParity
     seed: int
     size: int
     features: bool = False
 
-    def __call__(self, key: Array, batch_size: int) -> tuple[Array, Array]:
-        index = jax.random.randint(key, (batch_size,), 0, self.size)
+    def __call__(self, key: Array, batch_size: int, size: Array | None = None) -> tuple[Array, Array]:
+        index = jax.random.randint(key, (batch_size,), 0, self.size if size is None else jnp.minimum(size, self.size))
         x = self.problem.inputs_from_keys(_index_keys(self.seed, index))
         y = self.problem.labels(x)
         return (self.problem.skill_features(x) if self.features else x), y
