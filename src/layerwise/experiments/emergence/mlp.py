@@ -58,9 +58,9 @@ def mlp_runs(keys, problem, width, scales, sampler, steps, skills, *, optimizer=
         w1, b1, w2 = w1 * alive[:, :, None], b1 * alive, w2 * alive[:, None, :]
     task = Task.from_samples(*problem.sample(jax.random.fold_in(sample_key, 999), 64), sampler=sampler)
     if sampler_args is not None:  # one task per run: the same samples, each run's own sampler arguments
-        task = Task(*(jnp.broadcast_to(v, scales.shape + v.shape) for v in (task.input_covariance,
-                      task.cross_covariance, task.output_second_moment, task.x, task.y)),
-                    sampler, tuple(jnp.asarray(arg) for arg in sampler_args))
+        task = Task(*(np.broadcast_to(np.asarray(v), scales.shape + v.shape) for v in (task.input_covariance,
+                      task.cross_covariance, task.output_second_moment, task.x, task.y)),  # numpy: nothing compiles
+                    sampler, tuple(np.asarray(arg) for arg in sampler_args))
     return train(model, ((w1, b1), (w2, b2)), task, steps=steps, optimizer=optimizer, learning_rate=learning_rate,
                  batch_size=batch_size, key=sample_key, observables=skills, loss="mean_squared_error",
                  record_steps=linear_record_steps(steps, max(1, steps // records)),
