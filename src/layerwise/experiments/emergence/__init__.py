@@ -67,10 +67,7 @@ class EmergenceConfig:
     gap_steps: F.Count = 12000
     """SGD steps of each further stage-gap run (t_2 at the smallest init must fall inside: ~7,000 at full size)."""
     data_sizes: Grid = (1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000)
-    """Training-set sizes D of the data panel (increasing). Skill k crosses at D_k = 0.75 D_c / p_k: 1,000-13,300
-    with the authors' D_c = 800, 1,200-15,900 with the quick run's 955; the grid brackets each with spacing finer
-    than its window and ends 1.5x past skill 5 (a former 48,000 lay 3x past it: 9 % of the panel's compute spent
-    where every skill has long emerged). Every size costs the same per step (batches are drawn by index)."""
+    """Training-set sizes D (increasing): bracket each D_k = 0.75 D_c/p_k (~1,000-16,000), end 1.5x past D_5."""
     data_seeds: F.at_least(3) = 3
     """MLP runs per data set (each D has one fixed data set; seeds vary the init and the batch order; >= 3)."""
     data_steps: F.Count = 25000
