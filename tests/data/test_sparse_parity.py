@@ -158,3 +158,12 @@ def test_skill_losses_observable_is_the_per_skill_half_squared_error(problem):
     np.testing.assert_allclose(observables.SkillLosses(g, y)(model, perfect), 0.0, atol=1e-12)
     np.testing.assert_allclose(observables.SkillLosses(g, y[..., 0])(model, 0 * perfect),
                                0.5 * problem.target_scale**2, rtol=1e-12)
+
+
+def test_fixed_dataset_sampler_with_a_traced_size_draws_the_nested_smaller_set(problem):
+    big, small = problem.dataset_sampler(11, 40), problem.dataset_sampler(11, 10)
+    key = jax.random.PRNGKey(2)
+    xs, ys = jax.jit(big, static_argnums=1)(key, 64, jnp.asarray(10))  # one program for every size up to 40
+    x_ref, y_ref = small(key, 64)
+    np.testing.assert_array_equal(np.asarray(xs), np.asarray(x_ref))  # the same draw as the size-10 sampler
+    np.testing.assert_array_equal(np.asarray(ys), np.asarray(y_ref))

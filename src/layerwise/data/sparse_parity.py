@@ -153,7 +153,8 @@ class MultitaskSparseParity:
 
     @renamed_arguments(seed="key")
     def dataset_sampler(self, key: Array, size: int, features: bool = False) -> "FixedDatasetSampler":
-        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(key, size)``."""
+        """A sampler drawing mini-batches uniformly, with replacement, from ``dataset(key, size)`` (or, given a
+        smaller ``size`` at call time, from its first ``size`` samples: the nested ``dataset(key, size)``)."""
         check_positive_int("size", size)
         words = _key_data("MultitaskSparseParity.dataset_sampler", key)
         return FixedDatasetSampler(self, words, int(size), bool(features))
@@ -189,11 +190,24 @@ def _index_keys(key_data: tuple[int, ...], index: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class FixedDatasetSampler:
-    r"""``sampler(key, batch_size) -> (x, y)``: ``batch_size`` samples drawn uniformly with replacement from the fixed
-    set ``problem.dataset(data_key, size)`` (re-drawn by index, never stored: a mini-batch costs the same for any
-    ``size``), where ``key_data`` holds the raw words of ``data_key``. With ``features=True`` it returns
+    r"""``sampler(key, batch_size[, size]) -> (x, y)``: ``batch_size`` samples drawn uniformly with replacement from
+    the fixed set ``problem.dataset(data_key, size)`` (re-drawn by index, never stored: a mini-batch costs the same for
+    any ``size``), where ``key_data`` holds the raw words of ``data_key``. With ``features=True`` it returns
     ``(g(x), y)`` for the skill-basis model. Frozen, so it hashes by value; made by
-    `MultitaskSparseParity.dataset_sampler`."""
+    `MultitaskSparseParity.dataset_sampler`.
+
+    The call's ``size`` (an integer array, may be traced; at most the sampler's ``size``) draws from the first ``size``
+    samples instead, which is ``dataset(data_key, size)`` since data sets of one key are nested. Passed per run as a
+    task's ``sampler_args`` (`Task.from_samples`), it trains every data-set size in one compiled program.
+
+    Example:
+        >>> problem = sparse_parity_problem(jax.random.PRNGKey(0))
+        >>> data_key = jax.random.PRNGKey(3)
+        >>> sampler = problem.dataset_sampler(data_key, 100)
+        >>> x, y = sampler(jax.random.PRNGKey(1), 8, jnp.asarray(10))   # 8 draws from dataset(data_key, 10)
+        >>> bool(jnp.all(jnp.any(jnp.all(x[:, None] == problem.dataset(data_key, 10)[0][None], -1), 1)))
+        True
+    """
 
     problem: MultitaskSparseParity
     key_data: tuple[int, ...]
@@ -204,8 +218,8 @@ class FixedDatasetSampler:
         if not isinstance(self.key_data, tuple):  # an integer seed, the earlier field
             object.__setattr__(self, "key_data", _key_data("FixedDatasetSampler", self.key_data))
 
-    def __call__(self, key: Array, batch_size: int) -> tuple[Array, Array]:
-        index = jax.random.randint(key, (batch_size,), 0, self.size)
+    def __call__(self, key: Array, batch_size: int, size: Array | None = None) -> tuple[Array, Array]:
+        index = jax.random.randint(key, (batch_size,), 0, self.size if size is None else jnp.minimum(size, self.size))
         x = self.problem.inputs_from_keys(_index_keys(self.key_data, index))
         y = self.problem.labels(x)
         return (self.problem.skill_features(x) if self.features else x), y

@@ -23,7 +23,9 @@ class Task(eqx.Module):
     than the data path at n = 500 and about 70x at n = 5,000, ``benchmarks/README.md``).
 
     A *population* task (``x = y = None``) is defined by its moments alone (an infinite data set). An *online* task
-    has a ``sampler(key, batch_size) -> (x, y)`` drawing fresh samples; ``x``, ``y`` then hold a fixed evaluation set.
+    has a ``sampler(key, batch_size, *sampler_args) -> (x, y)`` drawing fresh samples; ``x``, ``y`` then hold a fixed
+    evaluation set. ``sampler_args`` are arrays the sampler reads (``()`` by default): in a batch of tasks they carry
+    one value per run (e.g. each run's data-set size), so runs that differ only in them share one compiled program.
     Tasks are pytrees, so a batch of tasks (one per run, e.g. targets ``Y/s``) is a Task with a leading run axis.
     """
 
@@ -33,10 +35,12 @@ class Task(eqx.Module):
     x: Array | None = None
     y: Array | None = None
     sampler: Sampler | None = eqx.field(static=True, default=None)
+    sampler_args: tuple = ()
 
     @classmethod
-    def from_samples(cls, x: Array, y: Array, sampler: Sampler | None = None) -> "Task":
-        """Task from samples ``x`` (n, d) and ``y`` (n, m) (a 1-D ``y`` is read as one output)."""
+    def from_samples(cls, x: Array, y: Array, sampler: Sampler | None = None, sampler_args: tuple = ()) -> "Task":
+        """Task from samples ``x`` (n, d) and ``y`` (n, m) (a 1-D ``y`` is read as one output); ``sampler`` and its
+        ``sampler_args`` (arrays) draw the training batches when given."""
         x = jnp.asarray(x)
         y = jnp.asarray(y)
         if y.ndim == 1:
@@ -51,6 +55,7 @@ class Task(eqx.Module):
             x=x,
             y=y,
             sampler=sampler,
+            sampler_args=tuple(jnp.asarray(arg) for arg in sampler_args),
         )
 
     @classmethod
@@ -86,6 +91,7 @@ class Task(eqx.Module):
             self.x,
             None if self.y is None else factor * self.y,
             self.sampler,
+            self.sampler_args,
         )
 
 

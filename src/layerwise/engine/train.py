@@ -131,7 +131,7 @@ def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, o
 
         def objective(p, step, order):
             if task.sampler is not None:
-                x, y = task.sampler(jax.random.fold_in(key, step), batch_size)
+                x, y = task.sampler(jax.random.fold_in(key, step), batch_size, *task.sampler_args)
                 return mean_loss(loss_fn, model.apply(p, x), y)
             if batch_size is None:
                 return mean_loss(loss_fn, model.apply(p, task.x), task.y)
@@ -263,7 +263,8 @@ def train(
             ``optax.inject_hyperparams`` optimiser per run.
         optimizer_options: other hyperparameters (``momentum`` for momentum; ``b1``, ``b2``, ``eps`` for Adam),
             scalar or (R,); a key the optimiser does not use is an error.
-        batch_size: ``None`` = full batch; else shuffled mini-batches (or fresh samples from ``task.sampler``).
+        batch_size: ``None`` = full batch; else shuffled mini-batches (or fresh samples from ``task.sampler``,
+            given the run's ``task.sampler_args``).
         record_steps: increasing steps in ``[0, steps]`` to record at; default about 200 evenly spaced.
             `linear_record_steps` and `log_record_steps` make common grids.
         observables: ``name -> Observable`` (`layerwise.observables`; compiled once per kind), a plain

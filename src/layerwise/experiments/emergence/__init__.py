@@ -75,8 +75,8 @@ class EmergenceConfig:
     """Further MLP init scales for the stage gap (with init_scale; same seeds, unit-normal directions and samples)."""
     gap_steps: F.Count = 12000
     """SGD steps of each further stage-gap run (t_2 at the smallest init must fall inside: ~7,000 at full size)."""
-    data_sizes: Grid = (1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 48000)
-    """Training-set sizes D of the data panel (increasing)."""
+    data_sizes: Grid = (1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000)
+    """Training-set sizes D (increasing): bracket each D_k = 0.75 D_c/p_k (~1,000-16,000), end 1.5x past D_5."""
     data_seeds: F.at_least(3) = 3
     """MLP runs per data set (each D has one fixed data set; seeds vary the init and the batch order; >= 3)."""
     data_steps: F.Count = 25000

@@ -6,8 +6,8 @@ r"""The ReLU MLP panels of ``emergence``, each with the authors' calibrated theo
    each MLP seed's samples.
 2. stage gap: ``t_2 - t_1`` vs ``ln(1/init)``, ``2 (1/m_2 - 1/m_1)`` predicted for the MLP (slope
    ``(1/p_2 - 1/p_1)/S`` for the skill-basis exact flow from ``R_0 = init^2``).
-3. data: ``R_k/S`` after ``data_steps`` on ``D`` fixed samples; theory ``1 - sqrt(max(0, 1 - D p_k / D_c))``, ``D_c``
-   fitted per seed to every skill that crosses (authors: 800).
+3. data: ``R_k/S`` after ``data_steps`` on ``D`` fixed samples (every D in one call); theory
+   ``1 - sqrt(max(0, 1 - D p_k / D_c))``, ``D_c`` fitted per seed to every skill that crosses (authors: 800).
 4. parameters: ``R_k/S`` vs width ``N`` (Adam); theory ``clip((N - (k-1) N_c)/N_c, 0, 1)``, ``N_c`` fitted
    likewise (authors: 4). Widths are padded to the largest with all-zero units (exactly zero gradient), so all
    train in one call.
@@ -44,9 +44,10 @@ AUTHORS_N_C = 4.0
 
 
 def mlp_runs(keys, problem, width, scales, sampler, steps, skills, *, optimizer="sgd", learning_rate, batch_size,
-             records, alive=None):
+             records, alive=None, sampler_args=None):
     """MLPs with weights and biases ``scale * N(0, 1)`` (one run per scale; units where ``alive`` is 0 zeroed)
-    trained on ``sampler`` with MSE; ``keys`` = (init key, sample-stream key)."""
+    trained on ``sampler`` with MSE; ``keys`` = (init key, sample-stream key). ``sampler_args`` (a tuple of per-run
+    arrays) makes one task per run, the sampler reading that run's values (e.g. its data-set size)."""
     init_key, sample_key = keys
     model = MLP(widths=(problem.in_dim, width, 1), activation="relu")
     scales = jnp.asarray(scales, jnp.float32)
@@ -56,9 +57,14 @@ def mlp_runs(keys, problem, width, scales, sampler, steps, skills, *, optimizer=
     if alive is not None:  # zero units get exactly zero gradient (ReLU output 0, output weight 0): a narrower net
         w1, b1, w2 = w1 * alive[:, :, None], b1 * alive, w2 * alive[:, None, :]
     task = Task.from_samples(*problem.sample(jax.random.fold_in(sample_key, 999), 64), sampler=sampler)
+    if sampler_args is not None:  # one task per run: the same samples, each run's own sampler arguments
+        task = Task(*(np.broadcast_to(np.asarray(v), scales.shape + v.shape) for v in (task.input_covariance,
+                      task.cross_covariance, task.output_second_moment, task.x, task.y)),  # numpy: nothing compiles
+                    sampler, tuple(np.asarray(arg) for arg in sampler_args))
     return train(model, ((w1, b1), (w2, b2)), task, steps=steps, optimizer=optimizer, learning_rate=learning_rate,
                  batch_size=batch_size, key=sample_key, observables=skills, loss="mean_squared_error",
-                 record_steps=linear_record_steps(steps, max(1, steps // records)))
+                 record_steps=linear_record_steps(steps, max(1, steps // records)),
+                 task_batched=sampler_args is not None)
 
 
 def half_times(steps, strength):
@@ -124,13 +130,19 @@ def dataset_seed(config: EmergenceConfig) -> int:
 
 def data_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, float]:
     """MLPs trained on each fixed data set (dims (data_seed, data_size, skill)) and the calibrated ``D_c``
-    (``D_k = 0.75 D_c / p_k``), with its theory ``R_k/S = 1 - sqrt(max(0, 1 - D p_k / D_c))``."""
+    (``D_k = 0.75 D_c / p_k``), with its theory ``R_k/S = 1 - sqrt(max(0, 1 - D p_k / D_c))``.
+
+    Every (size, seed) is one run of a single `train` call: each run samples from the first ``D`` of the largest
+    data set (the nested ``dataset(data_key, D)``), its ``D`` passed per run as the sampler's argument, so all sizes
+    share one compiled program; seeds vary the init and the batch order."""
     S, sizes, data_key = config.target_scale, np.asarray(config.data_sizes), jax.random.PRNGKey(dataset_seed(config))
-    runs = [mlp_runs((jax.random.fold_in(key, 2 * i), jax.random.fold_in(key, 2 * i + 1)), problem, config.width,
-                     np.full(config.data_seeds, config.init_scale), problem.dataset_sampler(data_key, int(size)),
+    run_sizes = np.repeat(sizes, config.data_seeds).astype(np.int32)  # run = size index * data_seeds + seed
+    final = mlp_runs((jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)), problem, config.width,
+                     np.full(run_sizes.size, config.init_scale), problem.dataset_sampler(data_key, int(sizes.max())),
                      config.data_steps, skills, learning_rate=config.learning_rate, batch_size=config.batch_size,
-                     records=10).history.isel(step=-1) for i, size in enumerate(sizes)]
-    data = {name: np.stack([run[name].values for run in runs], axis=1) for name in skills}  # (seed, size, skill)
+                     records=10, sampler_args=(run_sizes,)).history.isel(step=-1)
+    data = {name: final[name].values.reshape(sizes.size, config.data_seeds, -1).transpose(1, 0, 2)
+            for name in skills}  # (seed, size, skill)
     crossings = log_crossing(sizes, np.moveaxis(data["skill_strength"] / S, -1, -2), 0.5)  # (seed, skill)
     d_c = seed_mean(calibrate_constant(crossings, 1 / problem.frequencies)) / 0.75
     theory_strength = 1.0 - np.sqrt(np.clip(1.0 - np.outer(sizes, problem.frequencies) / d_c, 0.0, None))
