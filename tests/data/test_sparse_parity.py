@@ -161,7 +161,8 @@ def test_skill_losses_observable_is_the_per_skill_half_squared_error(problem):
 
 
 def test_fixed_dataset_sampler_with_a_traced_size_draws_the_nested_smaller_set(problem):
-    big, small = problem.dataset_sampler(11, 40), problem.dataset_sampler(11, 10)
+    data_key = jax.random.PRNGKey(11)
+    big, small = problem.dataset_sampler(data_key, 40), problem.dataset_sampler(data_key, 10)
     key = jax.random.PRNGKey(2)
     xs, ys = jax.jit(big, static_argnums=1)(key, 64, jnp.asarray(10))  # one program for every size up to 40
     x_ref, y_ref = small(key, 64)
