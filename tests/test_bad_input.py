@@ -200,6 +200,30 @@ def test_non_positive_numbers_are_refused(work, data):
                    words=[field])
 
 
+# (experiment, --set value, the line): one cross-field rule declared with `fields.rule` per experiment, broken from
+# the command line.
+BROKEN_RULES = [
+    ("feedback", "init_scale=10.0", "config key 'init_scale' must be below every target strength (< 0.5), got 10.0"),
+    ("neural-collapse", "feature_dim=3", "config key 'feature_dim' must be >= classes (4), got 3"),
+    ("theory-check", "tolerance=1e-11", "config key 'rtol' must be <= tolerance / 100 = 1e-13 (the flow is the "
+                                        "reference), got 1e-12"),
+    ("grokking-toy", "toy_ntk_widths=[4, 6, 9]", "config key 'toy_ntk_widths' must be even widths (the zero-output "
+                                                 "init mirrors pairs), got (4, 6, 9)"),
+    ("lazy-rich-digits", "beyond_train=10", "config key 'beyond_probe' must be <= beyond_train = 10 (the probe "
+                                            "samples are training samples), got 20"),
+    ("emergence", "n_bits=8", "config key 'n_bits' must be >= n_skills * bits_per_skill = 15 (disjoint skills), "
+                              "got 8"),
+    ("grokking-fig11", "init_scales=[1.0, 2.0]", "config key 'init_scales' must be one value per panel a-e (5 "
+                                                 "values), got (1.0, 2.0)"),
+]
+
+
+@pytest.mark.parametrize("name, assignment, line", BROKEN_RULES, ids=[case[0] for case in BROKEN_RULES])
+def test_a_broken_cross_field_rule_is_one_line(work, name, assignment, line):
+    error = one_line_error(["run", name, "--set", assignment, "--out", work / "out", "--print-config"], work)
+    assert error == f"error: {line}"
+
+
 @fuzz(30)
 @given(name=st.sampled_from(REAL), seed=st.one_of(st.integers(max_value=-1), st.integers(min_value=2**63)))
 def test_seed_out_of_range(work, name, seed):

@@ -5,6 +5,7 @@ import pytest
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import REGISTRY
 from layerwise.experiments.config import build_config, coerce, config_to_toml, read_config_file
+from layerwise.experiments.fields import is_validated
 
 
 def test_fixed_length_tuples_take_one_type_per_position():
@@ -52,3 +53,11 @@ def test_a_declared_rule_reads_fields_above_it_and_is_one_standard_line():
         with pytest.raises(pydantic.ValidationError) as error:
             Sketch(**values)
         assert fields.one_line(error.value, "sketch") == line
+
+
+def test_every_config_declares_its_rules_on_its_fields():
+    """Cross-field rules are `fields.rule`s (validated with the fields, broken: the standard ``config key 'NAME' must
+    be ...`` line), not hand-written raises in a ``__post_init__`` (each with its own wording)."""
+    validated = [experiment.config_type for experiment in REGISTRY.values() if is_validated(experiment.config_type)]
+    assert len(validated) >= 9
+    assert [config.__name__ for config in validated if "__post_init__" in vars(config)] == []

@@ -78,14 +78,31 @@ def test_check_of_a_bad_folder_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "summary.json" in err
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("learning_rate", 0.0, "> 0"), ("depths", (1,), ">= 2"), ("stage_gap_init_scales", (), "non-empty"),
-    ("target_strengths", (1.0, 2.0, 3.0), "same length"), ("init_scale", 10.0, "smaller than every target strength"),
-    ("seeds", 0, ">= 1"), ("variance_inputs", (0.5,), "same length"),
-    ("variance_inputs", (1.0, 1.0), "order the modes differently"),  # S E[x^2] would order them as S does
-    ("variance_target_strengths", (3e-4, 1e-4), "smaller than every variance target strength"),
+@pytest.mark.parametrize("overrides, words", [
+    ({"learning_rate": 0.0}, "'learning_rate' must be > 0"), ({"depths": (1,)}, "'depths' must be >= 2"),
+    ({"stage_gap_init_scales": ()}, "'stage_gap_init_scales' expects a non-empty list"),
+    ({"seeds": 0}, "'seeds' must be >= 1"),
+    ({"target_strengths": (1.0,), "input_variances": (1.0,)}, "'target_strengths' expects a list of at least 2 values"),
+    ({"target_strengths": (1.0, 2.0, 3.0)}, "'input_variances' must be one value per entry of target_strengths "
+                                            "\\(3 values\\), got \\(1.0, 1.0, 1.0, 1.0\\)"),
+    ({"n_samples": 4}, "'n_samples' must be > the number of modes \\(4\\), got 4"),
+    ({"init_scale": 10.0}, "'init_scale' must be below every target strength \\(< 0.5\\), got 10.0"),
+    ({"stage_gap_init_scales": (1e-2, 0.5)}, "'stage_gap_init_scales' must be below every target strength"),
+    ({"target_strengths": (4.0, 2.0, 1.0, 1e-3)}, "'stage_gap_init_scales' must be below every target strength "
+                                                 "\\(< 0.001\\), got \\(0.01,"),  # a default broken by another field
+    ({"variance_target_strengths": (3.0,)}, "'variance_target_strengths' expects a list of at least 2 values"),
+    ({"variance_target_strengths": (3e-4, 1e-4)}, "'variance_target_strengths' must be above every init scale "
+                                                  "\\(> max\\(init_scale, depth_init_scale, stage_gap_init_scales\\) "
+                                                  "= 0.01\\), got \\(0.0003, 0.0001\\)"),
+    ({"depth_init_scale": 2.0}, "'variance_target_strengths' must be above every init scale .* = 2\\)"),
+    ({"variance_inputs": (0.5,)}, "'variance_inputs' must be one value per entry of variance_target_strengths "
+                                  "\\(2 values\\)"),
+    ({"variance_inputs": (1.0, 3.0)}, "'variance_inputs' must be values whose products S E\\[x\\^2\\] with "
+                                      "variance_target_strengths are distinct"),  # 3 * 1 == 1 * 3
+    ({"variance_inputs": (1.0, 1.0)}, "'variance_inputs' must be values that order the modes by S E\\[x\\^2\\] "
+                                      "differently"),  # S E[x^2] would order them as S does
 ])
-def test_bad_config_is_one_line_naming_the_field(field, value, words):
-    with pytest.raises(LayerwiseError, match=words) as error:
-        build_config(get_experiment("feedback"), {field: value})
+def test_bad_config_is_one_line_naming_the_field(overrides, words):
+    with pytest.raises(LayerwiseError, match="^config key " + words) as error:
+        build_config(get_experiment("feedback"), overrides)
     assert "\n" not in str(error.value)

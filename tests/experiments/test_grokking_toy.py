@@ -73,11 +73,15 @@ def test_data_nc_holds_every_route_per_seed(finished, capsys):
     assert_layerwise_check_reproduces(finished, capsys)
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("toy_width", 3, "even"), ("toy_ratios", (1.0, 0.0), "> 0"), ("toy_ratios", (1.0,), "at least 2"),
-    ("toy_ntk_widths", (4, 5), "even"), ("toy_ntk_widths", (), "non-empty"), ("seeds", 0, ">= 1"),
+@pytest.mark.parametrize("overrides, words", [
+    ({"toy_width": 3}, "'toy_width' must be even \\(the zero-output init mirrors pairs\\), got 3"),
+    ({"toy_ratios": (1.0, 0.0)}, "'toy_ratios' must be > 0"),
+    ({"toy_ratios": (1.0,)}, "'toy_ratios' expects a list of at least 2 values"),
+    ({"toy_ntk_widths": (4, 5)}, "'toy_ntk_widths' must be even widths \\(the zero-output init mirrors pairs\\), "
+                                 "got \\(4, 5\\)"),
+    ({"toy_ntk_widths": ()}, "'toy_ntk_widths' expects a non-empty list"), ({"seeds": 0}, "'seeds' must be >= 1"),
 ])
-def test_bad_config_is_one_line_naming_the_field(field, value, words):
-    with pytest.raises(LayerwiseError, match=words) as error:
-        build_config(get_experiment("grokking-toy"), {field: value})
-    assert "\n" not in str(error.value) and field.split("_")[0] in str(error.value)
+def test_bad_config_is_one_line_naming_the_field(overrides, words):
+    with pytest.raises(LayerwiseError, match="^config key " + words) as error:
+        build_config(get_experiment("grokking-toy"), overrides)
+    assert "\n" not in str(error.value)

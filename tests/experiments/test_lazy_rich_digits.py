@@ -54,12 +54,17 @@ def test_layerwise_check_recomputes_every_value_from_data_nc(finished, capsys):
     assert "8/8 check values reproduced" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("beyond_width", 7, "multiple of 2"), ("floor", 0.0, "> 0"), ("beyond_models", ("gelu",), "'linear'"),
-    ("beyond_train", 1797, "< 1797"), ("beyond_init_scales", (2.0, 0.25, 5), "start < stop"), ("beyond_probe", 0, ">= 1"),
-    ("beyond_train", 10, "beyond_probe"),
+@pytest.mark.parametrize("overrides, words", [
+    ({"beyond_width": 7}, "'beyond_width': input should be a multiple of 2"), ({"floor": 0.0}, "'floor' must be > 0"),
+    ({"beyond_models": ("gelu",)}, "'beyond_models': .*'linear'"),
+    ({"beyond_train": 1797}, "'beyond_train' must be < 1797"),
+    ({"beyond_init_scales": (2.0, 0.25, 5)}, "'beyond_init_scales': must be \\[start, stop, num\\] with start < stop"),
+    ({"beyond_probe": 0}, "'beyond_probe' must be >= 1"),
+    ({"beyond_probe": 1001}, "'beyond_probe' must be <= beyond_train = 1000 \\(the probe samples are training "
+                             "samples\\), got 1001"),
+    ({"beyond_train": 10}, "'beyond_probe' must be <= beyond_train = 10 .*, got 20"),  # the default broken
 ])
-def test_bad_config_is_one_line_naming_the_field(field, value, words):
-    with pytest.raises(LayerwiseError, match=words) as error:
-        build_config(get_experiment("lazy-rich-digits"), {field: value})
-    assert "\n" not in str(error.value) and field in str(error.value)
+def test_bad_config_is_one_line_naming_the_field(overrides, words):
+    with pytest.raises(LayerwiseError, match="^config key " + words) as error:
+        build_config(get_experiment("lazy-rich-digits"), overrides)
+    assert "\n" not in str(error.value)

@@ -77,16 +77,26 @@ def test_layerwise_plot_redraws_into_a_new_folder(finished, tmp_path):
     assert (tmp_path / "again" / "neural_collapse.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("classes", 1, ">= 2"), ("weight_decay", 2.0, "below 1/sqrt"), ("greedy_class_sizes", (4, 4), "distinct"),
-    ("init_scales", (1e-3,), "at least 2"), ("mlp_weight_decays", (1e-3,), "2 values"),
-    ("feature_dim", 3, "at least classes"),
-    ("seeds", 0, ">= 1"), ("greedy_init_scale", 0.9, "smallest mode strength"), ("mnist1d_samples", 1000, "100 or more"),
+@pytest.mark.parametrize("overrides, words", [
+    ({"classes": 1}, "'classes' must be >= 2"), ({"seeds": 0}, "'seeds' must be >= 1"),
+    ({"greedy_class_sizes": (4, 4)}, "'greedy_class_sizes' must be at least 2 distinct sizes, got \\(4, 4\\)"),
+    ({"greedy_class_sizes": (4,)}, "'greedy_class_sizes' must be at least 2 distinct sizes"),
+    ({"greedy_init_scale": 0.9}, "'greedy_init_scale' must be below the smallest mode strength sqrt\\(n_c/N\\) = "
+                                 "0.2582, got 0.9"),
+    ({"greedy_class_sizes": (10**9, 1)}, "'greedy_init_scale' must be below .* = 3.162e-05, got 0.0001"),  # default
+    ({"init_scales": (1e-3,)}, "'init_scales' must be at least 2 scales \\(a fitted slope\\), got \\(0.001,\\)"),
+    ({"feature_dim": 3}, "'feature_dim' must be >= classes \\(4\\), got 3"),
+    ({"classes": 17}, "'feature_dim' must be >= classes \\(17\\), got 16"),
+    ({"weight_decay": 0.5}, "'weight_decay' must be below 1/sqrt\\(classes\\) = 0.5 \\(else the minimiser is 0\\), "
+                            "got 0.5"),
+    ({"mlp_weight_decays": (1e-3,)}, "'mlp_weight_decays' must be 2 values \\(digits, then MNIST-1D or MNIST\\)"),
+    ({"mnist1d_samples": 1000}, "'mnist1d_samples' must be >= n_train \\+ 100 = 1100, got 1000"),
+    ({"n_train": 4950}, "'mnist1d_samples' must be >= n_train \\+ 100 = 5050, got 5000"),
 ])
-def test_bad_config_is_one_line_naming_the_field(field, value, words):
-    with pytest.raises(LayerwiseError, match=words) as error:
-        build_config(get_experiment("neural-collapse"), {field: value})
-    assert "\n" not in str(error.value) and field in str(error.value)
+def test_bad_config_is_one_line_naming_the_field(overrides, words):
+    with pytest.raises(LayerwiseError, match="^config key " + words) as error:
+        build_config(get_experiment("neural-collapse"), overrides)
+    assert "\n" not in str(error.value)
 
 
 def test_ufm_minimum_matches_soft_threshold_and_gradient_flow():

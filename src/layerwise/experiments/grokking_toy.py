@@ -25,7 +25,6 @@ from pydantic import Field
 from layerwise import data, theory
 from layerwise.compare import compare
 from layerwise.engine import gradient_flow
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
 from layerwise.models import DeepLinearNetwork
@@ -35,6 +34,7 @@ from layerwise.report.style import MODEL_STYLE, mode_colors
 from layerwise.seeds import seed_keys, seed_values
 
 ROUTES = ("ntk width", "weight scale", "weight scale, S0 != 0", "target scale")
+MIRRORED = "(the zero-output init mirrors pairs)"
 
 
 @F.config_dataclass
@@ -45,20 +45,16 @@ class GrokkingToyConfig:
     """First seed of the toys' Gaussian inits."""
     seeds: F.Count = 1
     """Number of seeds (init draws) run at once; the checks use the mean of their per-seed values."""
-    toy_width: F.at_least(2) = 16
+    toy_width: F.rule(F.at_least(2), f"even {MIRRORED}", lambda width: width % 2 == 0) = 16
     """Hidden units p of the toy for the weight and target routes (even: the zero-output init mirrors pairs)."""
-    toy_ratios: tuple[F.PositiveFloat, ...] = (1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 30.0, 100.0)
+    toy_ratios: Annotated[tuple[F.PositiveFloat, ...], Field(min_length=2)] = (
+        1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0, 30.0, 100.0)
     """Weight-to-target ratios Sigma0/S of the weight-scale and target-scale sweeps (at least 2; 4 decades)."""
-    toy_ntk_widths: Annotated[tuple[F.at_least(2), ...], Field(min_length=1)] = (4, 64, 1024, 16384)
+    toy_ntk_widths: F.rule(Annotated[tuple[F.at_least(2), ...], Field(min_length=1)], f"even widths {MIRRORED}",
+                           lambda widths: all(width % 2 == 0 for width in widths)) = (4, 64, 1024, 16384)
     """Widths p of the NTK-parameterised toy (Z = sqrt(p), a_i, b_i ~ N(0, 1)): Sigma0 ~ sqrt(p); even."""
     toy_duration: F.PositiveFloat = 40.0
     """Gradient-flow time (S = 1 units); long enough for S(t) = S to 1e-10."""
-
-    def __post_init__(self):
-        if self.toy_width % 2 or any(width % 2 for width in self.toy_ntk_widths):
-            raise LayerwiseError("toy_width and toy_ntk_widths must be even (the zero-output init mirrors pairs)")
-        if len(self.toy_ratios) < 2:
-            raise LayerwiseError("toy_ratios needs at least 2 values")
 
 
 def _toy_init(key, runs: int, width: int, z: float, sigma0=None, mirrored=True):

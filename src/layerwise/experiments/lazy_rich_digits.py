@@ -26,7 +26,6 @@ from pydantic import Field
 from layerwise import data, init, metrics
 from layerwise._deprecation import renamed_fields
 from layerwise.engine import train
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.models import MLP, DeepLinearNetwork
@@ -60,17 +59,14 @@ class LazyRichDigitsConfig:
     """Hidden width (even: two mirrored halves)."""
     beyond_train: Annotated[int, Field(ge=1, lt=DIGITS)] = 1000
     """Digits training samples (the others of the 1,797 are the test set)."""
-    beyond_probe: F.Count = 20
+    beyond_probe: F.rule(F.Count, lambda train: f"<= beyond_train = {train} (the probe samples are training samples)",
+                         lambda probe, train: probe <= train, needs=("beyond_train",)) = 20
     """Training samples on which the empirical NTK is measured (kernel of size 10 * probe)."""
     beyond_steps: F.Count = 2000
     """GD steps."""
     beyond_learning_rate: F.PositiveFloat = 0.5
     """GD learning rate cap; each run uses min(cap, 1 / λ_max(K_0 / probe)) so that lazy (large-kernel) runs are
     stable."""
-
-    def __post_init__(self):
-        if self.beyond_train < self.beyond_probe:
-            raise LayerwiseError(f"beyond_train must be >= beyond_probe ({self.beyond_probe}), got {self.beyond_train}")
 
 
 def _splits(config: LazyRichDigitsConfig) -> list:

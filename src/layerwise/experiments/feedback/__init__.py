@@ -17,17 +17,56 @@ checks read the seed mean.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import xarray as xr
+from pydantic import Field
 
 from layerwise._deprecation import renamed_fields
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
 from layerwise.experiments.feedback import panels
 from layerwise.experiments.feedback.checks import check
 from layerwise.experiments.feedback.figure import plot
 from layerwise.seeds import seed_values
+
+Modes = Annotated[F.PositiveFloats, Field(min_length=2)]
+"""Two or more mode strengths S_i (a stage order needs two modes)."""
+
+
+def _one_per(name: str):
+    """Positive values, one per entry of the field ``name`` (declared above)."""
+    return F.rule(F.PositiveFloats, lambda other: f"one value per entry of {name} ({len(other)} values)",
+                  lambda values, other: len(values) == len(other), needs=(name,))
+
+
+def _below_target_strengths(annotation, largest):
+    """``annotation`` whose largest value, ``largest(value)``, is below every target strength (small inits)."""
+    return F.rule(annotation, lambda s: f"below every target strength (< {min(s):g})",
+                  lambda value, s: largest(value) < min(s), needs=("target_strengths",))
+
+
+def _largest_init(u0: float, depth_u0: float, gap_u0s: tuple[float, ...]) -> float:
+    return max(u0, depth_u0, *gap_u0s)
+
+
+def _products(var, s) -> np.ndarray:
+    return np.asarray(s) * np.asarray(var)
+
+
+VarianceStrengths = F.rule(Modes, lambda *inits: f"above every init scale (> max(init_scale, depth_init_scale, "
+                           f"stage_gap_init_scales) = {_largest_init(*inits):g})",
+                           lambda s, *inits: _largest_init(*inits) < min(s),
+                           needs=("init_scale", "depth_init_scale", "stage_gap_init_scales"))
+VarianceInputs = F.rule(
+    F.rule(_one_per("variance_target_strengths"), "values whose products S E[x^2] with variance_target_strengths "
+           "are distinct", lambda var, s: len(np.unique(_products(var, s))) == len(s),
+           needs=("variance_target_strengths",)),
+    "values that order the modes by S E[x^2] differently than variance_target_strengths orders them by S (so the "
+    "stage order tests E[x^2])", lambda var, s: not np.array_equal(np.argsort(-np.asarray(s)),
+                                                                   np.argsort(-_products(var, s))),
+    needs=("variance_target_strengths",))
 
 
 @renamed_fields(target_weights="target_strengths", init="init_scale", stage_gap_inits="stage_gap_init_scales",
@@ -41,19 +80,20 @@ class FeedbackConfig:
     """First seed of the panel-1 input samples (exactly whitened: results depend on it only at rounding level)."""
     seeds: F.Count = 1
     """Number of seeds (sample sets) trained at once in panels 1-2; checks use their mean."""
-    target_strengths: F.PositiveFloats = (4.0, 2.0, 1.0, 0.5)
+    target_strengths: Modes = (4.0, 2.0, 1.0, 0.5)
     """Mode strengths S_i of the diagonal task (panels 1-2)."""
-    input_variances: F.PositiveFloats = (1.0, 1.0, 1.0, 1.0)
+    input_variances: _one_per("target_strengths") = (1.0, 1.0, 1.0, 1.0)
     """Input variances E[x_i^2] (panels 1-2)."""
-    init_scale: F.PositiveFloat = 1e-4
+    init_scale: _below_target_strengths(F.PositiveFloat, lambda u0: u0) = 1e-4
     """Initial end-to-end weight u0 = a_i b_i (balanced, a_i = b_i)."""
     learning_rate: F.PositiveFloat = 1e-3
     """GD learning rate for panels 1-3 (gradient-flow time t = lr * step)."""
     duration: F.PositiveFloat = 14.0
     """Gradient-flow time simulated in panels 1-2."""
-    n_samples: F.at_least(2) = 1000
+    n_samples: F.rule(F.at_least(2), lambda s: f"> the number of modes ({len(s)})", lambda n, s: n > len(s),
+                      needs=("target_strengths",)) = 1000
     """Samples of the panel-1 task (the engine trains from their sufficient statistics)."""
-    stage_gap_init_scales: F.PositiveFloats = (1e-2, 1e-4, 1e-6, 1e-8)
+    stage_gap_init_scales: _below_target_strengths(F.PositiveFloats, max) = (1e-2, 1e-4, 1e-6, 1e-8)
     """Initial scales u0 over which the stage gap is measured (panel 2)."""
     depths: tuple[F.at_least(2), ...] = (2, 3, 4)
     """Depths of the balanced diagonal nets of panel 3."""
@@ -69,31 +109,12 @@ class FeedbackConfig:
     """GD learning rate of panel 4 (run again at twice this rate for the drift order)."""
     imbalance_duration: F.PositiveFloat = 8.0
     """Gradient-flow time simulated in panel 4."""
-    variance_target_strengths: F.PositiveFloats = (3.0, 1.0)
+    variance_target_strengths: VarianceStrengths = (3.0, 1.0)
     """Mode strengths S_i of the E[x^2] != 1 panel (5), ordered differently by S and by S E[x^2]."""
-    variance_inputs: F.PositiveFloats = (0.5, 2.0)
+    variance_inputs: VarianceInputs = (0.5, 2.0)
     """Input variances E[x_i^2] != 1 of panel 5 (population task)."""
     variance_mode_imbalance: F.PositiveFloat = 100.0
     """Conserved imbalance C of the lazy runs of panel 5 (every mode; b0 = imbalance_b0)."""
-
-    def __post_init__(self):
-        if len(self.target_strengths) != len(self.input_variances) or len(self.target_strengths) < 2:
-            raise LayerwiseError("target_strengths and input_variances must have the same length >= 2")
-        if self.n_samples <= len(self.target_strengths):
-            raise LayerwiseError(f"n_samples must exceed the number of modes ({len(self.target_strengths)})")
-        if self.init_scale >= min(self.target_strengths) or max(self.stage_gap_init_scales) >= min(
-                self.target_strengths):
-            raise LayerwiseError("init_scale and stage_gap_init_scales must be smaller than every target strength")
-        s, var = np.asarray(self.variance_target_strengths), np.asarray(self.variance_inputs)
-        if len(s) != len(var) or len(s) < 2 or len(np.unique(s * var)) < len(s):
-            raise LayerwiseError("variance_target_strengths and variance_inputs must have the same length >= 2 and "
-                                 "distinct products S E[x^2]")
-        if np.array_equal(np.argsort(-s), np.argsort(-(s * var))):
-            raise LayerwiseError("variance_target_strengths and variance_inputs must order the modes differently by S "
-                                 "and by S E[x^2] (so the stage order tests E[x^2])")
-        if max(self.init_scale, self.depth_init_scale, *self.stage_gap_init_scales) >= min(s):
-            raise LayerwiseError("init_scale, depth_init_scale and stage_gap_init_scales must be smaller than every "
-                                 "variance target strength")
 
 
 PANELS = ((panels.saturation_and_stages, "sigmoidal vs exponential; stages"), (panels.depth, "depth"),

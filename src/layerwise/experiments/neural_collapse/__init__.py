@@ -37,13 +37,25 @@ from pydantic import Field
 
 from layerwise import data
 from layerwise._deprecation import renamed_fields
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
 from layerwise.experiments.neural_collapse import panels
 from layerwise.experiments.neural_collapse.checks import check
 from layerwise.experiments.neural_collapse.figure import plot
 from layerwise.seeds import seed_values
+
+
+def _smallest_mode_strength(sizes: tuple[int, ...]) -> float:
+    """``min_c sqrt(n_c / N)``: the smallest singular value of the greedy UFM's ``Sigma_yx``."""
+    return float(np.sqrt(min(sizes) / sum(sizes)))
+
+
+ClassSizes = F.rule(tuple[F.Count, ...], "at least 2 distinct sizes", lambda sizes: 1 < len(sizes) == len(set(sizes)))
+GreedyInitScale = F.rule(F.PositiveFloat, lambda sizes: f"below the smallest mode strength sqrt(n_c/N) = "
+                         f"{_smallest_mode_strength(sizes):.4g}", lambda u0, sizes: u0 < _smallest_mode_strength(sizes),
+                         needs=("greedy_class_sizes",))
+WeightDecay = F.rule(F.PositiveFloat, lambda classes: f"below 1/sqrt(classes) = {1 / np.sqrt(classes):.4g} (else the "
+                     "minimiser is 0)", lambda wd, classes: wd * np.sqrt(classes) < 1, needs=("classes",))
 
 
 @renamed_fields(greedy_init="greedy_init_scale")
@@ -55,24 +67,26 @@ class NeuralCollapseConfig:
     """First seed (inits and data split; MNIST-1D generation uses ``mnist1d_seed``)."""
     seeds: F.Count = 1
     """Number of seeds (batched in the linear panels, one after another for the MLP); checks use their mean."""
-    greedy_class_sizes: tuple[F.Count, ...] = (32, 16, 8, 4)
+    greedy_class_sizes: ClassSizes = (32, 16, 8, 4)
     """Class sizes n_c of the greedy-dynamics UFM (distinct, so the modes s_c = sqrt(n_c/N) are learned in order)."""
-    greedy_init_scale: F.PositiveFloat = 1e-4
+    greedy_init_scale: GreedyInitScale = 1e-4
     """Initial mode strength u0 of the aligned balanced init (greedy panel)."""
     classes: F.at_least(2) = 4
     """Classes C of the balanced geometry and weight-decay UFMs."""
     samples_per_class: F.at_least(2) = 16
     """Samples per class of the balanced UFMs."""
-    feature_dim: F.at_least(2) = 16
+    feature_dim: F.rule(F.at_least(2), lambda classes: f">= classes ({classes})", lambda d, classes: d >= classes,
+                        needs=("classes",)) = 16
     """Feature dimension d (hidden width of the two-layer linear net; at least classes)."""
-    init_scales: F.PositiveFloats = (1e-2, 3e-3, 1e-3)
+    init_scales: F.rule(F.PositiveFloats, "at least 2 scales (a fitted slope)",
+                        lambda scales: len(scales) >= 2) = (1e-2, 3e-3, 1e-3)
     """Std sigma_0 of the i.i.d. Gaussian init of both layers (geometry panel; at least 2, the sigma_0^2 law is a
     fitted slope); the random init of the greedy panel uses the median, the weight-decay panel the smallest."""
     linear_learning_rate: F.PositiveFloat = 0.05
     """GD learning rate of the geometry panel."""
     linear_duration: F.PositiveFloat = 40.0
     """Gradient-flow time of the greedy flow and the geometry GD runs (t = lr * step)."""
-    weight_decay: F.PositiveFloat = 0.05
+    weight_decay: WeightDecay = 0.05
     """Weight decay of the UFM gradient flow (on both layers; below 1/sqrt(classes))."""
     weight_decay_duration: F.PositiveFloat = 60.0
     """Gradient-flow time of the weight-decay panel."""
@@ -84,32 +98,17 @@ class NeuralCollapseConfig:
     """Full-batch Adam steps; the learning rate drops 10x after half of them."""
     mlp_learning_rate: F.PositiveFloat = 2e-3
     """Adam learning rate of the first half."""
-    mlp_weight_decays: F.NonNegativeFloats = (3e-4, 1e-3)
+    mlp_weight_decays: F.rule(F.NonNegativeFloats, "2 values (digits, then MNIST-1D or MNIST)",
+                              lambda decays: len(decays) == 2) = (3e-4, 1e-3)
     """Coupled L2 weight decay of Adam (PyTorch ``Adam(weight_decay=...)``) for digits and for MNIST-1D/MNIST (the
     noisier MNIST-1D needs the larger one to collapse within the step budget)."""
-    mnist1d_samples: F.Count = 5000
+    mnist1d_samples: F.rule(F.Count, lambda n: f">= n_train + 100 = {n + 100}", lambda samples, n: samples >= n + 100,
+                            needs=("n_train",)) = 5000
     """Samples of the generated MNIST-1D set (at least n_train + 100)."""
     mnist1d_seed: F.Seed = 42
     """Seed of the MNIST-1D generator."""
     mnist_path: Annotated[str, Field(min_length=1)] | None = None
     """Directory of the real MNIST IDX files; falls back to ``$LAYERWISE_MNIST``, then to MNIST-1D."""
-
-    def __post_init__(self):
-        sizes, classes = self.greedy_class_sizes, self.classes
-        rules = {
-            "greedy_class_sizes": (len(sizes) >= 2 and len(set(sizes)) == len(sizes), "at least 2 distinct sizes"),
-            "greedy_init_scale": (self.greedy_init_scale < np.sqrt(min(sizes) / sum(sizes)),
-                                  "below the smallest mode strength sqrt(n_c/N)"),
-            "init_scales": (len(self.init_scales) >= 2, "at least 2 scales (a fitted slope)"),
-            "feature_dim": (self.feature_dim >= classes, "at least classes"),
-            "weight_decay": (self.weight_decay * np.sqrt(classes) < 1,
-                             "below 1/sqrt(classes) (else the minimiser is 0)"),
-            "mlp_weight_decays": (len(self.mlp_weight_decays) == 2, "2 values (digits, then MNIST-1D or MNIST)"),
-            "mnist1d_samples": (self.mnist1d_samples >= self.n_train + 100, "n_train + 100 or more"),
-        }
-        for name, (ok, rule) in rules.items():
-            if not ok:
-                raise LayerwiseError(f"config key {name!r} must be {rule}")
 
 
 def simulate(config: NeuralCollapseConfig, progress: Progress) -> xr.Dataset:

@@ -48,7 +48,6 @@ import xarray as xr
 from pydantic import Field
 
 from layerwise._deprecation import renamed_fields
-from layerwise.errors import LayerwiseError
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress, dataset_config
 from layerwise.experiments.theory_check import checks, figure
@@ -75,7 +74,8 @@ class TheoryCheckConfig:
     """Save times per trajectory (the flow is saved, and the closed form evaluated, on the same grid)."""
     tolerance: F.PositiveFloat = 1e-8
     """Largest relative error a closed form may have against the flow (every check)."""
-    rtol: F.PositiveFloat = 1e-12
+    rtol: F.rule(F.PositiveFloat, lambda tolerance: f"<= tolerance / 100 = {tolerance / 100:g} (the flow is the "
+                 "reference)", lambda rtol, tolerance: rtol <= 1e-2 * tolerance, needs=("tolerance",)) = 1e-12
     """Relative tolerance of the Dopri8 step-size controller (at most tolerance / 100: the flow is the reference)."""
     atol: F.PositiveFloat = 1e-18
     """Absolute tolerance of the Dopri8 step-size controller (tiny: weights start as small as 1e-4, and a relative
@@ -89,16 +89,11 @@ class TheoryCheckConfig:
     """Depths L >= 3 of the deep Saxe instances (each depth compiles its own flow)."""
     max_imbalance: F.PositiveFloat = 2.0
     """The imbalance λ of the λ-balanced instances is drawn uniformly in [-max_imbalance, max_imbalance]."""
-    alpha_range: tuple[F.PositiveFloat, F.PositiveFloat] = (0.05, 1.0)
+    alpha_range: F.rule(tuple[F.PositiveFloat, F.PositiveFloat], "two numbers 0 < low <= high",
+                        lambda bounds: bounds[0] <= bounds[1]) = (0.05, 1.0)
     """Initial scales alpha of the Woodworth instances: log-uniform in [low, high]."""
     grokking_width: F.at_least(2) = 6
     """Hidden units p of the grokking toy."""
-
-    def __post_init__(self):
-        if self.alpha_range[0] > self.alpha_range[1]:
-            raise LayerwiseError(f"alpha_range must be two numbers 0 < low <= high, got {self.alpha_range!r}")
-        if self.rtol > 1e-2 * self.tolerance:
-            raise LayerwiseError("rtol must be at most tolerance / 100 (the flow is the reference)")
 
 
 def simulate(config: TheoryCheckConfig, progress: Progress) -> xr.Dataset:
