@@ -1,4 +1,4 @@
-"""The command line: listing, one-line errors with exit status 2, and a full quick run of `feedback`."""
+"""The command line: listing, one-line errors with exit status 2, and a run of `feedback` (test preset; quick: integration)."""
 
 import dataclasses
 import json
