@@ -1,4 +1,4 @@
-"""The command line: listing, one-line errors with exit status 2, and a full quick run of `feedback`."""
+"""The command line: listing, one-line errors with exit status 2, and a run of `feedback` (test preset; quick: integration)."""
 
 import dataclasses
 import json
@@ -56,8 +56,11 @@ def test_help_everywhere(capsys):
         assert code == 0 and "Usage" in out
 
 
-def test_run_feedback_quick_writes_results(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "run", "feedback", "--quick", "--out", str(tmp_path), "--seed", "3")
+# A whole quick preset is an integration test (issue #13); the default suite runs the same contract on the `test`
+# preset, whose checks all pass as well (tests/experiments/expected/feedback.json).
+@pytest.mark.parametrize("preset", [pytest.param("quick", marks=pytest.mark.integration), "test"])
+def test_run_feedback_writes_results(capsys, tmp_path, preset):
+    code, out, _ = run_cli(capsys, "run", "feedback", "--preset", preset, "--out", str(tmp_path), "--seed", "3")
     assert code == 0
     folder = tmp_path / "feedback"
     summary = json.loads((folder / "summary.json").read_text())

@@ -17,11 +17,18 @@ from layerwise.profiling import CompileCounter
 NAMES = sorted(REGISTRY)
 
 
+def _key(seed):
+    # The contract is about shapes, dtypes, jit, vmap and the engine, not about the random generator: XLA compiles
+    # each threefry draw of a new shape in ~1 s of CPU (a vmapped transformer init: 11 of them, ~15 s per dtype),
+    # the "rbg" generator (XLA's RngBitGenerator) in a fraction of that.
+    return jax.random.key(seed, impl="rbg")
+
+
 def _setup(name, dtype, runs=3):
     model = REGISTRY[name]()
-    keys = jax.random.split(jax.random.PRNGKey(hash(name) % 1000), runs)
+    keys = jax.random.split(_key(sum(map(ord, name))), runs)
     params = jax.vmap(lambda k: model.init(k, 0.7, dtype=dtype))(keys)
-    x = model.example_inputs(jax.random.PRNGKey(1), 6, dtype)
+    x = model.example_inputs(_key(1), 6, dtype)
     return model, params, x
 
 
@@ -81,7 +88,7 @@ def test_linear_models_apply_their_end_to_end_map(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_the_engine_trains_it_and_does_not_recompile_across_calls(name):
     model, params, x = _setup(name, jnp.float64, runs=2)
-    y = jax.random.normal(jax.random.PRNGKey(2), (x.shape[0], model.out_dim))
+    y = jax.random.normal(_key(2), (x.shape[0], model.out_dim))
     task = data.Task.from_samples(x, y)
     first = train(model, params, task, steps=4, learning_rate=1e-3, loss="mean_squared_error")
     assert first.history.loss.shape == (2, 5) and np.all(np.isfinite(first.history.loss))
@@ -103,7 +110,7 @@ FAST = [n for n in NAMES if _fast_path_applies(n)]
 
 def _both_paths(name, optimizer, learning_rate, steps, **options):
     model, params, x = _setup(name, jnp.float64, runs=3)
-    y = jax.random.normal(jax.random.PRNGKey(3), (x.shape[0], model.out_dim))
+    y = jax.random.normal(_key(3), (x.shape[0], model.out_dim))
     task = data.Task.from_samples(x, y)
     record = [0, 1, 5, 17, 18, 33, 50, steps]  # segments shorter and longer than a block, and a partial last block
     observables = {"W": observables_lib.EndToEnd()}
@@ -142,7 +149,7 @@ def test_the_fast_path_equals_the_generic_path_and_detects_divergence_alike(name
 @pytest.mark.parametrize("name", [n for n in NAMES if not _fast_path_applies(n)][:2])
 def test_fast_path_true_where_it_does_not_apply_is_a_one_line_error(name):
     model, params, x = _setup(name, jnp.float64, runs=2)
-    task = data.Task.from_samples(x, jax.random.normal(jax.random.PRNGKey(2), (x.shape[0], model.out_dim)))
+    task = data.Task.from_samples(x, jax.random.normal(_key(2), (x.shape[0], model.out_dim)))
     with pytest.raises(LayerwiseError, match="fast_path=True needs") as error:
         train(model, params, task, steps=2, loss="mean_squared_error", fast_path=True)
     assert "\n" not in str(error.value)
