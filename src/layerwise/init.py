@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import renamed_arguments, reordered_arguments
 from layerwise.data.regression import random_orthogonal
 from layerwise.errors import LayerwiseError
@@ -105,7 +106,7 @@ def balanced_aligned_init(key: Array, model: DeepLinearNetwork, init_scale, left
     dtype = left_modes.dtype
     per_layer = jnp.broadcast_to(jnp.asarray(init_scale, dtype), (k,)) ** (1.0 / model.depth)
     hidden = model.widths[1:-1]
-    rotations = [random_orthogonal(sub, h, dtype) for sub, h in zip(jax.random.split(key, len(hidden)), hidden)]
+    rotations = [random_orthogonal(sub, h, dtype) for sub, h in zip(_random.split(key, len(hidden)), hidden)]
     # Bases of each layer's input and output space: V, R_1, ..., R_{L-1}, U (only their first k columns matter).
     bases = [right_modes] + rotations + [left_modes]
     return tuple(
@@ -174,7 +175,7 @@ def lambda_balanced_init(
                "λ < 0 needs hidden width <= d_in")
     if _is_concrete(imbalance) and not bool(lambda_balanced_feasible(float(imbalance), model.widths)):
         raise LayerwiseError(message)
-    key_u, key_v, key_r = jax.random.split(key, 3)
+    key_u, key_v, key_r = _random.split(key, 3)
     dtype = default_float() if left_modes is None else left_modes.dtype
     u = random_orthogonal(key_u, m, dtype) if left_modes is None else left_modes
     v = random_orthogonal(key_v, d, dtype) if right_modes is None else right_modes
@@ -216,14 +217,14 @@ def mirrored_init(key: Array, model: DeepLinearNetwork, init_scale, scale_differ
         raise LayerwiseError(f"mirrored_init needs depth >= 2 and even hidden widths; got widths={model.widths}")
     dtype = dtype or default_float()
     d, m = model.in_dim, model.out_dim
-    keys = jax.random.split(key, model.depth)
-    a = jax.random.normal(keys[0], (hidden[0] // 2, d), dtype)
-    b = jax.random.normal(keys[-1], (m, hidden[-1] // 2), dtype)
+    keys = _random.split(key, model.depth)
+    a = _random.normal(keys[0], (hidden[0] // 2, d), dtype)
+    b = _random.normal(keys[-1], (m, hidden[-1] // 2), dtype)
     w_first = (init_scale + jnp.maximum(scale_difference, 0)) * jnp.concatenate([a, a], axis=0)
     w_last = (init_scale + jnp.maximum(-scale_difference, 0)) * jnp.concatenate([b, -b], axis=1)
     middle = []
     for layer_key, (h_in, h_out) in zip(keys[1:-1], zip(hidden[:-1], hidden[1:])):
-        block = jax.random.normal(layer_key, (h_out // 2, h_in // 2), dtype)
+        block = _random.normal(layer_key, (h_out // 2, h_in // 2), dtype)
         zeros = jnp.zeros_like(block)
         middle.append(init_scale * jnp.block([[block, zeros], [zeros, block]]))
     return (w_first, *middle, w_last)

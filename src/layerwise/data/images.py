@@ -10,6 +10,7 @@ import gzip
 import os
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -117,7 +118,10 @@ def one_hot(labels, num_classes: int, target_scale: float = 1.0) -> np.ndarray:
 
 def classification_task(x, labels, num_classes: int, target_scale: float = 1.0, dtype=jnp.float64) -> Task:
     """A `Task` with inputs ``x`` and targets ``target_scale * one_hot(labels)`` (MSE classification)."""
-    return Task.from_samples(jnp.asarray(x, dtype), jnp.asarray(one_hot(labels, num_classes, target_scale), dtype))
+    # Converted on the host (the same rounding as on the device, without a compiled conversion per shape).
+    dtype = jax.dtypes.canonicalize_dtype(dtype)
+    return Task.from_samples(jnp.asarray(np.asarray(x, dtype)),
+                             jnp.asarray(np.asarray(one_hot(labels, num_classes, target_scale), dtype)))
 
 
 def unconstrained_features_task(class_sizes) -> Task:
@@ -127,7 +131,9 @@ def unconstrained_features_task(class_sizes) -> Task:
     classifier ``W_2``; the labels are ``argmax(task.y)``."""
     labels = np.repeat(np.arange(len(class_sizes)), class_sizes)
     n = len(labels)
-    return Task.from_samples(jnp.sqrt(float(n)) * jnp.eye(n), jnp.asarray(one_hot(labels, len(class_sizes))))
+    dtype = jax.dtypes.canonicalize_dtype(float)  # built on the host: no compiled program per size
+    return Task.from_samples(jnp.asarray(np.sqrt(dtype.type(n)) * np.eye(n, dtype=dtype)),
+                             jnp.asarray(one_hot(labels, len(class_sizes))))
 
 
 def standardise(x_train, x_test, offset: float = 0.0):

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import legacy_random_state, renamed_arguments
 from layerwise.data.task import Task
 from layerwise.errors import LayerwiseError, check_positive_int
@@ -53,15 +54,15 @@ def whitened_regression(key: Array, n_samples: int, in_dim: int, out_dim: int, *
     check_positive_int("n_samples", n_samples)
     check_positive_int("in_dim", in_dim)
     check_positive_int("out_dim", out_dim)
-    key_x, key_y = jax.random.split(key)
-    x = whiten(jax.random.normal(key_x, (n_samples, in_dim), dtype))
-    y = jax.random.normal(key_y, (n_samples, out_dim), dtype)
+    key_x, key_y = _random.split(key)
+    x = whiten(_random.normal(key_x, (n_samples, in_dim), dtype))
+    y = _random.normal(key_y, (n_samples, out_dim), dtype)
     return Task.from_samples(x, y)
 
 
 def random_orthogonal(key: Array, dim: int, dtype=jnp.float64) -> Array:
     """A Haar-random orthogonal matrix (dim, dim): QR of a Gaussian matrix with the signs of R's diagonal fixed."""
-    q, r = jnp.linalg.qr(jax.random.normal(key, (dim, dim), dtype))
+    q, r = jnp.linalg.qr(_random.normal(key, (dim, dim), dtype))
     return q * jnp.sign(jnp.diagonal(r))
 
 
@@ -117,14 +118,14 @@ def teacher_task(
     var = jnp.ones(in_dim, dtype) if input_variances is None else jnp.asarray(input_variances, dtype)
     if var.shape != (in_dim,) or bool(jnp.any(var <= 0)):
         raise LayerwiseError(f"input_variances must be {in_dim} positive numbers, got shape {var.shape}")
-    key_u, key_v, key_x = jax.random.split(key, 3)
+    key_u, key_v, key_x = _random.split(key, 3)
     u = random_orthogonal(key_u, out_dim, dtype)[:, :k]
     v = random_orthogonal(key_v, in_dim, dtype)
     teacher = (u * s) @ v[:, :k].T
     if n_samples is None:
         sxx = (v * var) @ v.T
         return Task.from_statistics(sxx, teacher @ sxx, jnp.trace(teacher @ sxx @ teacher.T)), u, v[:, :k]
-    x = whiten(jax.random.normal(key_x, (n_samples, in_dim), dtype)) * jnp.sqrt(var) @ v.T
+    x = whiten(_random.normal(key_x, (n_samples, in_dim), dtype)) * jnp.sqrt(var) @ v.T
     return Task.from_samples(x, x @ teacher.T), u, v[:, :k]
 
 
@@ -158,5 +159,5 @@ def diagonal_task(
         return Task.from_statistics(jnp.diag(var), (s * var)[None, :], jnp.sum(s * s * var))
     if key is None:
         raise LayerwiseError("key is required when n_samples is given")
-    x = whiten(jax.random.normal(key, (n_samples, s.shape[0]), dtype)) * jnp.sqrt(var)
+    x = whiten(_random.normal(key, (n_samples, s.shape[0]), dtype)) * jnp.sqrt(var)
     return Task.from_samples(x, x @ s)

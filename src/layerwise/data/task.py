@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from layerwise.errors import LayerwiseError
@@ -47,11 +49,11 @@ class Task(eqx.Module):
             y = y[:, None]
         if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
             raise LayerwiseError(f"x must be (n, d) and y (n, m) with the same n; got {x.shape} and {y.shape}")
-        n = x.shape[0]
+        input_covariance, cross_covariance, output_second_moment = _sample_moments(x, y)
         return cls(
-            input_covariance=x.T @ x / n,
-            cross_covariance=y.T @ x / n,
-            output_second_moment=jnp.sum(y * y) / n,
+            input_covariance=input_covariance,
+            cross_covariance=cross_covariance,
+            output_second_moment=output_second_moment,
             x=x,
             y=y,
             sampler=sampler,
@@ -95,8 +97,19 @@ class Task(eqx.Module):
         )
 
 
+@jax.jit
+def _sample_moments(x: Array, y: Array) -> tuple[Array, Array, Array]:
+    """``X^T X / n``, ``Y^T X / n`` and ``sum(Y * Y) / n`` as one compiled program (three eager products and their
+    divisions would compile one program each per new shape)."""
+    n = x.shape[0]
+    return x.T @ x / n, y.T @ x / n, jnp.sum(y * y) / n
+
+
 def stack_tasks(tasks) -> "Task":
     """Tasks of equal shapes stacked leaf by leaf into one batched task (for ``task_batched=True``)."""
-    import jax
+    def stack(*leaves):
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+            return jnp.stack(leaves)
+        return jnp.asarray(np.stack([np.asarray(leaf) for leaf in leaves]))  # on the host: no program per shape
 
-    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *tasks)
+    return jax.tree_util.tree_map(stack, *tasks)

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from layerwise import _random
 from layerwise.errors import LayerwiseError
 
 
@@ -90,7 +91,7 @@ class Model(eqx.Module):
     def example_inputs(self, key: Array, n: int, dtype=None) -> Array:
         """``n`` random inputs of the kind the model takes (standard normal ``(n, in_dim)`` by default), for
         tests and docs."""
-        return jax.random.normal(key, (n, self.in_dim), dtype or default_float())
+        return _random.normal(key, (n, self.in_dim), dtype or default_float())
 
     def check_params(self, params, *, runs: int | None = None, name: str = "params") -> None:
         """`LayerwiseError` unless ``params`` has this model's structure and shapes (with a leading runs axis of

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import renamed_arguments
 from layerwise.errors import check_choice
 from layerwise.models.base import LinearModel, as_hyperparameter, check_positive_leaf, check_widths, default_float
@@ -66,9 +66,9 @@ class DeepLinearNetwork(LinearModel):
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         dtype = dtype or default_float()
         params = []
-        for layer_key, shape in zip(jax.random.split(key, self.depth), self.param_shapes()):
+        for layer_key, shape in zip(_random.split(key, self.depth), self.param_shapes()):
             std = init_scale / jnp.sqrt(shape[1]) if parameterisation == "fan_in" else init_scale
-            params.append(std * jax.random.normal(layer_key, shape, dtype))
+            params.append(std * _random.normal(layer_key, shape, dtype))
         return tuple(params)
 
     def end_to_end(self, params: tuple[Array, ...]) -> Array:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import renamed_arguments
 from layerwise.errors import check_choice, check_positive_int
 from layerwise.models.base import LinearModel, as_hyperparameter, check_positive_leaf, default_float
@@ -60,7 +60,7 @@ class DiagonalLinearNetwork(LinearModel):
         """``a^(l)_i ~ N(0, init_scale^2)``; every weight is its own scalar layer entry (fan-in 1), so both
         parameterisations agree."""
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
-        return init_scale * jax.random.normal(key, self.param_shapes(), dtype or default_float())
+        return init_scale * _random.normal(key, self.param_shapes(), dtype or default_float())
 
     def end_to_end(self, params: Array) -> Array:
         """The linear map ``w`` with ``f(x) = w x``, shape ``(1, dim)``: ``w_i = output_scale * prod_l a^(l)_i``."""

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import renamed_arguments
 from layerwise.errors import check_choice
 from layerwise.models.base import Model, as_hyperparameter, check_positive_leaf, check_widths, default_float
@@ -68,11 +69,11 @@ class MLP(Model):
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         dtype = dtype or default_float()
         params = []
-        for layer_key, (w_shape, b_shape) in zip(jax.random.split(key, self.depth), self.param_shapes()):
-            key_w, key_b = jax.random.split(layer_key)
+        for layer_key, (w_shape, b_shape) in zip(_random.split(key, self.depth), self.param_shapes()):
+            key_w, key_b = _random.split(layer_key)
             std = init_scale / jnp.sqrt(w_shape[1]) if parameterisation == "fan_in" else init_scale
-            params.append((std * jax.random.normal(key_w, w_shape, dtype),
-                           bias_scale * jax.random.normal(key_b, b_shape, dtype)))
+            params.append((std * _random.normal(key_w, w_shape, dtype),
+                           bias_scale * _random.normal(key_b, b_shape, dtype)))
         return tuple(params)
 
     def features(self, params, x: Array) -> Array:

@@ -101,7 +101,8 @@ def mlp(config: NeuralCollapseConfig, sets, weight_decay: float) -> xr.Dataset:
     for key, (x, y, x_test, y_test) in zip(seed_keys(config.seed + 3, config.seeds), sets):
         task = data.classification_task(x, y, 10, dtype=f32)
         model = MLP((x.shape[1], config.width, config.width, config.width, 10), "relu")
-        params = jax.tree_util.tree_map(lambda w: w[None], mlp_init(key, model, 1.0, dtype=f32))
+        # a runs axis added on the host (no compiled program per leaf shape)
+        params = jax.tree_util.tree_map(lambda w: jnp.asarray(np.asarray(w)[None]), mlp_init(key, model, dtype=f32))
         recorded = {"nc": nc.CollapseMetrics(10), "train_accuracy": observables.Accuracy(task.x, jnp.asarray(y)),
                     "test_accuracy": observables.Accuracy(jnp.asarray(x_test, f32), jnp.asarray(y_test)),
                     "feature_sv": nc.FeatureSpectrum(centred=True, count=min(20, config.width, config.n_train))}

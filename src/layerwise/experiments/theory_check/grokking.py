@@ -37,7 +37,7 @@ def grokking_family(config: TheoryCheckConfig, seed: int) -> list[Solution]:
     root = np.sqrt(target**2 + sigma0**2 - s0**2)
     horizon = float(np.max(z * np.log(1e14) / (2.0 * root)))  # g^2 relaxes at 2R/Z: e^{-2RT/Z} <= 1e-14
     times = exponential_times(horizon, config.times)
-    tasks = data.stack_tasks([data.Task.from_statistics(jnp.eye(1), jnp.array([[t]]), t**2) for t in target])
+    tasks = data.stack_tasks([data.Task.from_statistics(np.eye(1), np.array([[t]]), t**2) for t in target])
     history = run_flow(config, DeepLinearNetwork((1, p, 1), output_scale=1.0 / z), (jnp.asarray(a[:, :, None]),
                     jnp.asarray(b[:, None, :])), tasks, times, {"W1": first_layer, "W2": second_layer})
     a_t, b_t = history["W1"].values[:, :, :, 0], history["W2"].values[:, :, 0, :]

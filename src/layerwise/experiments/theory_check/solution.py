@@ -85,7 +85,7 @@ def flat_components(values) -> np.ndarray:
 
 def whitened_tasks(targets) -> data.Task:
     """One task per target ``Sigma_yx`` (m, d) with whitened input ``Sigma_xx = I``, stacked."""
-    return data.stack_tasks([data.Task.from_statistics(jnp.eye(t.shape[1]), jnp.asarray(t), float(np.sum(t**2)))
+    return data.stack_tasks([data.Task.from_statistics(np.eye(t.shape[1]), jnp.asarray(t), float(np.sum(t**2)))
                              for t in targets])
 
 
