@@ -36,7 +36,9 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     batched task per run), the exact flow at ``init_scale``, and their closed forms."""
     s, var, inits = np.asarray(config.target_strengths), np.asarray(config.input_variances), initial_weights(config)
     tasks = [data.diagonal_task(s, var, n_samples=config.n_samples, key=k) for k in seed_keys(config.seed, config.seeds)]
-    task = jax.tree_util.tree_map(lambda *leaves: jnp.repeat(jnp.stack(leaves), len(inits), axis=0), *tasks)
+    # Stacked on the host (numpy): eager jnp would compile a stack, repeat and slice program per leaf shape.
+    task = jax.tree_util.tree_map(lambda *leaves: np.repeat(np.stack([np.asarray(leaf) for leaf in leaves]),
+                                                            len(inits), axis=0), *tasks)
     one_per_seed = jax.tree_util.tree_map(lambda leaf: leaf[:: len(inits)], task)
     record = _grid(config.duration, config.learning_rate, 801)
     deep = DiagonalLinearNetwork(dim=len(s), depth=2)
@@ -47,7 +49,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     plain = train(shallow, jnp.zeros((config.seeds, 1, len(s))), one_per_seed, steps=int(record[-1]),
                   learning_rate=config.learning_rate, record_steps=record, observables=WEIGHTS, task_batched=True)
     flow_times = np.linspace(0.0, config.duration, 61)
-    default = jax.tree_util.tree_map(lambda p: p[np.tile(inits, config.seeds) == config.init_scale], params)
+    default = np.asarray(params)[np.tile(inits, config.seeds) == config.init_scale]
     flow = gradient_flow(deep, default, one_per_seed, flow_times, rtol=1e-12, atol=1e-14, observables=WEIGHTS,
                          task_batched=True).history
     t = rich.time.values[0]
