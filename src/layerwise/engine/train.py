@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from layerwise import _random as random_lib
 from layerwise.data.task import Task
 from layerwise.engine import checkpoint as checkpoint_lib
 from layerwise.engine import fast_path as fast_lib
@@ -305,7 +306,8 @@ def train(
     fast = fast_lib.use_fast_path(fast_path, model, optimizer, statistics, runs * steps)
     program = fast_lib.train_fast_compiled if fast else _train_compiled
     specs = observable_specs(observables)
-    keys = jax.random.split(jax.random.PRNGKey(0) if key is None else key, runs)
+    # One compiled split per size bucket, not one per run count (bitwise jax.random.split: layerwise._random).
+    keys = random_lib.split(jax.random.PRNGKey(0) if key is None else key, runs)
     segments = np.stack([np.concatenate([[0], record_steps[:-1]]), record_steps], axis=1)
     params, hyper_arrays, keys = shard_runs((params, {k: jnp.asarray(v, dtype) for k, v in hyper.items()}, keys), runs)
     inputs = (params, shard_runs(task, runs) if task_batched else task, hyper_arrays, keys)

@@ -31,7 +31,9 @@ def _train_cells(config: LazyRichFig6Config, model, keys, cells, draw, make_para
         xs.append(task.x)
         params.append(make_params(jax.random.split(key_init, cells[1].size)))
         tasks.append(jax.vmap(task.scale_targets)(jnp.asarray(1.0 / cells[1])))
-    params, tasks = (jax.tree_util.tree_map(lambda *leaf: jnp.concatenate(leaf), *parts) for parts in (params, tasks))
+    # Joined on the host (numpy): eager jnp would compile a concatenation per leaf shape.
+    params, tasks = (jax.tree_util.tree_map(lambda *leaf: np.concatenate([np.asarray(v) for v in leaf]), *parts)
+                     for parts in (params, tasks))
     result = train(model, params, tasks, steps=config.steps, learning_rate=config.learning_rate, task_batched=True,
                    record_steps=record, observables=WEIGHTS)
     return xs, params, tasks, result
