@@ -81,35 +81,33 @@ def renamed_arguments(**old_to_new: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def renamed_function(old_name: str, new_name: str, function: Callable) -> Callable:
-    """The function once public as ``old_name`` (e.g. ``"metrics.skill_strength"``), now ``new_name``: a wrapper
-    that calls ``function`` and warns (`RenamedArgumentWarning`)."""
+def _deprecated_wrapper(old_name: str, function: Callable, message: str, doc: str) -> Callable:
+    """``function`` under its old public name ``old_name``, warning ``message`` (`RenamedArgumentWarning`) per call."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        warnings.warn(f"{old_name} is renamed {new_name}; {UNTIL}", RenamedArgumentWarning, stacklevel=2)
+        warnings.warn(message, RenamedArgumentWarning, stacklevel=2)
         return function(*args, **kwargs)
 
     wrapper.__name__ = wrapper.__qualname__ = old_name.rpartition(".")[2]
-    wrapper.__doc__ = f"Deprecated: the old name of `{new_name}` (warns; removed in the next release)."
+    wrapper.__doc__ = doc
     return wrapper
+
+
+def renamed_function(old_name: str, new_name: str, function: Callable) -> Callable:
+    """The function once public as ``old_name`` (e.g. ``"metrics.skill_strength"``), now ``new_name``: a wrapper
+    that calls ``function`` and warns (`RenamedArgumentWarning`)."""
+    return _deprecated_wrapper(old_name, function, f"{old_name} is renamed {new_name}; {UNTIL}",
+                               f"Deprecated: the old name of `{new_name}` (warns; removed in the next release).")
 
 
 def replaced_function(old_name: str, new_name: str, function: Callable, difference: str) -> Callable:
     """The old public function ``old_name`` kept with its own behaviour (``function``), warning
     (`RenamedArgumentWarning`) that ``new_name`` replaces it and how their results differ (``difference``), for a
     replacement that is not a plain rename (e.g. the opposite sign), so that no caller's numbers change silently."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        warnings.warn(f"{old_name} is deprecated; use {new_name}, which differs: {difference}; {UNTIL}",
-                      RenamedArgumentWarning, stacklevel=2)
-        return function(*args, **kwargs)
-
-    wrapper.__name__ = wrapper.__qualname__ = old_name.rpartition(".")[2]
-    wrapper.__doc__ = (f"Deprecated: use `{new_name}`, which differs: {difference} (warns; removed in the next "
-                       "release).")
-    return wrapper
+    return _deprecated_wrapper(
+        old_name, function, f"{old_name} is deprecated; use {new_name}, which differs: {difference}; {UNTIL}",
+        f"Deprecated: use `{new_name}`, which differs: {difference} (warns; removed in the next release).")
 
 
 def reordered_arguments(*old_order: str) -> Callable[[Callable], Callable]:
