@@ -25,6 +25,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -126,13 +127,12 @@ class MultitaskSparseParity:
 
     def sample(self, key: Array, batch_size: int) -> tuple[Array, Array]:
         """Fresh samples ``(x, y)``: x (batch_size, n_s + n_b), y (batch_size, 1). Pure and jittable."""
-        x = self.inputs(key, batch_size)
-        return x, self.labels(x)
+        return _draw(self, key, batch_size)
 
     def sample_features(self, key: Array, batch_size: int) -> tuple[Array, Array]:
         """The same draw as `sample` (same key) in the skill basis: ``(g(x), y)``, g (batch_size, n_s)."""
-        x = self.inputs(key, batch_size)
-        return self.skill_features(x), self.labels(x)
+        x, y = _draw(self, key, batch_size)
+        return _skill_features(self, x), y
 
     @renamed_arguments(seed="key")
     def dataset(self, key: Array, size: int) -> tuple[Array, Array]:
@@ -148,8 +148,7 @@ class MultitaskSparseParity:
         """The skill (0-indexed) of each sample of ``dataset(key, size)``, shape (size,). Data sets with one key
         are nested: ``dataset(key, D)`` is the first ``D`` samples of any larger one."""
         words = _key_data("MultitaskSparseParity.dataset_skills", key)
-        x = self.inputs_from_keys(_index_keys(words, jnp.arange(size)))
-        return jnp.argmax(x[:, : self.n_skills], axis=1)
+        return _dataset_skills(self, jnp.asarray(words, jnp.uint32), int(size))
 
     @renamed_arguments(seed="key")
     def dataset_sampler(self, key: Array, size: int, features: bool = False) -> "FixedDatasetSampler":
@@ -162,9 +161,7 @@ class MultitaskSparseParity:
     def evaluation_sets(self, key: Array, size: int) -> tuple[Array, Array]:
         """Held-out per-skill sets: x (n_s, size, n_s + n_b), y (n_s, size, 1); set ``k`` has only skill ``k``."""
         check_positive_int("size", size)
-        keys = jax.random.split(key, self.n_skills)
-        x = jnp.stack([self.inputs(k, size, skill=i) for i, k in enumerate(keys)])
-        return x, jax.vmap(self.labels)(x)
+        return _evaluation_sets(self, key, int(size))
 
     def online_task(self, key: Array, evaluation_size: int = 1000, features: bool = False) -> Task:
         """A `Task` drawing fresh samples each step (``sampler``), with ``evaluation_size`` held-out samples as
@@ -172,6 +169,35 @@ class MultitaskSparseParity:
         sampler = self.sample_features if features else self.sample
         x, y = sampler(key, evaluation_size)
         return Task.from_samples(x, y, sampler=sampler)
+
+
+# Eager callers (a Task's first samples, evaluation sets, skill counts) get one compiled program per problem and size
+# instead of one per jnp operation; inside a trace (the engine's step) these inline into the caller's program.
+# (`sample` and `sample_features` share one: the features are a second, small program.)
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _draw(problem: MultitaskSparseParity, key: Array, batch_size: int) -> tuple[Array, Array]:
+    x = problem.inputs(key, batch_size)
+    return x, problem.labels(x)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _skill_features(problem: MultitaskSparseParity, x: Array) -> Array:
+    return problem.skill_features(x)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _evaluation_sets(problem: MultitaskSparseParity, key: Array, size: int) -> tuple[Array, Array]:
+    # vmapped over the skills' keys: one threefry hash in the program, the same bits as one draw per key
+    words = jax.vmap(lambda k: jax.random.bits(k, (size, problem.n_bits + 1), jnp.uint32))(
+        jax.random.split(key, problem.n_skills))
+    x = jax.vmap(problem.inputs_from_words)(words, jnp.arange(problem.n_skills))
+    return x, jax.vmap(problem.labels)(x)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _dataset_skills(problem: MultitaskSparseParity, words: Array, size: int) -> Array:
+    x = problem.inputs_from_keys(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(words, jnp.arange(size)))
+    return jnp.argmax(x[:, : problem.n_skills], axis=1)
 
 
 def _key_data(function: str, key) -> tuple[int, ...]:
@@ -254,9 +280,12 @@ def sparse_parity_problem(
         )
     if legacy_random_state("sparse_parity_problem", key):
         key = jax.random.PRNGKey(int(key))
-    chosen = np.asarray(jax.random.permutation(key, n_bits))[: n_skills * bits_per_skill]
+    chosen = np.asarray(_permutation(key, n_bits))[: n_skills * bits_per_skill]
     skill_bits = tuple(tuple(sorted(int(i) for i in row)) for row in chosen.reshape(n_skills, bits_per_skill))
     return MultitaskSparseParity(skill_bits, n_bits, float(alpha), float(target_scale), dtype)
+
+
+_permutation = jax.jit(jax.random.permutation, static_argnums=1)  # one program, not three
 
 
 def one_skill_tasks(frequencies, target_scale: float) -> Task:

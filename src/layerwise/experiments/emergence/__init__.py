@@ -116,15 +116,14 @@ def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
     gap |= skill_basis.flow_half_times(p, config.target_scale, gap_inits)
     progress("stage gap")
     data, d_c = mlp.data_panel(config, problem, skills, jax.random.fold_in(key, 3))
-    sb_sizes, one_shot = skill_basis.one_shot_panel(config, problem)
+    sb_sizes, converged = skill_basis.converged_panels(config, problem)  # one-shot, parameters, L(D), L(N)
     progress("data emergence")
     params, n_c = mlp.parameter_panel(config, problem, skills, jax.random.fold_in(key, 4))
-    params |= skill_basis.parameter_panel(config, p)
     progress("parameter emergence")
     scaling = skill_basis.scaling_laws(config)
     progress("scaling laws")
     return xr.Dataset(
-        {**time, **gap, **data, **one_shot, **params, **scaling},
+        {**time, **gap, **data, **converged, **params, **scaling},
         coords={"skill": np.arange(1, p.size + 1), "frequency": ("skill", p), "seed": np.arange(config.seeds),
                 "time_step": runs[config.init_scale].step.values, "gap_init": gap_inits,
                 "data_size": list(config.data_sizes), "data_seed": np.arange(config.data_seeds),

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from layerwise import _random as random_lib
 from layerwise import theory
 from layerwise.data import Task
 from layerwise.engine import linear_record_steps, train
@@ -50,21 +51,31 @@ def mlp_runs(keys, problem, width, scales, sampler, steps, skills, *, optimizer=
     arrays) makes one task per run, the sampler reading that run's values (e.g. its data-set size)."""
     init_key, sample_key = keys
     model = MLP(widths=(problem.in_dim, width, 1), activation="relu")
-    scales = jnp.asarray(scales, jnp.float32)
-    unit = jax.vmap(lambda k: mlp_init(k, model, 1.0, 1.0, parameterisation="standard", dtype=jnp.float32))(
-        jax.random.split(init_key, scales.shape[0]))
-    (w1, b1), (w2, b2) = jax.tree_util.tree_map(lambda v: v * scales.reshape((-1,) + (1,) * (v.ndim - 1)), unit)
-    if alive is not None:  # zero units get exactly zero gradient (ReLU output 0, output weight 0): a narrower net
-        w1, b1, w2 = w1 * alive[:, :, None], b1 * alive, w2 * alive[:, None, :]
+    params = scaled_inits(init_key, model, scales, alive)
     task = Task.from_samples(*problem.sample(jax.random.fold_in(sample_key, 999), 64), sampler=sampler)
     if sampler_args is not None:  # one task per run: the same samples, each run's own sampler arguments
         task = Task(*(np.broadcast_to(np.asarray(v), scales.shape + v.shape) for v in (task.input_covariance,
                       task.cross_covariance, task.output_second_moment, task.x, task.y)),  # numpy: nothing compiles
                     sampler, tuple(np.asarray(arg) for arg in sampler_args))
-    return train(model, ((w1, b1), (w2, b2)), task, steps=steps, optimizer=optimizer, learning_rate=learning_rate,
+    return train(model, params, task, steps=steps, optimizer=optimizer, learning_rate=learning_rate,
                  batch_size=batch_size, key=sample_key, observables=skills, loss="mean_squared_error",
                  record_steps=linear_record_steps(steps, max(1, steps // records)),
                  task_batched=sampler_args is not None)
+
+
+def scaled_inits(init_key, model: MLP, scales, alive=None):
+    """One run per scale: weights and biases ``scale * N(0, 1)`` (`mlp_init`, standard parameterisation; run ``r``
+    from ``split(init_key, runs)[r]``), units where ``alive`` (runs, width) is 0 zeroed. Run by run and scaled in
+    numpy: the draws reuse the few compiled programs of `layerwise._random` whatever the number of runs."""
+    keys = np.asarray(random_lib.split(init_key, len(scales)))
+    unit = [mlp_init(key, model, 1.0, 1.0, parameterisation="standard", dtype=jnp.float32) for key in keys]
+    scales = np.asarray(scales, np.float32)
+    (w1, b1), (w2, b2) = jax.tree_util.tree_map(
+        lambda *runs: np.stack([np.asarray(v) for v in runs]) * scales.reshape((-1,) + (1,) * runs[0].ndim), *unit)
+    if alive is not None:  # zero units get exactly zero gradient (ReLU output 0, output weight 0): a narrower net
+        alive = np.asarray(alive, np.float32)
+        w1, b1, w2 = w1 * alive[:, :, None], b1 * alive, w2 * alive[:, None, :]
+    return (w1, b1), (w2, b2)
 
 
 def half_times(steps, strength):
