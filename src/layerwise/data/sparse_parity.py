@@ -140,15 +140,16 @@ class MultitaskSparseParity:
         sample ``i`` is drawn from ``fold_in(key, i)``, so `dataset_sampler` re-draws the same set. An integer seed
         ``s`` (the earlier spelling, ``PRNGKey(s)``) still works for one release and warns."""
         check_positive_int("size", size)
-        x = self.inputs_from_keys(_index_keys(_key_data("MultitaskSparseParity.dataset", key), jnp.arange(size)))
-        return x, self.labels(x)
+        words = _key_data("MultitaskSparseParity.dataset", key)
+        return _draw_dataset(self, jnp.asarray(words, jnp.uint32), int(size))
 
     @renamed_arguments(seed="key")
     def dataset_skills(self, key: Array, size: int) -> Array:
         """The skill (0-indexed) of each sample of ``dataset(key, size)``, shape (size,). Data sets with one key
         are nested: ``dataset(key, D)`` is the first ``D`` samples of any larger one."""
         words = _key_data("MultitaskSparseParity.dataset_skills", key)
-        return _dataset_skills(self, jnp.asarray(words, jnp.uint32), int(size))
+        x, _ = _draw_dataset(self, jnp.asarray(words, jnp.uint32), int(size))  # the program `dataset` compiles
+        return jnp.asarray(np.argmax(np.asarray(x)[:, : self.n_skills], axis=1))
 
     @renamed_arguments(seed="key")
     def dataset_sampler(self, key: Array, size: int, features: bool = False) -> "FixedDatasetSampler":
@@ -195,9 +196,9 @@ def _evaluation_sets(problem: MultitaskSparseParity, key: Array, size: int) -> t
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
-def _dataset_skills(problem: MultitaskSparseParity, words: Array, size: int) -> Array:
+def _draw_dataset(problem: MultitaskSparseParity, words: Array, size: int) -> tuple[Array, Array]:
     x = problem.inputs_from_keys(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(words, jnp.arange(size)))
-    return jnp.argmax(x[:, : problem.n_skills], axis=1)
+    return x, problem.labels(x)
 
 
 def _key_data(function: str, key) -> tuple[int, ...]:
@@ -224,7 +225,10 @@ class FixedDatasetSampler:
 
     The call's ``size`` (an integer array, may be traced; at most the sampler's ``size``) draws from the first ``size``
     samples instead, which is ``dataset(data_key, size)`` since data sets of one key are nested. Passed per run as a
-    task's ``sampler_args`` (`Task.from_samples`), it trains every data-set size in one compiled program.
+    task's ``sampler_args`` (`Task.from_samples`), it trains every data-set size in one compiled program. Given
+    ``inputs``, the set's inputs ``dataset(data_key, sampler.size)[0]`` (another per-run argument), the batch's rows
+    are gathered from them instead of re-drawn: the same batch (bit for bit), and a training step that compiles and
+    runs without two threefry hashes per sample, for ``size x (n_s + n_b)`` numbers held per run.
 
     Example:
         >>> problem = sparse_parity_problem(jax.random.PRNGKey(0))
@@ -244,9 +248,13 @@ class FixedDatasetSampler:
         if not isinstance(self.key_data, tuple):  # an integer seed, the earlier field
             object.__setattr__(self, "key_data", _key_data("FixedDatasetSampler", self.key_data))
 
-    def __call__(self, key: Array, batch_size: int, size: Array | None = None) -> tuple[Array, Array]:
+    def __call__(self, key: Array, batch_size: int, size: Array | None = None,
+                 inputs: Array | None = None) -> tuple[Array, Array]:
         index = jax.random.randint(key, (batch_size,), 0, self.size if size is None else jnp.minimum(size, self.size))
-        x = self.problem.inputs_from_keys(_index_keys(self.key_data, index))
+        if inputs is not None and inputs.shape != (self.size, self.problem.in_dim):
+            raise LayerwiseError(f"inputs must be the data set's inputs, shape {(self.size, self.problem.in_dim)}; "
+                                 f"got {tuple(inputs.shape)}")
+        x = self.problem.inputs_from_keys(_index_keys(self.key_data, index)) if inputs is None else inputs[index]
         y = self.problem.labels(x)
         return (self.problem.skill_features(x) if self.features else x), y
 

@@ -14,6 +14,8 @@ power-law loss curves in time, data and parameters.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
@@ -69,7 +71,11 @@ def skill_frequencies(n_skills: int, alpha: float) -> Array:
         scaling", NeurIPS.
     """
     checks.positive_int("skill_frequencies", "n_skills", n_skills)
-    alpha = _scalar("skill_frequencies", "alpha", alpha)
+    return _skill_frequencies(int(n_skills), _scalar("skill_frequencies", "alpha", alpha))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _skill_frequencies(n_skills: int, alpha):  # one compiled program per K, not one per operation
     k = jnp.arange(1, n_skills + 1, dtype=jnp.result_type(float))
     weights = k ** (-(alpha + 1.0))
     return weights / jnp.sum(weights)
@@ -220,6 +226,11 @@ def loss_vs_parameters(N: ArrayLike, p: ArrayLike, target_strength: ArrayLike = 
                          "sorted in non-increasing order (most frequent skill first)", p_values)
     S = _scalar(name, "target_strength", target_strength)
     checks.broadcastable(name, N=N, target_strength=S)
+    return _loss_vs_parameters(N, p, S)
+
+
+@jax.jit
+def _loss_vs_parameters(N, p, S):
     # tail[n] = sum_{k > n} p_k, summed from the small end so the long tail keeps its relative accuracy.
     tail = jnp.concatenate([jnp.cumsum(p[::-1])[::-1], jnp.zeros(1, p.dtype)])
     index = jnp.clip(jnp.asarray(N).astype(jnp.int32), 0, p.shape[0])

@@ -148,10 +148,13 @@ def data_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, flo
     share one compiled program; seeds vary the init and the batch order."""
     S, sizes, data_key = config.target_scale, np.asarray(config.data_sizes), jax.random.PRNGKey(dataset_seed(config))
     run_sizes = np.repeat(sizes, config.data_seeds).astype(np.int32)  # run = size index * data_seeds + seed
+    # The largest set's inputs, given to every run: batches are gathered from them, not re-drawn (the same batches).
+    inputs = np.broadcast_to(np.asarray(problem.dataset(data_key, int(sizes.max()))[0]),
+                             (run_sizes.size, int(sizes.max()), problem.in_dim))
     final = mlp_runs((jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)), problem, config.width,
                      np.full(run_sizes.size, config.init_scale), problem.dataset_sampler(data_key, int(sizes.max())),
                      config.data_steps, skills, learning_rate=config.learning_rate, batch_size=config.batch_size,
-                     records=10, sampler_args=(run_sizes,)).history.isel(step=-1)
+                     records=10, sampler_args=(run_sizes, inputs)).history.isel(step=-1)
     data = {name: final[name].values.reshape(sizes.size, config.data_seeds, -1).transpose(1, 0, 2)
             for name in skills}  # (seed, size, skill)
     crossings = log_crossing(sizes, np.moveaxis(data["skill_strength"] / S, -1, -2), 0.5)  # (seed, skill)
