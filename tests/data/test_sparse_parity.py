@@ -168,3 +168,18 @@ def test_fixed_dataset_sampler_with_a_traced_size_draws_the_nested_smaller_set(p
     x_ref, y_ref = small(key, 64)
     np.testing.assert_array_equal(np.asarray(xs), np.asarray(x_ref))  # the same draw as the size-10 sampler
     np.testing.assert_array_equal(np.asarray(ys), np.asarray(y_ref))
+
+
+def test_fixed_dataset_sampler_given_the_stored_inputs_gathers_the_same_batch(problem):
+    """With ``inputs`` (the set's inputs, as the emergence data panel passes per run) the batch is gathered from them:
+    bit for bit the batch the sampler re-draws, for a traced size too; a wrong shape is one clear error."""
+    data_key, key = jax.random.PRNGKey(11), jax.random.PRNGKey(2)
+    sampler = problem.dataset_sampler(data_key, 40)
+    inputs = problem.dataset(data_key, 40)[0]
+    for size in (None, jnp.asarray(10)):
+        drawn = sampler(key, 64, size)
+        gathered = jax.jit(sampler, static_argnums=1)(key, 64, jnp.asarray(40) if size is None else size, inputs)
+        for a, b in zip(drawn, gathered):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(LayerwiseError, match="inputs must be the data set's inputs, shape \\(40, 37\\); got \\(10, 37\\)"):
+        sampler(key, 64, None, inputs[:10])
