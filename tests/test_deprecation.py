@@ -98,9 +98,16 @@ RENAMED_CALLS = {
     "solving.strengths": (
         lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, u0=np.full((1, 2), 1e-3), imbalance=0.5),
         lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, init_scale=np.full((1, 2), 1e-3),
-                          imbalance=0.5)),
+                          mode_imbalance=0.5)),
+    "solving.strengths(imbalance=)": (
+        lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, init_scale=np.full((1, 2), 1e-3), imbalance=0.5),
+        lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, init_scale=np.full((1, 2), 1e-3),
+                          mode_imbalance=0.5)),
+    "solving.passage_times(imbalance=)": (
+        lambda: passage_times("imbalanced", MODES, depth=2, init_scale=np.full((1, 2), 1e-3), imbalance=0.5),
+        lambda: passage_times("imbalanced", MODES, depth=2, init_scale=np.full((1, 2), 1e-3), mode_imbalance=0.5)),
     "solving.imbalanced_layers": (lambda: imbalanced_layers(u0=0.2, imbalance=0.5),
-                                  lambda: imbalanced_layers(init_scale=0.2, imbalance=0.5)),
+                                  lambda: imbalanced_layers(init_scale=0.2, mode_imbalance=0.5)),
     "metrics.skill_strength": (lambda: metrics.skill_strength(jnp.array([1.0, -1.0]), jnp.array([2.0, -2.0])),
                                lambda: metrics.measured_skill_strength(jnp.array([1.0, -1.0]),
                                                                        jnp.array([2.0, -2.0]))),
