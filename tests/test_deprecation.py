@@ -329,3 +329,31 @@ def test_a_data_nc_config_written_under_old_names_is_read_with_the_new_ones():
     with pytest.warns(RenamedFieldWarning):
         config = dataset_config(xr.Dataset(attrs={CONFIG_ATTRIBUTE: old_toml}), experiment)
     assert config.init_scale == 1e-5 and config.mode_imbalances == (0.0, 2.0)
+
+
+def test_a_dataset_under_old_names_is_read_under_the_new_ones_with_one_warning():
+    import xarray as xr
+
+    from layerwise._deprecation import renamed_variables
+
+    table = {"init": "init_scale", "imbalance": "mode_imbalance", "absent": "never_written"}
+    old = xr.Dataset({"linear_weights": (("init", "imbalance"), np.ones((2, 3)))},
+                     coords={"init": [1e-3, 1e-6], "imbalance": [0.0, 1.0, 2.0]})
+    with pytest.warns(RenamedFieldWarning) as caught:
+        new = renamed_variables(old, table, source="data.nc")
+    assert len(caught) == 1 and str(caught[0].message) == (
+        "data.nc was written under old names, read as the new ones: 'init' -> 'init_scale', 'imbalance' -> "
+        "'mode_imbalance'; the old names are read until the next release")
+    assert new.linear_weights.dims == ("init_scale", "mode_imbalance")
+    np.testing.assert_array_equal(new.mode_imbalance.values, [0.0, 1.0, 2.0])  # values untouched (C stays C)
+    assert renamed_variables(new, table) is new  # new names: no warning, nothing changed
+    with pytest.raises(LayerwiseError, match="holds both 'init' and its new name 'init_scale'"):
+        renamed_variables(old.assign_coords(init_scale=("init", [1.0, 2.0])), table)
+
+
+def test_solve_imbalance_with_an_aligned_init_is_reinterpreted_not_flipped():
+    from layerwise._deprecation import reinterpreted_argument
+
+    with pytest.warns(RenamedArgumentWarning, match=r"^solve: imbalance with init='aligned' is read as "
+                                                    r"mode_imbalance \(its old meaning\); pass mode_imbalance"):
+        reinterpreted_argument("solve", "imbalance", "mode_imbalance", "init='aligned'", "λ = -C", stacklevel=2)
