@@ -29,10 +29,10 @@ def _panels():
     from layerwise.explore import emergence_panel as e, feedback as f, grokking_panel as g, lambda_panel as lam
 
     return {
-        "feedback (C slider, depth 2)": (lambda v: f.theory_curves(f.FeedbackSettings(imbalance=v))[0],
+        "feedback (C slider, depth 2)": (lambda v: f.theory_curves(f.FeedbackSettings(mode_imbalance=v))[0],
                                          np.linspace(0.1, 10.0, 40)),
-        "feedback (C slider, depth 3: ODE)": (lambda v: f.theory_curves(f.FeedbackSettings(depth=3, init=1e-2,
-                                                                                            imbalance=v))[0],
+        "feedback (C slider, depth 3: ODE)": (lambda v: f.theory_curves(f.FeedbackSettings(
+                                                  depth=3, init_scale=1e-2, mode_imbalance=v))[0],
                                               np.linspace(0.1, 5.0, 40)),
         "λ-balanced (λ slider)": (lambda v: lam.theory_curves(lam.LambdaSettings(imbalance=v))[0],
                                   np.linspace(-3.0, 3.0, 40)),

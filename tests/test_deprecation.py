@@ -98,9 +98,16 @@ RENAMED_CALLS = {
     "solving.strengths": (
         lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, u0=np.full((1, 2), 1e-3), imbalance=0.5),
         lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, init_scale=np.full((1, 2), 1e-3),
-                          imbalance=0.5)),
+                          mode_imbalance=0.5)),
+    "solving.strengths(imbalance=)": (
+        lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, init_scale=np.full((1, 2), 1e-3), imbalance=0.5),
+        lambda: strengths("imbalanced", [0.0, 1.0], MODES, depth=2, init_scale=np.full((1, 2), 1e-3),
+                          mode_imbalance=0.5)),
+    "solving.passage_times(imbalance=)": (
+        lambda: passage_times("imbalanced", MODES, depth=2, init_scale=np.full((1, 2), 1e-3), imbalance=0.5),
+        lambda: passage_times("imbalanced", MODES, depth=2, init_scale=np.full((1, 2), 1e-3), mode_imbalance=0.5)),
     "solving.imbalanced_layers": (lambda: imbalanced_layers(u0=0.2, imbalance=0.5),
-                                  lambda: imbalanced_layers(init_scale=0.2, imbalance=0.5)),
+                                  lambda: imbalanced_layers(init_scale=0.2, mode_imbalance=0.5)),
     "metrics.skill_strength": (lambda: metrics.skill_strength(jnp.array([1.0, -1.0]), jnp.array([2.0, -2.0])),
                                lambda: metrics.measured_skill_strength(jnp.array([1.0, -1.0]),
                                                                        jnp.array([2.0, -2.0]))),
@@ -322,3 +329,31 @@ def test_a_data_nc_config_written_under_old_names_is_read_with_the_new_ones():
     with pytest.warns(RenamedFieldWarning):
         config = dataset_config(xr.Dataset(attrs={CONFIG_ATTRIBUTE: old_toml}), experiment)
     assert config.init_scale == 1e-5 and config.mode_imbalances == (0.0, 2.0)
+
+
+def test_a_dataset_under_old_names_is_read_under_the_new_ones_with_one_warning():
+    import xarray as xr
+
+    from layerwise._deprecation import renamed_variables
+
+    table = {"init": "init_scale", "imbalance": "mode_imbalance", "absent": "never_written"}
+    old = xr.Dataset({"linear_weights": (("init", "imbalance"), np.ones((2, 3)))},
+                     coords={"init": [1e-3, 1e-6], "imbalance": [0.0, 1.0, 2.0]})
+    with pytest.warns(RenamedFieldWarning) as caught:
+        new = renamed_variables(old, table, source="data.nc")
+    assert len(caught) == 1 and str(caught[0].message) == (
+        "data.nc was written under old names, read as the new ones: 'init' -> 'init_scale', 'imbalance' -> "
+        "'mode_imbalance'; the old names are read until the next release")
+    assert new.linear_weights.dims == ("init_scale", "mode_imbalance")
+    np.testing.assert_array_equal(new.mode_imbalance.values, [0.0, 1.0, 2.0])  # values untouched (C stays C)
+    assert renamed_variables(new, table) is new  # new names: no warning, nothing changed
+    with pytest.raises(LayerwiseError, match="holds both 'init' and its new name 'init_scale'"):
+        renamed_variables(old.assign_coords(init_scale=("init", [1.0, 2.0])), table)
+
+
+def test_solve_imbalance_with_an_aligned_init_is_reinterpreted_not_flipped():
+    from layerwise._deprecation import reinterpreted_argument
+
+    with pytest.warns(RenamedArgumentWarning, match=r"^solve: imbalance with init='aligned' is read as "
+                                                    r"mode_imbalance \(its old meaning\); pass mode_imbalance"):
+        reinterpreted_argument("solve", "imbalance", "mode_imbalance", "init='aligned'", "λ = -C", stacklevel=2)

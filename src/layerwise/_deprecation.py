@@ -8,11 +8,16 @@
 * `reordered_arguments` (a decorator): a call in an old positional order that no call of the new signature can
   match (too many positional arguments, or one given twice) is re-bound by the old names and warns.
 * `legacy_random_state`: an integer seed or a NumPy ``Generator`` given where a JAX key is now taken warns.
+* `reinterpreted_argument`: an argument whose name now means another quantity, given in a case where only its old
+  meaning applied (``solve(init="aligned", imbalance=C)``, now ``mode_imbalance=C``): the caller keeps the old
+  meaning for one release, under the new name, and is warned naming it (never a silent change of sign).
 * `renamed_fields` (a class decorator on an experiment config) declares the config's alias table (old -> new);
   `resolve_renamed_fields` applies it to the values of ``--set``, ``--grid``, TOML files, sweeps and
   ``Experiment.make_config``, warning once per old name (`RenamedFieldWarning`, a ``FutureWarning``, which the
   command line prints as one ``warning:`` line). The config keeps only the new name, so a saved config (TOML,
   ``data.nc``) always has the new one.
+* `renamed_variables`: a Dataset written under old coordinate / variable names (an older ``data.nc``) read under
+  the new ones (`layerwise.experiments.Experiment.renamed_variables` holds each experiment's table), warning once.
 
 Giving both the old and the new name of one argument or field is a `LayerwiseError`.
 
@@ -51,7 +56,8 @@ class RenamedArgumentWarning(DeprecationWarning):
 
 
 class RenamedFieldWarning(FutureWarning):
-    """A config field was given by its old name (``--set``, ``--grid``, a TOML file, a sweep or Python)."""
+    """A config field or command-line flag was given by its old name (``--set``, ``--grid``, a TOML file, a sweep,
+    Python, a flag such as ``solve --imbalance``), or a ``data.nc`` was written under old Dataset names."""
 
 
 def renamed_arguments(**old_to_new: str) -> Callable[[Callable], Callable]:
@@ -206,3 +212,41 @@ def resolve_renamed_fields(config_type, values: dict[str, Any], *, experiment: s
         warnings.warn(f"config key {key!r}{where} is renamed {new!r}; {UNTIL}", RenamedFieldWarning, stacklevel=3)
         resolved[new] = value
     return resolved
+
+
+def reinterpreted_argument(function: str, old: str, new: str, case: str, after: str, *,
+                           category: type[Warning] = RenamedArgumentWarning, stacklevel: int = 3) -> None:
+    """Warn that ``old``, given in ``case`` where it had a meaning now named ``new``, is read as ``new`` for one
+    release; ``after`` says what ``old`` means from the next release (e.g. the opposite sign).
+
+    For the command line pass the flags (``"--imbalance"``) and ``category=RenamedFieldWarning``, which it prints
+    as one ``warning:`` line.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     reinterpreted_argument("solve", "imbalance", "mode_imbalance", "init='aligned'", "λ = -C")
+        >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+        solve: imbalance with init='aligned' is read as mode_imbalance (its old meaning); pass mode_imbalance
+        instead: from the next release imbalance means λ = -C there
+    """
+    warnings.warn(f"{function}: {old} with {case} is read as {new} (its old meaning); pass {new} instead: from the "
+                  f"next release {old} means {after} there", category, stacklevel=stacklevel)
+
+
+def renamed_variables(dataset, old_to_new: dict[str, str], *, source: str = "this Dataset"):
+    """``dataset`` (an ``xarray.Dataset``) with every old coordinate, dimension or variable name of ``old_to_new``
+    renamed to its new one, and one `RenamedFieldWarning` listing them (none when the Dataset already has the new
+    names). Values are untouched; a Dataset holding both an old name and its new one is a `LayerwiseError`."""
+    names = set(dataset.variables) | set(dataset.dims)
+    found = {old: new for old, new in old_to_new.items() if old in names}
+    if not found:
+        return dataset
+    both = [old for old, new in found.items() if new in names]
+    if both:
+        raise LayerwiseError(f"{source} holds both {both[0]!r} and its new name {found[both[0]]!r}")
+    listed = ", ".join(f"{old!r} -> {new!r}" for old, new in found.items())
+    warnings.warn(f"{source} was written under old names, read as the new ones: {listed}; the old names are read "
+                  "until the next release", RenamedFieldWarning, stacklevel=2)
+    return dataset.rename(found)

@@ -454,7 +454,11 @@ def solve_command(
     depth: int = typer.Option(2, "--depth", help="Layers of the linear net."),
     init: str = typer.Option("aligned", "--init", help="aligned (Saxe, exact), lambda-balanced (depth 2) or random."),
     init_scale: float = typer.Option(1e-3, "--init-scale", help="Each mode's initial end-to-end strength u0 > 0."),
-    imbalance: float = typer.Option(0.0, "--imbalance", help="C (aligned, depth 2) or λ (lambda-balanced)."),
+    imbalance: float = typer.Option(0.0, "--imbalance", help="λ of --init lambda-balanced: W2ᵀW2 − W1W1ᵀ = λI, "
+                                    "the later layer minus the earlier (with --init aligned: the old spelling of "
+                                    "--mode-imbalance, warns)."),
+    mode_imbalance: float = typer.Option(0.0, "--mode-imbalance", help="C = a² − b² of every mode of --init aligned "
+                                         "(depth 2): the first layer minus the second (C = −λ)."),
     width: Optional[int] = typer.Option(None, "--width", help="Hidden width of the linear net (default min(d, m))."),
     learning_rate: float = typer.Option(0.01, "--learning-rate", help="Learning rate of every network."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Steps (default: until the slowest predicted mode "
@@ -478,10 +482,12 @@ def solve_command(
     from layerwise.models.mlp import ACTIVATIONS
     from layerwise.solving import load_data, solve
     from layerwise.solving.data import interpret_target
+    from layerwise.solving.prediction import resolve_imbalances
     from layerwise.solving.report import FILES
 
     _check_out(out, *FILES)
     check_choice("--activation", activation, tuple(ACTIVATIONS))
+    imbalance, mode_imbalance = resolve_imbalances(init, imbalance, mode_imbalance, command_line=True)
     hidden = None
     if mlp is not None:
         try:
@@ -497,10 +503,10 @@ def solve_command(
         compare = {"mlp": MLP(widths=(raw.x.shape[1], *hidden, outputs), activation=activation)}
     started = time.perf_counter()
     with console.status("solving, then training the linear net" + (" and the MLP" if compare else "")):
-        report = solve(raw.x, raw.y, depth=depth, init=init, init_scale=init_scale, imbalance=imbalance, width=width,
-                       learning_rate=learning_rate, steps=steps, optimizer=optimizer, compare=compare, seeds=seeds,
-                       seed=seed, center=center, whiten=whiten, task=task, test_fraction=test_fraction,
-                       chunk_rows=chunk_rows, name=raw.name)
+        report = solve(raw.x, raw.y, depth=depth, init=init, init_scale=init_scale, imbalance=imbalance,
+                       mode_imbalance=mode_imbalance, width=width, learning_rate=learning_rate, steps=steps,
+                       optimizer=optimizer, compare=compare, seeds=seeds, seed=seed, center=center, whiten=whiten,
+                       task=task, test_fraction=test_fraction, chunk_rows=chunk_rows, name=raw.name)
         path = report.save(out)
     summary = report.summary_json()
     table = Table("mode", "s", "predicted t½", *(f"{n} t½" for n in summary["networks"]),

@@ -22,6 +22,8 @@ from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
 
+from .old_names import assert_an_old_data_nc_still_checks_plots_and_loads
+
 EXPECTED = json.loads((Path(__file__).parent / "expected" / "emergence.json").read_text())
 
 
@@ -60,7 +62,7 @@ def test_data_nc_holds_the_sources_and_layerwise_check_reproduces_it(finished, c
     with xr.open_dataset(finished / "data.nc") as ds:
         assert ds.attrs["experiment"] == "emergence" and "seeds = 3" in ds.attrs["config_toml"]
         assert ds.nonlinear_time_strength.dims == ("seed", "time_step", "skill") and ds.sizes["seed"] == 3
-        assert ds.nonlinear_gap_half_time.dims == ("gap_init", "seed", "skill")
+        assert ds.nonlinear_gap_half_time.dims == ("gap_init_scale", "seed", "skill")
         # L(N) measured on held-out samples agrees with the tail sum 1/2 S^2 sum_{k>N} p_k to Monte Carlo error
         np.testing.assert_allclose(ds.linear_scaling_loss_params.values, ds.theory_scaling_loss_params.values,
                                    rtol=0.03)
@@ -200,3 +202,7 @@ def test_zero_padded_hidden_units_train_as_a_narrower_mlp():
         assert np.all(np.asarray(bw1[0, 2:]) == 0) and np.all(np.asarray(bb1[0, 2:]) == 0)
         assert np.all(np.asarray(bw2[0, :, 2:]) == 0)
         np.testing.assert_allclose(b.history.loss.values, a.history.loss.values, rtol=1e-10)
+
+
+def test_a_data_nc_under_the_older_dataset_names_still_checks_plots_and_loads(finished, capsys, tmp_path):
+    assert_an_old_data_nc_still_checks_plots_and_loads(finished, "emergence", capsys, tmp_path)

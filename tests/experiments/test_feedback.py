@@ -14,6 +14,8 @@ from layerwise.experiments.config import build_config
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
 
+from .old_names import assert_an_old_data_nc_still_checks_plots_and_loads
+
 EXPECTED = json.loads((Path(__file__).parent / "expected" / "feedback.json").read_text())
 
 
@@ -70,6 +72,17 @@ def test_layerwise_plot_redraws_into_a_new_folder(finished, capsys, tmp_path):
     assert main(["plot", str(finished), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "feedback.png").stat().st_size > 10_000
     assert {p.name: p.stat().st_mtime_ns for p in finished.iterdir() if p.is_file()} == before
+
+
+def test_a_data_nc_under_the_older_dataset_names_still_checks_plots_and_loads(finished, capsys, tmp_path):
+    import xarray as xr
+
+    with xr.open_dataset(finished / "data.nc") as ds:  # the glossary's names, C under mode_imbalance
+        assert ds.linear_weights.dims == ("seed", "init_scale", "time", "mode") and "target_strength" in ds.coords
+        assert ds.flow_mode_imbalance.dims == ("mode_imbalance", "flow_imbalance_time")
+        np.testing.assert_allclose(ds.flow_mode_imbalance.isel(flow_imbalance_time=0), ds.mode_imbalance,
+                                   rtol=1e-9, atol=1e-12)
+    assert_an_old_data_nc_still_checks_plots_and_loads(finished, "feedback", capsys, tmp_path)
 
 
 def test_check_of_a_bad_folder_is_one_line(tmp_path, capsys):

@@ -13,6 +13,7 @@ from layerwise.experiments import get_experiment
 from layerwise.experiments.config import build_config
 from layerwise.models import DeepLinearNetwork
 from .grokking_presets import assert_checks_equal_stored, assert_layerwise_check_reproduces, run_test_preset
+from .old_names import assert_an_old_data_nc_still_checks_plots_and_loads
 
 P, Z, S = 6, 1.3, 2.0
 
@@ -85,3 +86,7 @@ def test_bad_config_is_one_line_naming_the_field(overrides, words):
     with pytest.raises(LayerwiseError, match="^config key " + words) as error:
         build_config(get_experiment("grokking-toy"), overrides)
     assert "\n" not in str(error.value)
+
+
+def test_a_data_nc_under_the_older_dataset_names_still_checks_plots_and_loads(finished, capsys, tmp_path):
+    assert_an_old_data_nc_still_checks_plots_and_loads(finished, "grokking-toy", capsys, tmp_path)

@@ -15,6 +15,8 @@ from layerwise.experiments.config import build_config
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
 
+from .old_names import assert_an_old_data_nc_still_checks_plots_and_loads
+
 EXPECTED = json.loads((Path(__file__).parent / "expected" / "lazy-rich-digits.json").read_text())
 
 
@@ -43,8 +45,8 @@ def test_check_values_equal_the_stored_ones(finished):
 def test_data_nc_has_both_kinds_of_net_and_the_seeds(finished):
     with xr.open_dataset(finished / "data.nc") as ds:
         assert ds.attrs["experiment"] == "lazy-rich-digits" and ds.sizes["seed"] == 2
-        assert ds.linear_relative_weight_change.dims == ("seed", "init_scale", "log2_imbalance", "layer")
-        assert ds.nonlinear_kernel_distance.dims == ("activation", "seed", "init_scale", "log2_imbalance")
+        assert ds.linear_relative_weight_change.dims == ("seed", "init_scale", "log2_layer_ratio", "layer")
+        assert ds.nonlinear_kernel_distance.dims == ("activation", "seed", "init_scale", "log2_layer_ratio")
         assert list(ds.activation.values) == ["relu"] and np.all(np.isfinite(ds.nonlinear_kernel_distance))
     assert (finished / "lazy_rich_digits.png").stat().st_size > 10_000
 
@@ -68,3 +70,7 @@ def test_bad_config_is_one_line_naming_the_field(overrides, words):
     with pytest.raises(LayerwiseError, match="^config key " + words) as error:
         build_config(get_experiment("lazy-rich-digits"), overrides)
     assert "\n" not in str(error.value)
+
+
+def test_a_data_nc_under_the_older_dataset_names_still_checks_plots_and_loads(finished, capsys, tmp_path):
+    assert_an_old_data_nc_still_checks_plots_and_loads(finished, "lazy-rich-digits", capsys, tmp_path)

@@ -15,6 +15,8 @@ from layerwise.experiments.config import build_config
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
 
+from .old_names import assert_an_old_data_nc_still_checks_plots_and_loads
+
 EXPECTED = json.loads((Path(__file__).parent / "expected" / "lazy-rich-fig6.json").read_text())
 
 
@@ -46,7 +48,8 @@ def test_check_values_equal_the_stored_ones(finished):
 def test_data_nc_has_the_grids_the_seeds_and_the_figure(finished):
     with xr.open_dataset(finished / "data.nc") as ds:
         assert ds.attrs["experiment"] == "lazy-rich-fig6" and ds.sizes["seed"] == 2
-        assert ds.linear_kernel_distance_a.dims == ("seed", "imbalance_a", "scale_a", "step_a")
+        assert ds.linear_kernel_distance_a.dims == ("seed", "imbalance_a", "init_target_ratio_a", "step_a")
+        assert ds.linear_kernel_distance_b.dims == ("seed", "scale_difference_b", "target_divisor_b")
         assert ds.linear_kernel_distance_a.shape == (2, 6, 3, 8) and ds.linear_kernel_distance_b.shape == (2, 4, 3)
         assert np.all(np.isfinite(ds.linear_kernel_distance_a)) and np.all(ds.theory_kernel_distance_a >= 0)
         assert {name.split("_")[0] for name in ds.data_vars} <= {"linear", "theory"}
@@ -71,3 +74,7 @@ def test_bad_config_is_one_line_naming_the_field(field, value, words):
     with pytest.raises(LayerwiseError, match=words) as error:
         build_config(get_experiment("lazy-rich-fig6"), {field: value})
     assert "\n" not in str(error.value) and field in str(error.value)
+
+
+def test_a_data_nc_under_the_older_dataset_names_still_checks_plots_and_loads(finished, capsys, tmp_path):
+    assert_an_old_data_nc_still_checks_plots_and_loads(finished, "lazy-rich-fig6", capsys, tmp_path)

@@ -11,10 +11,10 @@ from layerwise.explore.common import parse_floats
 
 
 def test_feedback_curves_are_the_closed_forms():
-    settings = feedback.FeedbackSettings(imbalance=1.5)
+    settings = feedback.FeedbackSettings(mode_imbalance=1.5)
     network, linear, half = feedback.theory_curves(settings, points=31)
     t, s = network.xs[0], np.asarray(settings.targets)
-    expected = np.asarray(theory.imbalanced_mode(t[:, None], s, settings.init, 1.5)) / s
+    expected = np.asarray(theory.imbalanced_mode(t[:, None], s, settings.init_scale, 1.5)) / s
     np.testing.assert_array_equal(np.stack(network.ys, 1), expected)
     np.testing.assert_array_equal(np.stack(linear.ys, 1), np.asarray(theory.linear_mode(t[:, None], s)) / s)
     balanced = feedback.FeedbackSettings(depth=3)
@@ -27,20 +27,20 @@ def test_feedback_curves_are_the_closed_forms():
 def test_feedback_ode_fallback_where_no_closed_form():
     """Depth 3 with C != 0: the exact flow, said in the note; its init has the requested u0 and C, and a tiny C
     reproduces the balanced closed form."""
-    settings = feedback.FeedbackSettings(depth=3, imbalance=1e-12, init=1e-2, duration=4.0)
+    settings = feedback.FeedbackSettings(depth=3, mode_imbalance=1e-12, init_scale=1e-2, duration=4.0)
     assert settings.uses_ode and "no closed form" in feedback.method(settings)
     model, params = feedback.initial_params(settings)
     np.testing.assert_allclose(np.prod(params, axis=0), 1e-2, rtol=1e-13)
     np.testing.assert_allclose(params[0] ** 2 - params[1] ** 2, 1e-12, atol=1e-15)
     times = np.linspace(0.0, 4.0, 9)
     ode = feedback.mode_strengths(settings, times)
-    balanced = feedback.mode_strengths(feedback.FeedbackSettings(depth=3, init=1e-2, duration=4.0), times)
+    balanced = feedback.mode_strengths(feedback.FeedbackSettings(depth=3, init_scale=1e-2, duration=4.0), times)
     np.testing.assert_allclose(ode, balanced, rtol=1e-7)
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(init=0.0), "u0 > 0"),
-    (dict(init=-1.0, depth=3, imbalance=0.5), "u0 > 0"),
+    (dict(init_scale=0.0), "u0 > 0"),
+    (dict(init_scale=-1.0, depth=3, mode_imbalance=0.5), "u0 > 0"),
     (dict(targets=(1.0, 2.0), variances=(1.0,)), "same number"),
     (dict(depth=9), "depth"),
 ])

@@ -52,6 +52,9 @@ def test_csv_with_a_text_target_runs_and_writes_the_folder(capsys, files):
     (["good.npz", "--init-scale", "0"], ["init_scale", "> 0"]),
     (["good.npz", "--init-scale", "-1e-3"], ["init_scale"]),
     (["good.npz", "--init", "lambda-balanced", "--imbalance", "0.5", "--width", "4"], ["infeasible", "--width"]),
+    (["good.npz", "--init", "lambda-balanced", "--mode-imbalance", "0.5"], ["--mode-imbalance", "--imbalance λ"]),
+    (["good.npz", "--imbalance", "0.5", "--mode-imbalance", "0.5"], ["--mode-imbalance (C) only"]),
+    (["good.npz", "--mode-imbalance", "0.5", "--depth", "3"], ["--mode-imbalance", "--depth 2"]),
     (["good.npz", "--mlp", "a,b"], ["--mlp"]),
     (["good.npz", "--init", "orthogonal"], ["init must be one of"]),
     (["good.npz", "--test-fraction", "1.5"], ["test_fraction"]),
@@ -66,6 +69,24 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(capsys, files, argv, w
     assert len(lines) == 1 and lines[0].startswith("error:"), err
     assert all(word in lines[0] for word in words), lines[0]
     assert not out.exists() and not list(files.glob(".out*"))
+
+
+def test_imbalance_with_init_aligned_keeps_its_old_meaning_and_warns_in_one_line(capsys, files):
+    new, old = files / "new", files / "old"
+    code, _, err = run_cli(capsys, "solve", files / "good.npz", "--mode-imbalance", "0.3", "--steps", "20",
+                           "--out", new)
+    assert code == 0 and not err.strip(), err
+    code, _, err = run_cli(capsys, "solve", files / "good.npz", "--imbalance", "0.3", "--steps", "20", "--out", old)
+    assert code == 0
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "warning: solve: --imbalance with --init aligned is read as --mode-imbalance (its old meaning); pass "
+        "--mode-imbalance instead: from the next release --imbalance means λ = -C (the later layer minus the "
+        "earlier) there"]
+    summaries = [json.loads((folder / "summary.json").read_text()) for folder in (new, old)]
+    assert summaries[1]["prediction"] == "imbalanced"
+    assert summaries[1]["config"] == summaries[0]["config"]
+    assert summaries[1]["config"]["mode_imbalance"] == 0.3 and summaries[1]["config"]["imbalance"] == 0.0
+    assert summaries[1]["modes"] == summaries[0]["modes"]
 
 
 def test_an_out_that_is_a_file_is_refused_first(capsys, files):

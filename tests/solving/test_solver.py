@@ -29,11 +29,25 @@ def test_saxe_half_times_match_the_engine_within_2_percent(teacher, depth):
 
 def test_imbalanced_init_uses_the_imbalanced_law(teacher):
     x, y = teacher
-    report = lw.solve(x, y, imbalance=0.3, learning_rate=0.01, test_fraction=0.0)
+    report = lw.solve(x, y, mode_imbalance=0.3, learning_rate=0.01, test_fraction=0.0)
     assert report.summary["prediction"] == "imbalanced"
+    assert report.summary["config"]["mode_imbalance"] == 0.3 and report.summary["config"]["imbalance"] == 0.0
     assert np.all(np.abs(_ratios(report) - 1) <= 0.02)
     balanced = lw.solve(x, y, learning_rate=0.01, test_fraction=0.0, steps=10)
     assert np.all(report.modes.predicted_half_time.values < balanced.modes.predicted_half_time.values)
+
+
+def test_the_old_spelling_imbalance_with_an_aligned_init_keeps_its_meaning_c_and_warns(teacher):
+    from layerwise._deprecation import RenamedArgumentWarning
+
+    x, y = teacher
+    new = lw.solve(x, y, mode_imbalance=0.3, learning_rate=0.01, test_fraction=0.0, steps=20)
+    with pytest.warns(RenamedArgumentWarning, match="pass mode_imbalance instead") as caught:
+        old = lw.solve(x, y, imbalance=0.3, learning_rate=0.01, test_fraction=0.0, steps=20)
+    assert len(caught) == 1
+    assert old.summary["prediction"] == "imbalanced" and old.summary["config"] == new.summary["config"]
+    np.testing.assert_array_equal(old.modes.predicted_half_time.values, new.modes.predicted_half_time.values)
+    np.testing.assert_array_equal(old.history.strength.values, new.history.strength.values)
 
 
 def test_lambda_balanced_init_uses_the_lambda_balanced_solution_and_kernel_distance(teacher):
@@ -94,6 +108,9 @@ def test_a_compared_mlp_on_labels_writes_the_output_contract(tmp_path):
     ({"init_scale": 0.0}, "init_scale"),
     ({"init_scale": -1.0}, "init_scale"),
     ({"init": "lambda-balanced", "imbalance": 0.5, "width": 4}, "infeasible"),
+    ({"init": "lambda-balanced", "mode_imbalance": 0.5}, "mode-imbalance"),
+    ({"imbalance": 0.5, "mode_imbalance": 0.5}, "mode_imbalance"),
+    ({"mode_imbalance": float("nan")}, "mode_imbalance must be a finite number"),
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"compare": {"mlp": MLP((5, 4, 2))}}, "outputs"),
 ])

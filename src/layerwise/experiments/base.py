@@ -61,6 +61,10 @@ class Experiment:
         plot: ``plot(dataset) -> {stem: Figure}``, a function of the Dataset alone (``layerwise plot`` redraws).
         presets: named overrides besides ``quick``: ``full`` is always the defaults; ``test`` is a tiny run (seconds)
             whose check values the test suite compares with stored ones.
+        renamed_variables: Dataset names of older ``data.nc`` files (old -> new coordinate, dimension or variable),
+            read under the new names by `read_dataset` (``layerwise check``, ``layerwise plot``,
+            `layerwise.load_result`) for one release. (A sweep recomputes a cell made by an older source, so its
+            cells always carry the new names.)
     """
 
     name: str
@@ -73,6 +77,7 @@ class Experiment:
     check: Callable[[xr.Dataset], list[Check | Measurement]] | None = None
     plot: Callable[[xr.Dataset], dict[str, Figure]] | None = None
     presets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    renamed_variables: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if (self.run is None) == (self.simulate is None) or (self.simulate is not None and (
@@ -102,6 +107,14 @@ class Experiment:
                 raise LayerwiseError(f"unknown config key {key!r} for {self.name}; allowed: {', '.join(sorted(fields))}")
             values[key] = value
         return self.config_type(**values)
+
+    def read_dataset(self, dataset: xr.Dataset, *, source: str = "data.nc") -> xr.Dataset:
+        """A saved Dataset of this experiment with the old names of `renamed_variables` read as the new ones
+        (one `layerwise._deprecation.RenamedFieldWarning` when there were any; see
+        `layerwise._deprecation.renamed_variables`)."""
+        from layerwise._deprecation import renamed_variables
+
+        return renamed_variables(dataset, self.renamed_variables, source=f"{source} of {self.name}")
 
     def outcome(self, config, progress: Progress) -> Outcome:
         """Simulate, record the config in the Dataset, then check and plot it (or the older ``run``)."""

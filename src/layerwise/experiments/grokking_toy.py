@@ -136,7 +136,7 @@ def simulate(config: GrokkingToyConfig, progress: Progress) -> xr.Dataset:
         {name: (dims.get(name, ("seed", "run")), value) for name, value in joined.items() if "ratio" not in name},
         coords={"seed": seed_values(config.seed, seeds), "run": np.arange(sum(runs)), "time": parts[0][3]["times"],
                 "route": ("run", per_run(0).astype(str)), "width": ("run", per_run(1).astype(int)),
-                "z": ("run", per_run(2).astype(float)), "ratio": (("seed", "run"), joined["ratio"]),
+                "z": ("run", per_run(2).astype(float)), "init_target_ratio": (("seed", "run"), joined["ratio"]),
                 "s0_ratio": (("seed", "run"), joined["s0_ratio"])},
         attrs={"description": "Grokking toy: gamma_+ over the weight-to-target ratio (Nam et al. 2025, §7)"})
 
@@ -169,19 +169,19 @@ def check(ds: xr.Dataset) -> list[Check]:
         "exactly the factor u grows: the exact flow (diffrax) keeps |u(T)|^2 |v(T)|^2 / (|u(0)|^2 |v(0)|^2) = 1 "
         "(max deviation)", float(np.abs(ds.flow_gamma * ds.flow_v_shrink - 1).max("run").mean("seed")), 1e-6))
     weight = _route(ds, "weight scale")
-    ratio = weight.ratio.values[0]
+    ratio = weight.init_target_ratio.values[0]
     checks.append(check_below(
         "flow_gamma_within_next_order_of_limits", f"S0 = 0: the exact flow's gamma_+ is within the next term of its "
         f"limits, 1 + S/Sigma0 (lazy) at Sigma0/S = {ratio.max():g} (next term (S/Sigma0)^2/2) and 2S/Sigma0 "
         f"(rich) at Sigma0/S = {ratio.min():g} (next term relative (Sigma0/S)^2/4): max |relative deviation| / next "
         "term (<= 1.1; fails if the limit is not approached, as when the extreme ratios are not extreme)",
-        float(np.mean([_limits_deviation(r, g) for r, g in zip(weight.ratio.values, weight.flow_gamma.values)])),
+        float(np.mean([*map(_limits_deviation, weight.init_target_ratio.values, weight.flow_gamma.values)])),
         1.1))
     ntk, target = _route(ds, "ntk width"), _route(ds, "target scale")
     differences = []
     for seed in range(ds.sizes["seed"]):  # the target-scaled run at each NTK run's own Sigma0/S
-        gamma, ratios = target.flow_gamma.values[seed], target.ratio.values[seed]
-        matched = np.array([gamma[np.argmin(np.abs(ratios - q))] for q in ntk.ratio.values[seed]])
+        gamma, ratios = target.flow_gamma.values[seed], target.init_target_ratio.values[seed]
+        matched = np.array([gamma[np.argmin(np.abs(ratios - q))] for q in ntk.init_target_ratio.values[seed]])
         differences.append(np.max(np.abs(ntk.flow_gamma.values[seed] / matched - 1)))
     checks.append(check_below(
         "ntk_flow_matches_target_downscaled_flow", "the exact flow of an NTK-parameterised toy (Z = sqrt(p), O(1) "
@@ -203,7 +203,7 @@ def plot(ds: xr.Dataset) -> dict:
     figure, axes = figure_grid(1, 2, width=6.8, height=4.6, title="Grokking toy — theory solid, exact gradient flow "
                                "markers (left) and dashed (right)")
     ax = axes[0, 0]
-    ratios = np.geomspace(ds.ratio.values.min() / 2, ds.ratio.values.max() * 2, 200)
+    ratios = np.geomspace(ds.init_target_ratio.values.min() / 2, ds.init_target_ratio.values.max() * 2, 200)
     ax.plot(ratios, theory.grokking_gamma(ratios, 0.0, 1.0), color="k", label="$\\gamma_+$ theory ($\\mathcal{S}_0=0$)",
             **MODEL_STYLE["theory"])
     ax.plot(ratios, 1 + 1 / ratios, color="0.5", lw=0.8, label="lazy limit $1+S/\\Sigma_0$")
@@ -213,14 +213,14 @@ def plot(ds: xr.Dataset) -> dict:
         label = {"ntk width": "NTK $Z=\\sqrt{p}$, $p$ = " + ", ".join(str(int(w)) for w in part.width.values),
                  "weight scale, S0 != 0": "weight scale, $\\mathcal{S}_0\\neq0$ (theory: own $\\mathcal{S}_0$)"}.get(
             route, route)
-        ax.plot(part.ratio.values.ravel(), part.flow_gamma.values.ravel(), marker, color=color, mfc="none", ms=8,
-                label=label)
+        ax.plot(part.init_target_ratio.values.ravel(), part.flow_gamma.values.ravel(), marker, color=color, mfc="none",
+                ms=8, label=label)
     ax.set(xscale="log", yscale="log", xlabel="weight-to-target ratio $\\Sigma_0/S$",
            ylabel="$\\|u(\\infty)\\|^2/\\|u(0)\\|^2$", title="feature growth $\\gamma_+$ (all seeds)")
     ax.legend(fontsize=7)
     ax = axes[0, 1]
     weight = _route(ds, "weight scale")
-    ratios = weight.ratio.values[0]
+    ratios = weight.init_target_ratio.values[0]
     weight = weight.mean("seed")
     rel = float(np.max(np.abs(ds.flow_growth.values / ds.theory_growth.values - 1)))
     trajectories(ax, ds.time.values[1:], weight.theory_growth.values[:, 1:].T, weight.flow_growth.values[:, 1:].T,
@@ -239,7 +239,7 @@ EXPERIMENT = Experiment(
     quick={"toy_ntk_widths": (4, 64, 1024)},
     presets={"test": {"toy_ratios": (0.01, 1.0, 100.0), "toy_ntk_widths": (4,), "seeds": 2}},
     simulate=simulate,
-    check=check,
+    check=check, renamed_variables={"ratio": "init_target_ratio"},
     plot=plot,
     units=lambda config: 1,
 )

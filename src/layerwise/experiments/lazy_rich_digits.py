@@ -137,7 +137,7 @@ def simulate(config: LazyRichDigitsConfig, progress: Progress) -> xr.Dataset:
     for name in config.beyond_models:
         results[name] = _model(config, name, splits, keys)
         progress(f"digits: {name} net, init scale × imbalance")
-    dims = ("seed", "init_scale", "log2_imbalance", "layer")
+    dims = ("seed", "init_scale", "log2_layer_ratio", "layer")
     variables = {f"linear_{key}": (dims[: value.ndim], value) for key, value in results.get("linear", {}).items()}
     activations = [name for name in config.beyond_models if name != "linear"]
     for key in results[activations[0]] if activations else ():
@@ -145,7 +145,7 @@ def simulate(config: LazyRichDigitsConfig, progress: Progress) -> xr.Dataset:
         variables[f"nonlinear_{key}"] = (("activation", *dims)[: stacked.ndim], stacked)
     return xr.Dataset(variables, coords={
         "seed": seed_values(config.seed, config.seeds), "init_scale": np.geomspace(*config.beyond_init_scales),
-        "log2_imbalance": np.linspace(*config.beyond_log2_layer_ratio), "layer": np.arange(3),
+        "log2_layer_ratio": np.linspace(*config.beyond_log2_layer_ratio), "layer": np.arange(3),
         **({"activation": activations} if activations else {})},
         attrs={"description": "Lazy vs rich beyond the paper: init scale × layer imbalance on digits"})
 
@@ -173,7 +173,7 @@ def check(ds: xr.Dataset) -> list[Check]:
     checks = []
     for name, result in _results(ds).items():
         alpha, log_distance = result.init_scale.values, np.log10(result.kernel_distance.values + config.floor)
-        balanced = int(np.argmin(np.abs(result.log2_imbalance.values)))
+        balanced = int(np.argmin(np.abs(result.log2_layer_ratio.values)))
         checks.append(check_above(
             f"beyond_{name}_scale_sets_regime", f"{name} net on digits, balanced (ρ = 1): the NTK moves more at the "
             f"smallest init scale α = {alpha[0]:g} than at the largest α = {alpha[-1]:g} (log10 S difference, decades)",
@@ -201,7 +201,7 @@ def plot(ds: xr.Dataset) -> dict:
     results = _results(ds)
     figure, axes = figure_grid(2, 4, width=5.0, height=4.6, title="Lazy vs rich beyond the paper: digits, mirrored "
                                "zero-output init, init scale α × layer imbalance ρ (linear net dashed, MLPs dotted)")
-    alpha, log2_rho = ds.init_scale.values, ds.log2_imbalance.values
+    alpha, log2_rho = ds.init_scale.values, ds.log2_layer_ratio.values
     balanced, colors = int(np.argmin(np.abs(log2_rho))), mode_colors(len(results))
     for j, (name, r) in enumerate(list(results.items())[:3]):
         heatmap(axes[0, j], alpha, log2_rho, np.log10(r.kernel_distance.values + config.floor).T,
@@ -241,6 +241,6 @@ EXPERIMENT = Experiment(
     presets={"test": {"beyond_models": ("linear", "relu"), "beyond_init_scales": (0.25, 2.0, 2),
                       "beyond_log2_layer_ratio": (-1.0, 1.0, 3), "beyond_width": 8, "beyond_train": 100, "beyond_probe": 4,
                       "beyond_steps": 100, "seeds": 2}},
-    simulate=simulate, check=check, plot=plot,
+    simulate=simulate, check=check, plot=plot, renamed_variables={"log2_imbalance": "log2_layer_ratio"},
     units=lambda config: len(config.beyond_models),
 )

@@ -38,8 +38,10 @@ class FeedbackSettings:
     """One position of the panel's controls."""
 
     depth: int = 2
-    init: float = 1e-4
-    imbalance: float = 0.0
+    init_scale: float = 1e-4
+    """u₀, the initial end-to-end weight of every mode."""
+    mode_imbalance: float = 0.0
+    """C = a² − b² of every mode (the first layer minus the second; docs/glossary.md)."""
     targets: tuple[float, ...] = (4.0, 2.0, 1.0, 0.5)
     variances: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     duration: float = 14.0
@@ -55,27 +57,28 @@ class FeedbackSettings:
             raise LayerwiseError("input variances must all be > 0")
         if self.duration <= 0 or self.learning_rate <= 0:
             raise LayerwiseError("duration and learning rate must be > 0")
-        if self.imbalance == 0 and self.init <= 0:
-            raise LayerwiseError(f"a balanced init (C = 0) needs u0 > 0 (every layer u0^(1/L)), got u0 = {self.init:g}")
+        if self.mode_imbalance == 0 and self.init_scale <= 0:
+            raise LayerwiseError(f"a balanced init (C = 0) needs u0 > 0 (every layer u0^(1/L)), got u0 = "
+                                 f"{self.init_scale:g}")
         if self.depth >= 3 and min(self.targets) <= 0:
             raise LayerwiseError(f"depth {self.depth} needs target strengths S_i > 0")
-        if self.depth >= 3 and self.imbalance != 0 and self.init <= 0:
-            raise LayerwiseError(f"depth {self.depth} with C != 0 needs u0 > 0, got u0 = {self.init:g}")
+        if self.depth >= 3 and self.mode_imbalance != 0 and self.init_scale <= 0:
+            raise LayerwiseError(f"depth {self.depth} with C != 0 needs u0 > 0, got u0 = {self.init_scale:g}")
 
     @property
     def uses_ode(self) -> bool:
         """No closed form: imbalance at depth >= 3."""
-        return self.depth >= 3 and self.imbalance != 0
+        return self.depth >= 3 and self.mode_imbalance != 0
 
 
 def method(settings: FeedbackSettings) -> str:
     """Which solution draws the curves (shown in the page)."""
     if settings.uses_ode:
-        return (f"no closed form at depth {settings.depth} with C = {settings.imbalance:g}: the exact ODE "
+        return (f"no closed form at depth {settings.depth} with C = {settings.mode_imbalance:g}: the exact ODE "
                 "(engine gradient_flow, diffrax) is drawn instead")
     if settings.depth == 1:
         return "depth 1 is the linear model: theory.saxe_mode(depth=1), an exponential"
-    if settings.imbalance == 0:
+    if settings.mode_imbalance == 0:
         return f"closed form: theory.saxe_mode(depth={settings.depth}), tau = 1/E[x^2]"
     return "closed form: theory.imbalanced_mode (conserved C = a^2 - b^2)"
 
@@ -95,9 +98,9 @@ def initial_params(settings: FeedbackSettings):
     """The network's init (depth, modes) for these settings."""
     model = DiagonalLinearNetwork(dim=len(settings.targets), depth=settings.depth)
     if not settings.uses_ode:
-        return model, init.balanced_diagonal_init(model, settings.init, settings.imbalance if settings.depth == 2
-                                                  else 0.0)
-    a, b = _depth_layers(settings.init, settings.imbalance, settings.depth)
+        return model, init.balanced_diagonal_init(model, settings.init_scale,
+                                                  settings.mode_imbalance if settings.depth == 2 else 0.0)
+    a, b = _depth_layers(settings.init_scale, settings.mode_imbalance, settings.depth)
     rows = [jnp.full(model.dim, a)] + [jnp.full(model.dim, b)] * (settings.depth - 1)
     return model, jnp.stack(rows)
 
@@ -115,9 +118,10 @@ def mode_strengths(settings: FeedbackSettings, times: np.ndarray) -> np.ndarray:
         flow = gradient_flow(model, params[None], _task(settings), np.asarray(times, dtype=float), rtol=1e-11,
                              atol=1e-13, observables=WEIGHTS)
         return np.asarray(flow.history.weights.values[0])
-    if settings.depth == 2 and settings.imbalance != 0:
-        return np.asarray(theory.imbalanced_mode(t, s, settings.init, settings.imbalance, input_variance=var))
-    return np.asarray(theory.saxe_mode(t, s, settings.init, depth=settings.depth, tau=1.0 / var))
+    if settings.depth == 2 and settings.mode_imbalance != 0:
+        return np.asarray(theory.imbalanced_mode(t, s, settings.init_scale, settings.mode_imbalance,
+                                                 input_variance=var))
+    return np.asarray(theory.saxe_mode(t, s, settings.init_scale, depth=settings.depth, tau=1.0 / var))
 
 
 def theory_times(settings: FeedbackSettings, points: int = 241) -> np.ndarray:
@@ -128,8 +132,8 @@ def theory_times(settings: FeedbackSettings, points: int = 241) -> np.ndarray:
 def stage_times(settings: FeedbackSettings, times: np.ndarray, strengths: np.ndarray) -> np.ndarray:
     """Half-times ``u_i = S_i / 2`` of each mode (NaN where not reached within the window)."""
     s, var = np.asarray(settings.targets), np.asarray(settings.variances)
-    if settings.imbalance == 0 and settings.depth >= 2 and settings.init < 0.5 * np.min(s):
-        return np.asarray(theory.learning_time(s, settings.init, 0.5, depth=settings.depth, tau=1.0 / var))
+    if settings.mode_imbalance == 0 and settings.depth >= 2 and settings.init_scale < 0.5 * np.min(s):
+        return np.asarray(theory.learning_time(s, settings.init_scale, 0.5, depth=settings.depth, tau=1.0 / var))
     return metrics.crossing_time(times, (strengths / s).T, 0.5)
 
 

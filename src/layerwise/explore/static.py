@@ -48,7 +48,7 @@ def _stack(curve_lists) -> np.ndarray:
 
 def feedback_grid() -> tuple[np.ndarray, np.ndarray, list]:
     """``(times, curves (settings, modes, points), default settings' Curves)`` of the feedback panel at depth 2."""
-    settings = [feedback.FeedbackSettings(init=10.0 ** u0, imbalance=float(c))
+    settings = [feedback.FeedbackSettings(init_scale=10.0 ** u0, mode_imbalance=float(c))
                 for u0 in FEEDBACK_GRID["log_init"] for c in FEEDBACK_GRID["imbalance"]]
     drawn = [feedback.theory_curves(s, POINTS) for s in settings]
     return drawn[0][0].xs[0], _stack([network.ys for network, _, _ in drawn]), drawn

@@ -44,7 +44,7 @@ def _experiment_and_data(path, registry):
         dataset = xr.open_dataset(path / DATA, engine="h5netcdf").load()
     except (OSError, ValueError) as error:
         raise LayerwiseError(f"{str(path / DATA)!r} cannot be read as netCDF: {error}") from None
-    return experiment, summary, dataset
+    return experiment, summary, experiment.read_dataset(dataset, source=str(path / DATA))
 
 
 def same_value(a, b, rtol: float = RELATIVE_TOLERANCE) -> bool:

@@ -13,6 +13,12 @@ aligned, ``C != 0``     ``imbalanced``          ``tau u' = sqrt(C^2 + 4u^2) (s -
 random (Gaussian)       ``saxe_approximate``    the Saxe law from ``u_0,a = |u_a^T W(0) v_a|``, approximate
 ======================  ======================  ===========================================================
 
+Two imbalances, one name each (docs/glossary.md): ``mode_imbalance`` C = a^2 - b^2 of every mode of the aligned
+depth-2 init (the first layer minus the second, the argument of `layerwise.theory.imbalanced_mode`), and
+``imbalance`` λ of the λ-balanced init, ``W_2^T W_2 - W_1 W_1^T = λ I`` (the later layer minus the earlier; along a
+mode λ = b^2 - a^2 = -C). `resolve_imbalances` keeps the older spelling (``imbalance`` read as C for an aligned
+init) for one release, with a warning.
+
 The exact laws need whitened inputs (``Sigma_xx = I``); without whitening the aligned case is labelled
 ``saxe_approximate`` too. Times are for gradient flow; GD with learning rate ``eta`` lags it by about
 ``eta s_0 / 2`` (relative) in the escape phase (`gd_error`).
@@ -27,7 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from layerwise import init as lw_init
-from layerwise._deprecation import renamed_arguments
+from layerwise._deprecation import (RenamedArgumentWarning, RenamedFieldWarning, reinterpreted_argument,
+                                    renamed_arguments)
 from layerwise import theory
 from layerwise.data.regression import random_orthogonal
 from layerwise.errors import LayerwiseError, check_choice
@@ -86,16 +93,41 @@ def data_modes(cross_covariance, *, rtol: float = MODE_RTOL, degeneracy: float =
     return Modes(u, s, v, groups, int((~keep).sum()))
 
 
-def choose_prediction(init: str, imbalance: float, depth: int, whitened: bool) -> str:
-    """The closed form for an init (see the module table); a `LayerwiseError` for combinations no law covers."""
+def resolve_imbalances(init: str, imbalance: float, mode_imbalance: float, *,
+                       command_line: bool = False) -> tuple[float, float]:
+    """``(imbalance, mode_imbalance)`` as `choose_prediction` reads them: an ``imbalance`` given with
+    ``init="aligned"`` (and no ``mode_imbalance``) is the older spelling of ``mode_imbalance`` C and keeps that
+    meaning for one release, with a warning naming ``mode_imbalance`` (``--mode-imbalance`` on the
+    ``command_line``, as one ``warning:`` line); both given there is a `LayerwiseError`."""
+    old, new, case, other = ("--imbalance", "--mode-imbalance", "--init aligned", "--init lambda-balanced") if (
+        command_line) else ("imbalance", "mode_imbalance", "init='aligned'", "init='lambda-balanced'")
+    if init != "aligned" or imbalance == 0:
+        return imbalance, mode_imbalance
+    if mode_imbalance != 0:
+        raise LayerwiseError(f"{old} (λ) applies to {other}; with {case} give {new} (C) only")
+    reinterpreted_argument("solve", old, new, case, "λ = -C (the later layer minus the earlier)",
+                           category=RenamedFieldWarning if command_line else RenamedArgumentWarning, stacklevel=4)
+    return 0.0, imbalance
+
+
+def choose_prediction(init: str, depth: int, whitened: bool, *, imbalance: float = 0.0,
+                      mode_imbalance: float = 0.0) -> str:
+    """The closed form for an init (see the module table) given its ``imbalance`` λ (λ-balanced) or its
+    ``mode_imbalance`` C (aligned, depth 2); a `LayerwiseError` for combinations no law covers."""
     check_choice("init", init, INITS)
+    if mode_imbalance != 0 and init != "aligned":
+        raise LayerwiseError(f"--mode-imbalance (C) applies to --init aligned (depth 2), not {init}"
+                             + ("; λ-balanced takes --imbalance λ" if init == "lambda-balanced" else ""))
+    if imbalance != 0 and init != "lambda-balanced":
+        raise LayerwiseError(f"--imbalance (λ) applies to --init lambda-balanced, not {init}"
+                             + ("; an aligned init takes --mode-imbalance C" if init == "aligned" else ""))
     if init == "aligned":
-        if imbalance != 0:
+        if mode_imbalance != 0:
             if depth != 2:
-                raise LayerwiseError(f"--imbalance with --init aligned needs --depth 2 (the imbalanced-mode law is "
-                                     f"for two layers); got depth {depth}")
+                raise LayerwiseError(f"--mode-imbalance with --init aligned needs --depth 2 (the imbalanced-mode law "
+                                     f"is for two layers); got depth {depth}")
             if not whitened:
-                raise LayerwiseError("--imbalance needs whitened inputs (the imbalanced-mode law assumes "
+                raise LayerwiseError("--mode-imbalance needs whitened inputs (the imbalanced-mode law assumes "
                                      "Sigma_xx = I); drop --no-whiten")
             return "imbalanced"
         return "saxe" if whitened else "saxe_approximate"
@@ -106,8 +138,6 @@ def choose_prediction(init: str, imbalance: float, depth: int, whitened: bool) -
             raise LayerwiseError("--init lambda-balanced needs whitened inputs (the λ-balanced solution assumes "
                                  "Sigma_xx = I); drop --no-whiten")
         return "lambda_balanced"
-    if imbalance != 0:
-        raise LayerwiseError("--imbalance applies to --init aligned (depth 2) or lambda-balanced, not random")
     return "saxe_approximate"
 
 
@@ -120,30 +150,32 @@ def hidden_widths(depth: int, width: int | None, modes: Modes, in_dim: int, out_
     return (in_dim, *([hidden] * (depth - 1)), out_dim)
 
 
-@renamed_arguments(u0="init_scale")
-def imbalanced_layers(init_scale: float, imbalance: float) -> tuple[float, float]:
-    r"""Per-mode layer strengths ``(a, b)`` with ``ab = u_0`` (``init_scale``) and ``a^2 - b^2 = C`` (``imbalance``,
-    the first layer minus the second: the mode imbalance of `layerwise.init.balanced_diagonal_init`):
+@renamed_arguments(u0="init_scale", imbalance="mode_imbalance")
+def imbalanced_layers(init_scale: float, mode_imbalance: float) -> tuple[float, float]:
+    r"""Per-mode layer strengths ``(a, b)`` with ``ab = u_0`` (``init_scale``) and ``a^2 - b^2 = C``
+    (``mode_imbalance``, the first layer minus the second, as in `layerwise.init.balanced_diagonal_init`):
     ``a^2 = (C + sqrt(C^2 + 4u_0^2)) / 2``, ``b = u_0 / a``."""
-    a = np.sqrt((imbalance + np.sqrt(imbalance**2 + 4 * init_scale**2)) / 2)
+    a = np.sqrt((mode_imbalance + np.sqrt(mode_imbalance**2 + 4 * init_scale**2)) / 2)
     return float(a), float(init_scale / a)
 
 
-def initial_params(key, model: DeepLinearNetwork, init: str, modes: Modes, init_scale: float, imbalance: float = 0.0):
-    r"""One run's initial weights.
+def initial_params(key, model: DeepLinearNetwork, init: str, modes: Modes, init_scale: float, *,
+                   imbalance: float = 0.0, mode_imbalance: float = 0.0):
+    r"""One run's initial weights (the imbalances keyword-only: an older positional call, whose imbalance meant C
+    for an aligned init, is refused rather than read with the other sign).
 
     * ``aligned``: `layerwise.init.balanced_aligned_init` with every mode at ``u_0`` (each layer ``u_0^{1/L}``);
-      with an imbalance ``C`` (depth 2) ``W_1 = R diag(a) V^T``, ``W_2 = U diag(b) R^T`` per mode
-      (`imbalanced_layers`).
+      with a mode imbalance ``C`` (``mode_imbalance``, depth 2) ``W_1 = R diag(a) V^T``, ``W_2 = U diag(b) R^T`` per
+      mode (`imbalanced_layers`).
     * ``lambda-balanced``: `layerwise.init.lambda_balanced_init` with imbalance λ and end-to-end singular values
       ``u_0`` (random singular bases, as Dominé et al. 2025): ``W_2^T W_2 - W_1 W_1^T = λ I_H``.
     * ``random``: Gaussian ``N(0, u_0^{2/L} / fan_in)`` per layer (so each layer has gain ``~u_0^{1/L}``).
     """
     U, V = jnp.asarray(modes.U), jnp.asarray(modes.V)
-    if init == "aligned" and imbalance == 0:
+    if init == "aligned" and mode_imbalance == 0:
         return lw_init.balanced_aligned_init(key, model, init_scale, U, V)
     if init == "aligned":
-        a, b = imbalanced_layers(init_scale, imbalance)
+        a, b = imbalanced_layers(init_scale, mode_imbalance)
         hidden = model.widths[1]
         rotation = random_orthogonal(key, hidden)[:, : modes.count]
         return (a * rotation @ V.T, b * U @ rotation.T)
@@ -158,12 +190,13 @@ def initial_strengths(model: DeepLinearNetwork, params, modes: Modes) -> np.ndar
     return np.abs(np.einsum("ma,rmd,da->ra", modes.U, np.asarray(W), modes.V))
 
 
-@renamed_arguments(u0="init_scale")
-def strengths(prediction: str, times, modes: Modes, *, depth: int, init_scale, imbalance: float = 0.0,
+@renamed_arguments(u0="init_scale", imbalance="mode_imbalance")
+def strengths(prediction: str, times, modes: Modes, *, depth: int, init_scale, mode_imbalance: float = 0.0,
               params=None) -> np.ndarray:
     r"""Predicted mode strengths ``u_a(t)`` on ``times`` (T,), shape (runs, T, k).
 
-    ``init_scale`` (``u0``) is (runs, k) (the initial strengths); ``params`` (λ-balanced only) the runs' initial
+    ``init_scale`` (``u0``) is (runs, k) (the initial strengths); ``mode_imbalance`` C (``imbalanced`` only);
+    ``params`` (λ-balanced only) the runs' initial
     ``(W_1, W_2)``, whose closed-form trajectory (`layerwise.theory.lambda_balanced_solution`, symmetric gauge: the
     same end-to-end map) is projected on the modes, ``u_a = u_a^T W_2(t) W_1(t) v_a``.
     """
@@ -173,7 +206,7 @@ def strengths(prediction: str, times, modes: Modes, *, depth: int, init_scale, i
     if prediction in ("saxe", "saxe_approximate"):
         return np.asarray(theory.saxe_mode(t[None, :, None], s, u0[:, None, :], depth))
     if prediction == "imbalanced":
-        return np.asarray(theory.imbalanced_mode(t[None, :, None], s, u0[:, None, :], imbalance))
+        return np.asarray(theory.imbalanced_mode(t[None, :, None], s, u0[:, None, :], mode_imbalance))
     if prediction == "lambda_balanced":
         maps = lambda_balanced_maps(t, params, modes)
         return np.einsum("ma,rtmd,da->rta", modes.U, maps, modes.V)
@@ -194,9 +227,9 @@ def lambda_balanced_maps(times, params, modes: Modes) -> np.ndarray:
     return np.stack(out)
 
 
-@renamed_arguments(u0="init_scale")
-def passage_times(prediction: str, modes: Modes, *, depth: int, init_scale, imbalance: float = 0.0, params=None,
-                  horizon: float | None = None) -> dict[str, np.ndarray]:
+@renamed_arguments(u0="init_scale", imbalance="mode_imbalance")
+def passage_times(prediction: str, modes: Modes, *, depth: int, init_scale, mode_imbalance: float = 0.0,
+                  params=None, horizon: float | None = None) -> dict[str, np.ndarray]:
     r"""Predicted first-passage times of ``u_a = f s_a`` for ``f`` in 0.1, 0.5, 0.9: ``{"t10", "half_time", "t90"}``
     each (runs, k); 0 where ``u_0 >= f s_a``, NaN where never reached. ``init_scale`` (``u0``) is (runs, k), the
     initial strengths.
@@ -219,7 +252,7 @@ def passage_times(prediction: str, modes: Modes, *, depth: int, init_scale, imba
     for key, fraction in FRACTIONS.items():
         reached = u0 >= fraction * s
         if prediction == "imbalanced":
-            times = _bisect_imbalanced(s, u0, imbalance, fraction)
+            times = _bisect_imbalanced(s, u0, mode_imbalance, fraction)
         else:
             safe = np.where(reached, 0.5 * fraction * s, np.maximum(u0, 1e-300))  # u0 = 0: the saddle, never
             times = np.asarray(theory.learning_time(s, safe, fraction, depth)) * np.ones_like(u0)
@@ -227,11 +260,11 @@ def passage_times(prediction: str, modes: Modes, *, depth: int, init_scale, imba
     return out
 
 
-def _bisect_imbalanced(s, u0, imbalance, fraction, iterations: int = 200):
+def _bisect_imbalanced(s, u0, mode_imbalance, fraction, iterations: int = 200):
     target = fraction * s
     shape = np.broadcast_shapes(np.shape(u0), np.shape(s))
     u0 = np.broadcast_to(u0, shape)
-    value = lambda t: np.asarray(theory.imbalanced_mode(t, s, u0, imbalance))  # noqa: E731
+    value = lambda t: np.asarray(theory.imbalanced_mode(t, s, u0, mode_imbalance))  # noqa: E731
     hi = np.ones(shape)
     for _ in range(200):  # grow the bracket until every mode has passed
         below = value(hi) < target

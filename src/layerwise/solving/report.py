@@ -6,7 +6,11 @@ save never leaves a folder that looks complete):
 * ``data.nc``: the history (mode strengths over time for theory, linear net and each compared network) and the
   modes (``mode_`` prefixed variables), netCDF via h5netcdf;
 * ``summary.json``: the top-level ``checks`` list ({name, claim, value, expected, passed}), ``prediction``,
-  ``whitened``, ``dropped_directions``, one ``modes`` entry per mode and the rest of the measurements;
+  ``whitened``, ``dropped_directions``, one ``modes`` entry per mode, the rest of the measurements, and the
+  ``config`` it ran with. The config holds the two imbalances under their glossary names: ``imbalance``, λ of a
+  λ-balanced init (``W_2^T W_2 - W_1 W_1^T = λ I``, the later layer minus the earlier; 0 for other inits), and
+  ``mode_imbalance``, C = a^2 - b^2 of every mode of an aligned depth-2 init (the first layer minus the second;
+  0 otherwise), an older ``imbalance`` given with ``init="aligned"`` recorded as the ``mode_imbalance`` it meant;
 * ``solve.png``: spectrum and mode-strength curves (theory solid, linear net dashed, nonlinear net dotted, one
   colour per mode);
 * ``index.html``: one self-contained page (the figure embedded as base64 PNG): spectrum, curves, half-time table,

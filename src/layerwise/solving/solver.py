@@ -41,17 +41,22 @@ PROBE_SAMPLES = 16
 """Training samples on which the NTK of the kernel distance is evaluated (λ-balanced init)."""
 
 
-def _check_arguments(depth, init, init_scale, imbalance, width, learning_rate, steps, optimizer, seeds, seed,
+def _check_finite(name: str, value) -> None:
+    try:
+        ok = math.isfinite(float(value))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise LayerwiseError(f"{name} must be a finite number, got {value!r}")
+
+
+def _check_arguments(depth, init, init_scale, imbalances, width, learning_rate, steps, optimizer, seeds, seed,
                      records):
     check_positive_int("depth", depth)
     check_choice("init", init, pred.INITS)
     check_positive("init_scale", init_scale)
-    try:
-        ok = math.isfinite(float(imbalance))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise LayerwiseError(f"imbalance must be a finite number, got {imbalance!r}")
+    for name, value in zip(("imbalance", "mode_imbalance"), imbalances):
+        _check_finite(name, value)
     if width is not None:
         check_positive_int("width", width)
     check_positive("learning_rate", learning_rate)
@@ -98,6 +103,7 @@ def solve(
     init: str = "aligned",
     init_scale: float = 1e-3,
     imbalance: float = 0.0,
+    mode_imbalance: float = 0.0,
     width: int | None = None,
     learning_rate: float = 0.01,
     steps: int | None = None,
@@ -131,7 +137,11 @@ def solve(
         y: targets (n, m) or labels (n,) (text allowed).
         depth: layers ``L >= 1`` of the linear net. init: ``"aligned"``, ``"lambda-balanced"``, ``"random"``.
         init_scale: ``u_0 > 0``, each mode's initial end-to-end strength (each layer ``u_0^{1/L}``).
-        imbalance: ``C`` for an aligned depth-2 init (``a^2 - b^2``) or λ for ``"lambda-balanced"``.
+        imbalance: λ of the ``"lambda-balanced"`` init, ``W_2^T W_2 - W_1 W_1^T = λ I`` (the later layer minus the
+            earlier, docs/glossary.md). For one release ``imbalance`` with ``init="aligned"`` keeps its older
+            meaning, ``mode_imbalance`` C, and warns (`layerwise.solving.prediction.resolve_imbalances`).
+        mode_imbalance: C = ``a^2 - b^2`` of every mode of an ``"aligned"`` depth-2 init (the first layer minus the
+            second, as `layerwise.theory.imbalanced_mode`; C = -λ).
         width: hidden width ``H`` of the linear net (default ``min(d_w, m)``).
         learning_rate, optimizer: for every network (``"gd"`` default; others compare order only).
         steps: optimiser steps; default long enough for the slowest predicted mode to reach 90 % (x1.2), at most
@@ -148,9 +158,10 @@ def solve(
 
     Runs in float64 (inside `layerwise.enable_x64`; the previous setting is restored).
     """
-    _check_arguments(depth, init, init_scale, imbalance, width, learning_rate, steps, optimizer, seeds, seed,
-                     records)
+    _check_arguments(depth, init, init_scale, (imbalance, mode_imbalance), width, learning_rate, steps, optimizer,
+                     seeds, seed, records)
     check_positive_int("max_steps", max_steps)
+    imbalance, mode_imbalance = pred.resolve_imbalances(init, float(imbalance), float(mode_imbalance))
     with enable_x64():
         if y is None:
             raw = data_lib.load_data(x, target=target)
@@ -162,16 +173,18 @@ def solve(
         prepared = data_lib.prepare(x, y, task=task, center=center, whiten=whiten, test_fraction=test_fraction,
                                     seed=seed, chunk_rows=chunk_rows, name=name)
         return _solve_prepared(prepared, depth=depth, init=init, init_scale=float(init_scale),
-                               imbalance=float(imbalance), width=width, learning_rate=float(learning_rate),
+                               imbalance=imbalance, mode_imbalance=mode_imbalance, width=width,
+                               learning_rate=float(learning_rate),
                                steps=steps, optimizer=optimizer, compare=compare, seeds=seeds, seed=seed,
                                max_steps=max_steps, records=records, chunk_rows=chunk_rows,
                                test_fraction=test_fraction)
 
 
-def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, width, learning_rate, steps, optimizer,
-                    compare, seeds, seed, max_steps, records, chunk_rows, test_fraction) -> SolveReport:
+def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, mode_imbalance, width, learning_rate, steps,
+                    optimizer, compare, seeds, seed, max_steps, records, chunk_rows, test_fraction) -> SolveReport:
     modes = pred.data_modes(prepared.cross_covariance)
-    prediction = pred.choose_prediction(init, imbalance, depth, prepared.whitened)
+    prediction = pred.choose_prediction(init, depth, prepared.whitened, imbalance=imbalance,
+                                        mode_imbalance=mode_imbalance)
     widths = pred.hidden_widths(depth, width, modes, prepared.in_dim, prepared.out_dim)
     if init == "lambda-balanced" and not bool(lambda_balanced_feasible(imbalance, widths)):
         raise LayerwiseError(f"imbalance λ = {imbalance:g} is infeasible for widths {widths}: λ > 0 needs --width <= "
@@ -179,7 +192,8 @@ def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, width, lear
     model = DeepLinearNetwork(widths=widths)
     networks = _compared_networks(compare, prepared)
     keys = seed_keys(seed, seeds)
-    params = jax.vmap(lambda k: pred.initial_params(k, model, init, modes, init_scale, imbalance))(keys)
+    params = jax.vmap(lambda k: pred.initial_params(k, model, init, modes, init_scale, imbalance=imbalance,
+                                                    mode_imbalance=mode_imbalance))(keys)
     compared_params = {}
     for index, (net, (net_model, net_params)) in enumerate(networks.items()):
         if net_params is None:
@@ -193,7 +207,7 @@ def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, width, lear
     measured_u0 = pred.initial_strengths(model, params, modes)  # (runs, k)
     u0 = measured_u0 if prediction == "saxe_approximate" and init == "random" else np.full((seeds, modes.count),
                                                                                                init_scale)
-    theory_args = dict(depth=depth, init_scale=u0, imbalance=imbalance, params=params)
+    theory_args = dict(depth=depth, init_scale=u0, mode_imbalance=mode_imbalance, params=params)
     if steps is None:
         if prediction == "lambda_balanced":
             guess = np.nanmax(pred.passage_times("saxe", modes, depth=2,
@@ -232,7 +246,7 @@ def _solve_prepared(prepared, *, depth, init, init_scale, imbalance, width, lear
                          networks=networks, results=results, flow=flow, theory_strength=theory_strength,
                          predicted=predicted, times=times, record_steps=record_steps, measured_u0=measured_u0,
                          config=dict(depth=depth, init=init, init_scale=init_scale, imbalance=imbalance,
-                                     width=width, learning_rate=learning_rate, steps=steps, optimizer=optimizer,
+                                     mode_imbalance=mode_imbalance, width=width, learning_rate=learning_rate, steps=steps, optimizer=optimizer,
                                      seeds=seeds, seed=seed, center=prepared.centred, whiten=prepared.whitened,
                                      task=prepared.kind, test_fraction=test_fraction, chunk_rows=chunk_rows,
                                      max_steps=max_steps)))

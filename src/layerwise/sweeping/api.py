@@ -66,8 +66,18 @@ def sweep(experiment: str | Callable[[dict], xr.Dataset], grid: dict[str, list],
     return run_spec(spec, out, progress=progress, target=target).dataset
 
 
+def _with_new_names(dataset: xr.Dataset, file: Path) -> xr.Dataset:
+    """A registered experiment's saved Dataset with its older names read as the new ones
+    (`layerwise.experiments.Experiment.read_dataset`); any other Dataset as it is."""
+    from layerwise.experiments import REGISTRY
+
+    experiment = REGISTRY.get(str(dataset.attrs.get("experiment", "")))
+    return dataset if experiment is None else experiment.read_dataset(dataset, source=str(file))
+
+
 def load_result(path) -> xr.Dataset:
-    """The Dataset of any result folder: a sweep's ``sweep.nc`` or an experiment's ``data.nc``, loaded.
+    """The Dataset of any result folder: a sweep's ``sweep.nc`` or an experiment's ``data.nc``, loaded (a
+    registered experiment's older Dataset names read as the new ones).
 
     Example:
         >>> ds = lw.load_result("layerwise-results/feedback")  # doctest: +SKIP
@@ -80,7 +90,8 @@ def load_result(path) -> xr.Dataset:
         if file.is_file():
             try:
                 with xr.open_dataset(file, engine="h5netcdf") as opened:
-                    return opened.load()
+                    dataset = opened.load()
             except (OSError, ValueError) as error:
                 raise LayerwiseError(f"{str(file)!r} cannot be read as netCDF: {error}") from None
+            return _with_new_names(dataset, file)
     raise LayerwiseError(f"no results in {str(folder)!r} (expected {MERGED} or {DATA} there)")

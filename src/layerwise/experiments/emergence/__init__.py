@@ -125,7 +125,7 @@ def simulate(config: EmergenceConfig, progress: Progress) -> xr.Dataset:
     return xr.Dataset(
         {**time, **gap, **data, **converged, **params, **scaling},
         coords={"skill": np.arange(1, p.size + 1), "frequency": ("skill", p), "seed": np.arange(config.seeds),
-                "time_step": runs[config.init_scale].step.values, "gap_init": gap_inits,
+                "time_step": runs[config.init_scale].step.values, "gap_init_scale": gap_inits,
                 "data_size": list(config.data_sizes), "data_seed": np.arange(config.data_seeds),
                 "sb_data_size": sb_sizes, "width": list(config.param_widths),
                 "sb_data_draw": np.arange(skill_basis.SKILL_BASIS_DRAWS),
@@ -151,7 +151,7 @@ EXPERIMENT = Experiment(
                       "gap_init_scales": (0.03,), "gap_steps": 1500, "data_sizes": (300, 1000, 3000), "data_seeds": 3,
                       "data_steps": 300, "param_widths": (1, 2, 4), "param_steps": 200, "eval_size": 200,
                       "scaling_skills": 1000, "fit_skills": (5, 30), "scaling_data_seeds": 2}},
-    simulate=simulate,
+    simulate=simulate, renamed_variables=checks.OLD_NAMES,
     check=lambda ds: checks.results(ds, dataset_config(ds, EXPERIMENT)),
     plot=lambda ds: figure.figures(ds, dataset_config(ds, EXPERIMENT)),
     units=lambda config: 5,

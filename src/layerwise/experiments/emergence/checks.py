@@ -19,6 +19,9 @@ from layerwise.metrics import log_crossing, logistic_fit, loglog_slope
 from layerwise.metrics.crossings import crossing_errors, spacing_windows
 from layerwise.report.checks import Check, Measurement, check_below, check_over_seeds
 
+OLD_NAMES = {"gap_init": "gap_init_scale"}
+"""Dataset names of older data.nc files, read under the glossary's."""
+
 if TYPE_CHECKING:
     from layerwise.experiments.emergence import EmergenceConfig
 
@@ -129,7 +132,7 @@ def _time_results(ds, config: EmergenceConfig) -> list:
 def _gap_check(ds, config: EmergenceConfig, constants) -> Check:
     """Per seed: the fitted slope of the MLP's t_2 - t_1 against ln(1/init) over the theory's, whose 1/m_k =
     C/(p_k ln c) uses that seed's time constant ``C``."""
-    p, S, inits = ds.frequency.values, config.target_scale, ds.gap_init.values
+    p, S, inits = ds.frequency.values, config.target_scale, ds.gap_init_scale.values
     log_inv, gap = np.log(1 / inits), ds.nonlinear_gap_half_time.values  # (init, seed, skill)
     mlp_gap = gap[:, :, 1] - gap[:, :, 0]
     log_c = np.log(AUTHORS_C_FACTOR * S / inits**2 - 1)
@@ -179,7 +182,7 @@ def _skill_basis_results(ds, config: EmergenceConfig) -> list:
                        times=steps.astype(float), name="skill_basis_sgd_vs_theory").to_check(
         "the skill-basis model trained by SGD on the MLP's samples follows its sigmoid "
         "R_k/S = 1/(1 + c e^{-2 eta' p_k S T}) (max abs error of the seed mean, SGD noise)")]
-    log_inv = np.log(1 / ds.gap_init.values)
+    log_inv = np.log(1 / ds.gap_init_scale.values)
     sb_gap = ds.flow_gap_half_time.values[:, 1] - ds.flow_gap_half_time.values[:, 0]
     results.append(check_below(
         "skill_basis_stage_gap_slope", "skill-basis model (exact flow): the gap t_2 - t_1 grows like ln(1/init) with "

@@ -57,7 +57,7 @@ def figures(ds: xr.Dataset, config: EmergenceConfig) -> dict:
 
 
 def _stage_gap(ax, ds, config: EmergenceConfig):
-    p, inits = ds.frequency.values, ds.gap_init.values
+    p, inits = ds.frequency.values, ds.gap_init_scale.values
     log_inv, flow = np.log(1 / inits), ds.flow_gap_half_time.values
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a skill no seed learned: NaN, left out of the plot

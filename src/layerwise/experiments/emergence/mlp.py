@@ -129,8 +129,8 @@ def gap_panel(config: EmergenceConfig, p, runs: dict[float, xr.Dataset], n_free:
     half = np.stack([half_times(runs[v].step.values, runs[v].skill_strength.values / S) for v in inits])
     m = 4 * config.learning_rate * p * S / n_free
     predicted = np.log(AUTHORS_C_FACTOR * S / inits**2 - 1) * (1 / m[1] - 1 / m[0])
-    return inits, {"nonlinear_gap_half_time": (("gap_init", "seed", "skill"), half),
-                   "theory_gap_mlp": (("gap_init",), predicted)}
+    return inits, {"nonlinear_gap_half_time": (("gap_init_scale", "seed", "skill"), half),
+                   "theory_gap_mlp": (("gap_init_scale",), predicted)}
 
 
 def dataset_seed(config: EmergenceConfig) -> int:

@@ -69,7 +69,7 @@ def flow_half_times(p, S, inits) -> dict:
                          Task.from_statistics(np.diag(p), S * p[None, :], S * S), times, rtol=1e-10, atol=1e-12,
                          observables={"strength": observables.EndToEnd()}).history
     half = crossing_time(times, np.moveaxis(flow.strength.values[:, :, 0, :] / S, -1, -2), 0.5)
-    return {"flow_gap_half_time": (("gap_init", "skill"), half)}
+    return {"flow_gap_half_time": (("gap_init_scale", "skill"), half)}
 
 
 def one_shot_counts(config: EmergenceConfig, problem) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ from layerwise._deprecation import renamed_fields
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
 from layerwise.experiments.feedback import panels
-from layerwise.experiments.feedback.checks import check
+from layerwise.experiments.feedback.checks import OLD_NAMES, check
 from layerwise.experiments.feedback.figure import plot
 from layerwise.seeds import seed_values
 
@@ -142,7 +142,7 @@ EXPERIMENT = Experiment(
     presets={"test": {"learning_rate": 2e-3, "imbalance_learning_rate": 2e-4, "duration": 9.0, "n_samples": 200,
                       "stage_gap_init_scales": (1e-2, 1e-4, 1e-6), "depth_duration": 7.0, "imbalance_duration": 6.0,
                       "seeds": 2}},
-    simulate=simulate,
+    simulate=simulate, renamed_variables=OLD_NAMES,
     check=check,
     plot=plot,
     units=lambda config: len(PANELS),

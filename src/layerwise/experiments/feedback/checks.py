@@ -10,6 +10,11 @@ from layerwise.compare import compare
 from layerwise.experiments.base import dataset_config
 from layerwise.report.checks import Check, check_below
 
+OLD_NAMES = {"init": "init_scale", "target_weight": "target_strength", "imbalance": "mode_imbalance",
+             "flow_layer_imbalance": "flow_mode_imbalance", "variance_target": "variance_target_strength"}
+"""Dataset names of older data.nc files, read under the glossary's (``imbalance`` held C = a^2 - b^2, the
+``mode_imbalance``; ``flow_layer_imbalance`` C along the flow)."""
+
 
 def check(ds: xr.Dataset) -> list[Check]:
     """Every check of the five panels, in order; thresholds and learning rates come from the recorded config."""
@@ -27,12 +32,12 @@ def saturation_rate(t: np.ndarray, fraction: np.ndarray) -> float:
 
 def _saturation_checks(config, ds: xr.Dataset) -> list[Check]:
     """1. Sigmoidal saturation of the diagonal net (GD and exact flow) vs exponential of the linear model."""
-    s, var, t = ds.target_weight.values, ds.input_variance.values, ds.time.values
-    default = ds.linear_weights.mean("seed").sel(init=config.init_scale).values
+    s, var, t = ds.target_strength.values, ds.input_variance.values, ds.time.values
+    default = ds.linear_weights.mean("seed").sel(init_scale=config.init_scale).values
     checks = [check_below(
         "sigmoid_gd_vs_closed_form", f"GD (lr {config.learning_rate:g}) on the balanced diagonal net follows "
         "a_i b_i / S_i = logistic closed form (max abs error over modes and time)",
-        np.max(np.abs(default - ds.theory_weights.sel(init=config.init_scale).values) / s), 0.01)]
+        np.max(np.abs(default - ds.theory_weights.sel(init_scale=config.init_scale).values) / s), 0.01)]
     checks.append(compare(ds.theory_flow_weights, ds.flow_weights.mean("seed"), time_dim="flow_time", rtol=1e-8,
                           name="sigmoid_flow_vs_closed_form")
                   .to_check("exact gradient flow (diffrax Dopri8) matches the logistic closed form at every time "
@@ -52,9 +57,9 @@ def _saturation_checks(config, ds: xr.Dataset) -> list[Check]:
 
 def _stage_checks(config, ds: xr.Dataset) -> list[Check]:
     """2. Stage-like learning: order and half-times; the stage gap grows like ln(1/u0)."""
-    s, var, t = ds.target_weight.values, ds.input_variance.values, ds.time.values
+    s, var, t = ds.target_strength.values, ds.input_variance.values, ds.time.values
     linear = ds.linear_weights.mean("seed")
-    half = metrics.crossing_time(t, (linear.sel(init=config.init_scale).values / s).T, 0.5)
+    half = metrics.crossing_time(t, (linear.sel(init_scale=config.init_scale).values / s).T, 0.5)
     half_theory = np.asarray(theory.learning_time(s, config.init_scale, 0.5, tau=1 / var))
     order = np.argsort(-(s * var))
     checks = [Check(
@@ -65,7 +70,7 @@ def _stage_checks(config, ds: xr.Dataset) -> list[Check]:
         np.max(np.abs(half - half_theory) / half_theory), 0.02))
     all_half = metrics.crossing_time(t, np.moveaxis(linear.values / s, 1, 2), 0.5)  # (init, mode)
     first, second = order[0], order[1]
-    slope = np.polyfit(np.log(1 / ds.init.values), all_half[:, second] - all_half[:, first], 1)[0]
+    slope = np.polyfit(np.log(1 / ds.init_scale.values), all_half[:, second] - all_half[:, first], 1)[0]
     slope_theory = 1 / (2 * s[second] * var[second]) - 1 / (2 * s[first] * var[first])
     checks.append(check_below(
         "stage_gap_grows_like_log_init", "the gap between the first two stages grows like ln(1/u0) with slope "
@@ -91,7 +96,7 @@ def _depth_checks(config, ds: xr.Dataset) -> list[Check]:
 
 def _imbalance_checks(ds: xr.Dataset) -> list[Check]:
     """4. Imbalance: closed form, lazy rate, conservation (flow) and drift order (GD)."""
-    c = ds.imbalance.values
+    c = ds.mode_imbalance.values
     checks = [check_below(
         "imbalance_gd_vs_closed_form", "GD follows the imbalanced-mode closed form for every C (max abs error of u/S)",
         float(np.max(np.abs(ds.linear_imbalance_weights - ds.theory_imbalance_weights))), 0.01)]
@@ -104,7 +109,7 @@ def _imbalance_checks(ds: xr.Dataset) -> list[Check]:
     checks.append(check_below(
         "lazy_rate", f"at C = {c[largest]:g} the mode saturates exponentially at rate |C| E[x^2] "
         "(relative error of the fitted rate)", abs(rate / c[largest] - 1), 0.02))
-    conserved = ds.flow_layer_imbalance - ds.flow_layer_imbalance.isel(flow_imbalance_time=0)
+    conserved = ds.flow_mode_imbalance - ds.flow_mode_imbalance.isel(flow_imbalance_time=0)
     checks.append(check_below("imbalance_conserved_under_flow", "C = a^2 - b^2 is conserved by gradient flow "
                               "(max abs drift)", float(np.max(np.abs(conserved))), 1e-8))
     fine, coarse = ds.linear_imbalance_drift.values
@@ -124,7 +129,8 @@ def _relative_loss_rate(t: np.ndarray, weights: np.ndarray, s: np.ndarray, var: 
 
 def _variance_checks(config, ds: xr.Dataset) -> list[Check]:
     """5. The E[x^2] dependence of claims 2-4, 6 and 7, and claim 3's "no plateau"."""
-    s, var, t, inits = ds.variance_target.values, ds.variance_input.values, ds.time.values, ds.init.values
+    s, var = ds.variance_target_strength.values, ds.variance_input.values
+    t, inits = ds.time.values, ds.init_scale.values
     half = metrics.crossing_time(t, np.moveaxis(ds.linear_variance_weights.values / s, 1, 2), 0.5)  # (init, mode)
     half_theory = np.asarray(theory.learning_time(s, inits[:, None], 0.5, tau=1 / var))
     checks = [check_below(

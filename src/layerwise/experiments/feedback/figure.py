@@ -16,12 +16,12 @@ def plot(ds: xr.Dataset) -> dict:
     from layerwise.experiments.feedback import EXPERIMENT  # the package imports this module: resolve at call time
 
     config = dataset_config(ds, EXPERIMENT)
-    s, var = ds.target_weight.values, ds.input_variance.values
+    s, var = ds.target_strength.values, ds.input_variance.values
     figure, axes = figure_grid(2, 2, width=5.5, height=4.25, title="Dynamical feedback principle — theory solid, "
                                "linear-network simulation dashed")
     ax = axes[0, 0]
-    trajectories(ax, ds.time.values, ds.theory_weights.sel(init=config.init_scale).values / s,
-                 ds.linear_weights.mean("seed").sel(init=config.init_scale).values / s,
+    trajectories(ax, ds.time.values, ds.theory_weights.sel(init_scale=config.init_scale).values / s,
+                 ds.linear_weights.mean("seed").sel(init_scale=config.init_scale).values / s,
                  labels=[f"$S$={v:g}" for v in s])
     trajectories(ax, ds.time.values, ds.theory_regression_weights.values[:, :1] / s[0],
                  ds.linear_regression_weights.mean("seed").values[:, :1] / s[0], colors=["0.3"],
@@ -30,9 +30,10 @@ def plot(ds: xr.Dataset) -> dict:
            title="1. sigmoidal (diagonal net) vs exponential (linear model)")
     ax.legend(fontsize=8, loc="lower right")
     ax = axes[0, 1]
-    log_inv = np.log(1 / ds.init.values)
+    log_inv = np.log(1 / ds.init_scale.values)
     half = metrics.crossing_time(ds.time.values, np.moveaxis(ds.linear_weights.mean("seed").values / s, 1, 2), 0.5)
-    colors = trajectories(ax, log_inv, np.asarray(theory.learning_time(s, ds.init.values[:, None], 0.5, tau=1 / var)))
+    colors = trajectories(ax, log_inv,
+                          np.asarray(theory.learning_time(s, ds.init_scale.values[:, None], 0.5, tau=1 / var)))
     for i, color in enumerate(colors):
         ax.plot(log_inv, half[:, i], "o", color=color, mfc="none", label=f"$S$={s[i]:g}")
     ax.set(xlabel="$\\ln(1/u_0)$", ylabel="half-time $t_{1/2}$",
@@ -48,7 +49,8 @@ def plot(ds: xr.Dataset) -> dict:
     ax = axes[1, 1]
     trajectories(ax, ds.imbalance_time.values[1:], ds.theory_imbalance_weights.values[:, 1:].T,
                  ds.linear_imbalance_weights.values[:, 1:].T, cmap="plasma",
-                 labels=[f"C={c:g}: drift {d:.1e}" for c, d in zip(ds.imbalance.values, ds.linear_imbalance_drift[0])])
+                 labels=[f"C={c:g}: drift {d:.1e}"
+                         for c, d in zip(ds.mode_imbalance.values, ds.linear_imbalance_drift[0])])
     ax.set(xscale="log", xlabel="time $t$ (log)", ylabel="$ab/S$",
            title="4. imbalance $C=a^2-b^2$: rich (sigmoid) to lazy (exponential)")
     ax.legend(fontsize=8, title=f"GD lr {config.imbalance_learning_rate:g}", title_fontsize=8)

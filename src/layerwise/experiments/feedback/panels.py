@@ -55,8 +55,8 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     t = rich.time.values[0]
     by_seed = rich.weights.values.reshape(config.seeds, len(inits), *rich.weights.shape[1:])
     variables = {
-        "linear_weights": (("seed", "init", "time", "mode"), by_seed),
-        "theory_weights": (("init", "time", "mode"),
+        "linear_weights": (("seed", "init_scale", "time", "mode"), by_seed),
+        "theory_weights": (("init_scale", "time", "mode"),
                            np.asarray(theory.saxe_mode(t[None, :, None] * var, s, inits[:, None, None]))),
         "linear_regression_weights": (("seed", "time", "mode"), plain.history.weights.values),
         "theory_regression_weights": (("time", "mode"), np.asarray(theory.linear_mode(t[:, None], s, 0.0, var))),
@@ -64,7 +64,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
         "theory_flow_weights": (("flow_time", "mode"),
                                 np.asarray(theory.saxe_mode(flow_times[:, None] * var, s, config.init_scale))),
     }
-    coords = {"init": inits, "time": t, "mode": np.arange(len(s)), "target_weight": ("mode", s),
+    coords = {"init_scale": inits, "time": t, "mode": np.arange(len(s)), "target_strength": ("mode", s),
               "input_variance": ("mode", var), "flow_time": flow_times}
     return variables, coords
 
@@ -103,16 +103,17 @@ def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
     ti, tf, u0 = lazy[0].time.values[0], flow.time.values, (a0 * b0)[:, None]
     drift = [np.abs(h.imbalance.values[:, -1, 0, 0] - h.imbalance.values[:, 0, 0, 0]) for h in lazy]
     variables = {
-        "linear_imbalance_weights": (("imbalance", "imbalance_time"), lazy[0].weights.values[:, :, 0]),
-        "theory_imbalance_weights": (("imbalance", "imbalance_time"),
+        "linear_imbalance_weights": (("mode_imbalance", "imbalance_time"), lazy[0].weights.values[:, :, 0]),
+        "theory_imbalance_weights": (("mode_imbalance", "imbalance_time"),
                                      np.asarray(theory.imbalanced_mode(ti[None, :], 1.0, u0, c[:, None]))),
-        "linear_imbalance_drift": (("imbalance_learning_rate", "imbalance"), np.stack(drift)),
-        "flow_imbalance_weights": (("imbalance", "flow_imbalance_time"), flow.weights.values[:, :, 0]),
-        "theory_flow_imbalance_weights": (("imbalance", "flow_imbalance_time"),
+        "linear_imbalance_drift": (("imbalance_learning_rate", "mode_imbalance"), np.stack(drift)),
+        "flow_imbalance_weights": (("mode_imbalance", "flow_imbalance_time"), flow.weights.values[:, :, 0]),
+        "theory_flow_imbalance_weights": (("mode_imbalance", "flow_imbalance_time"),
                                           np.asarray(theory.imbalanced_mode(tf[None, :], 1.0, u0, c[:, None]))),
-        "flow_layer_imbalance": (("imbalance", "flow_imbalance_time"), -flow.imbalance.values[..., 0, 0]),  # C
+        "flow_mode_imbalance": (("mode_imbalance", "flow_imbalance_time"), -flow.imbalance.values[..., 0, 0]),  # C
     }
-    return variables, {"imbalance": c, "imbalance_time": ti, "flow_imbalance_time": tf, "imbalance_learning_rate": rates}
+    return variables, {"mode_imbalance": c, "imbalance_time": ti, "flow_imbalance_time": tf,
+                       "imbalance_learning_rate": rates}
 
 
 def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
@@ -142,8 +143,8 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
                lazy_lr)[0]
     t, t_lazy = config.learning_rate * record, lazy_lr * lazy_record
     variables = {
-        "linear_variance_weights": (("init", "time", "variance_mode"), balanced),
-        "theory_variance_weights": (("init", "time", "variance_mode"),
+        "linear_variance_weights": (("init_scale", "time", "variance_mode"), balanced),
+        "theory_variance_weights": (("init_scale", "time", "variance_mode"),
                                     np.asarray(theory.saxe_mode(t[None, :, None] * var, s, inits[:, None, None]))),
         "linear_variance_regression_weights": (("time", "variance_mode"), linear),
         "linear_variance_deep_weights": (("time", "variance_mode"), deep_weights),
@@ -151,6 +152,6 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
             theory.saxe_mode(t[:, None], s, config.depth_init_scale, depth=deepest, tau=1 / var))),
         "linear_variance_lazy_weights": (("variance_lazy_time", "variance_mode"), lazy),
     }
-    coords = {"variance_target": ("variance_mode", s), "variance_input": ("variance_mode", var),
+    coords = {"variance_target_strength": ("variance_mode", s), "variance_input": ("variance_mode", var),
               "variance_lazy_time": t_lazy, "variance_depth": deepest}
     return variables, coords

@@ -25,7 +25,7 @@ from layerwise._deprecation import renamed_fields
 from layerwise.experiments import fields as F
 from layerwise.experiments.base import Experiment, Progress
 from layerwise.experiments.lazy_rich_fig6 import panels
-from layerwise.experiments.lazy_rich_fig6.checks import check
+from layerwise.experiments.lazy_rich_fig6.checks import OLD_NAMES, check
 from layerwise.experiments.lazy_rich_fig6.figure import plot
 from layerwise.seeds import seed_keys, seed_values
 
@@ -70,17 +70,18 @@ def simulate(config: LazyRichFig6Config, progress: Progress) -> xr.Dataset:
     progress("Fig. 6a: 2-2-2 λ-balanced grid (GD and exact flow)")
     b = panels.fig6b(config, seed_keys(config.seed + 1, config.seeds))
     progress("Fig. 6b: 20-20-2 mirrored-init grid")
-    cells_a, cells_b = ("seed", "imbalance_a", "scale_a"), ("seed", "imbalance_b", "scale_b")
+    cells_a, cells_b = ("seed", "imbalance_a", "init_target_ratio_a"), ("seed", "scale_difference_b",
+                                                                        "target_divisor_b")
     return xr.Dataset(
         {"linear_kernel_distance_a": ((*cells_a, "step_a"), a["gd"]),
          "theory_kernel_distance_a": ((*cells_a, "step_a"), a["flow"]),
          "linear_final_loss_a": (cells_a, a["loss"]),
          "linear_imbalance_drift_a": (cells_a, a["drift"]),
          "linear_kernel_distance_b": (cells_b, b)},
-        coords={"seed": seed_values(config.seed, config.seeds), "imbalance_a": a["lam"], "scale_a": a["s"],
-                "step_a": a["steps"], "time_a": ("step_a", a["times"]),
-                "imbalance_b": np.linspace(*config.scale_difference_b),
-                "scale_b": np.linspace(*config.target_divisor_b)},
+        coords={"seed": seed_values(config.seed, config.seeds), "imbalance_a": a["lam"],
+                "init_target_ratio_a": a["s"], "step_a": a["steps"], "time_a": ("step_a", a["times"]),
+                "scale_difference_b": np.linspace(*config.scale_difference_b),
+                "target_divisor_b": np.linspace(*config.target_divisor_b)},
         attrs={"description": "Lazy vs rich: NTK kernel distance over layer imbalance × weight-to-target ratio "
                               "(Nam et al. 2025, Fig. 6)"},
     )
@@ -95,6 +96,6 @@ EXPERIMENT = Experiment(
     presets={"test": {"imbalance_a": (-9.0, 9.0, 6), "init_target_ratio_a": (1.0, 20.0, 3),
                       "scale_difference_b": (-0.5, 0.5, 4), "target_divisor_b": (0.1, 50.0, 3), "curve_points": 8,
                       "seeds": 2}},
-    simulate=simulate, check=check, plot=plot,
+    simulate=simulate, check=check, plot=plot, renamed_variables=OLD_NAMES,
     units=lambda config: 2,
 )

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 # 40-point λ grid: log10 S at s = 1 against |λ|. (The paper's figure is a heatmap without printed values.)
 PAPER_S1 = ((0.23, 0.69, 2.1, 4.4, 9.0), (-0.93, -1.34, -2.4, -3.6, -4.7))
 
+OLD_NAMES = {"scale_a": "init_target_ratio_a", "imbalance_b": "scale_difference_b", "scale_b": "target_divisor_b"}
+"""Coordinates of older data.nc files (named before their config fields were), read under the new names."""
+
 
 def nearest(values, target) -> int:
     """Index of the grid value closest to ``target``."""
@@ -36,7 +39,7 @@ def check(ds: xr.Dataset) -> list[Check | Measurement]:
 def _checks_6a(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check | Measurement]:
     gd, flow = ds.linear_kernel_distance_a.values, ds.theory_kernel_distance_a.values
     log_sim, log_flow = np.log10(gd[..., -1] + config.floor), np.log10(flow[..., -1] + config.floor)
-    lam, s = ds.imbalance_a.values, ds.scale_a.values
+    lam, s = ds.imbalance_a.values, ds.init_target_ratio_a.values
     positive = lam > 0
     i_small, i_large = np.flatnonzero(positive)[0], np.flatnonzero(positive)[-1]
     at_s1 = log_sim[:, nearest(s, 1.0)]
@@ -95,7 +98,7 @@ def _checks_6a(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check | Measu
 
 def _checks_6b(config: LazyRichFig6Config, ds: xr.Dataset) -> list[Check]:
     log_b = np.log10(ds.linear_kernel_distance_b.values + config.floor)
-    lam, s = ds.imbalance_b.values, ds.scale_b.values
+    lam, s = ds.scale_difference_b.values, ds.target_divisor_b.values
     centre = nearest(lam, 0.0)
     checks = [check_above(
         "fig6b_falls_with_scale", f"Fig. 6b, λ = {lam[centre]:.2f} row: log10 S falls by >= 2.5 decades from "

@@ -19,7 +19,7 @@ def plot(ds: xr.Dataset) -> dict:
     config = dataset_config(ds, EXPERIMENT)
     mean = ds.mean("seed")
     gd, flow = mean.linear_kernel_distance_a.values, mean.theory_kernel_distance_a.values
-    lam, s = ds.imbalance_a.values, ds.scale_a.values
+    lam, s = ds.imbalance_a.values, ds.init_target_ratio_a.values
     figure, axes = figure_grid(1, 4, width=5.0, height=4.6, title=(
         "Lazy vs rich: kernel distance log10(S(K0, Kt) + 1e-6). Axes as simulated: λ increases upwards, s to the right "
         "(the authors' 6a ticks put +9 at the top row, which is λ = −9; their 6b ticks read ±5 for λ = ∓0.5)"))
@@ -36,7 +36,7 @@ def plot(ds: xr.Dataset) -> dict:
     ax.set(xscale="log", yscale="log", xlabel="time t = lr × step", ylabel="S(K0, Kt)",
            title=f"6a. S(K0, Kt) at s = {s[i_s]:g}: theory solid, GD dashed")
     ax.legend(fontsize=8)
-    heatmap(axes[0, 3], ds.scale_b.values, ds.imbalance_b.values,
+    heatmap(axes[0, 3], ds.target_divisor_b.values, ds.scale_difference_b.values,
             np.log10(mean.linear_kernel_distance_b.values + config.floor),
             title="6b. 20-20-2, mirrored zero-output init",
             xlabel="target divisor s (target Y/s)", ylabel="layer-scale imbalance σ1 − σ2", vmin=-6, vmax=0,
