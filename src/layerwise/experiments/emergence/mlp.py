@@ -145,7 +145,8 @@ def data_panel(config: EmergenceConfig, problem, skills, key) -> tuple[dict, flo
 
     Every (size, seed) is one run of a single `train` call: each run samples from the first ``D`` of the largest
     data set (the nested ``dataset(data_key, D)``), its ``D`` passed per run as the sampler's argument, so all sizes
-    share one compiled program; seeds vary the init and the batch order."""
+    share one compiled program; seeds vary the init and the batch order. The largest set's inputs are drawn once and
+    passed per run too: batches are gathered from them (the batches the sampler would re-draw, bit for bit)."""
     S, sizes, data_key = config.target_scale, np.asarray(config.data_sizes), jax.random.PRNGKey(dataset_seed(config))
     run_sizes = np.repeat(sizes, config.data_seeds).astype(np.int32)  # run = size index * data_seeds + seed
     # The largest set's inputs, given to every run: batches are gathered from them, not re-drawn (the same batches).
