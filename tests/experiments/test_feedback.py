@@ -1,5 +1,6 @@
 """The feedback experiment at its `test` preset: check values equal the stored ones (so a loosened threshold or a
-changed computation fails here), and `layerwise check` / `layerwise plot` re-derive them from data.nc alone."""
+changed computation fails here), `layerwise check` / `layerwise plot` re-derive them from data.nc alone, and
+`layerwise run feedback --preset test --seed 3` passes every check."""
 
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.config import build_config
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
+from tests.test_cli import assert_cli_run_writes_feedback_results
 
 from .old_names import assert_an_old_data_nc_still_checks_plots_and_loads
 
@@ -83,6 +85,12 @@ def test_a_data_nc_under_the_older_dataset_names_still_checks_plots_and_loads(fi
         np.testing.assert_allclose(ds.flow_mode_imbalance.isel(flow_imbalance_time=0), ds.mode_imbalance,
                                    rtol=1e-9, atol=1e-12)
     assert_an_old_data_nc_still_checks_plots_and_loads(finished, "feedback", capsys, tmp_path)
+
+
+def test_cli_run_of_the_test_preset_writes_results(finished, capsys, tmp_path):
+    # After the fixture (`finished`): the CLI run at seed 3 reuses its compiled programs (the seed changes the
+    # sample values, not the shapes), so this costs a run, not a compilation of the whole experiment.
+    assert_cli_run_writes_feedback_results(capsys, tmp_path, "test")
 
 
 def test_check_of_a_bad_folder_is_one_line(tmp_path, capsys):
