@@ -70,19 +70,28 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
 
 
 def depth(config: FeedbackConfig) -> tuple[dict, dict]:
-    """Panel 3: one mode (S = 1, E[x^2] = 1) in balanced diagonal nets of each depth, by GD and in closed form."""
+    """Panel 3: one mode (S = 1, E[x^2] = 1) in balanced diagonal nets of each depth, by GD and in closed form.
+
+    Each net has a second, identical mode (dropped: the modes of a diagonal net on uncorrelated inputs evolve
+    independently, bitwise, as the products with the identity are exact), and the depth-2 net as many runs as
+    panel 5's, so that the depth-2 and deepest nets share panel 5's compiled training programs, and the closed form
+    its compiled deepest mode."""
     record = _grid(config.depth_duration, config.learning_rate, 801)
-    curves = []
+    t = config.learning_rate * record
+    task, one = data.diagonal_task([1.0, 1.0]), np.ones(2)
+    curves, exact = [], []
     for layers in config.depths:
-        model = DiagonalLinearNetwork(dim=1, depth=layers)
-        curves.append(train(model, init.balanced_diagonal_init(model, config.depth_init_scale)[None],
-                            data.diagonal_task([1.0]), steps=int(record[-1]), learning_rate=config.learning_rate,
-                            record_steps=record, observables=WEIGHTS).history.weights.values[0, :, 0])
-    exact = [np.asarray(theory.saxe_mode(config.learning_rate * record, 1.0, config.depth_init_scale, depth=layers))
-             for layers in config.depths]
+        model = DiagonalLinearNetwork(dim=2, depth=layers)
+        params = init.balanced_diagonal_init(model, config.depth_init_scale)[None]
+        runs = len(initial_weights(config)) if layers == 2 else 1
+        curves.append(train(model, jnp.asarray(np.broadcast_to(params, (runs, *params.shape[1:]))), task,
+                            steps=int(record[-1]), learning_rate=config.learning_rate, record_steps=record,
+                            observables=WEIGHTS).history.weights.values[0, :, 0])
+        exact.append(np.asarray(theory.saxe_mode(t[:, None], one, config.depth_init_scale, depth=layers,
+                                                 tau=one))[:, 0])
     variables = {"linear_depth_weights": (("depth", "depth_time"), np.stack(curves)),
                  "theory_depth_weights": (("depth", "depth_time"), np.stack(exact))}
-    return variables, {"depth": list(config.depths), "depth_time": config.learning_rate * record}
+    return variables, {"depth": list(config.depths), "depth_time": t}
 
 
 def imbalance(config: FeedbackConfig) -> tuple[dict, dict]:
