@@ -42,7 +42,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     one_per_seed = jax.tree_util.tree_map(lambda leaf: leaf[:: len(inits)], task)
     record = _grid(config.duration, config.learning_rate, 801)
     deep = DiagonalLinearNetwork(dim=len(s), depth=2)
-    params = jax.vmap(lambda u: init.balanced_diagonal_init(deep, u))(jnp.asarray(np.tile(inits, config.seeds)))
+    params = jax.jit(jax.vmap(lambda u: init.balanced_diagonal_init(deep, u)))(np.tile(inits, config.seeds))
     rich = train(deep, params, task, steps=int(record[-1]), learning_rate=config.learning_rate, record_steps=record,
                  observables=WEIGHTS, task_batched=True).history
     shallow = DiagonalLinearNetwork(dim=len(s), depth=1)
@@ -137,7 +137,7 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
                      observables=WEIGHTS).history.weights.values
 
     two, deep = (DiagonalLinearNetwork(dim=len(s), depth=d) for d in (2, deepest))
-    balanced = run(two, jax.vmap(lambda u: init.balanced_diagonal_init(two, u))(jnp.asarray(inits)), record)
+    balanced = run(two, jax.jit(jax.vmap(lambda u: init.balanced_diagonal_init(two, u)))(inits), record)
     linear = run(DiagonalLinearNetwork(dim=len(s), depth=1), jnp.zeros((1, 1, len(s))), record)[0]
     deep_weights = run(deep, init.balanced_diagonal_init(deep, config.depth_init_scale)[None], record)[0]
     # Lazy: C on every mode, GD at panel 4's lr / max E[x^2] (the fastest rate is C max E[x^2]).
