@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from layerwise import data, init, metrics, observables, theory
+from layerwise import _random, data, init, metrics, observables, theory
 from layerwise.engine import gradient_flow, log_record_steps, train
 from layerwise.metrics import neural_collapse as nc
 from layerwise.models import MLP, DeepLinearNetwork, mlp_init
@@ -19,6 +19,13 @@ from layerwise.seeds import seed_keys
 
 if TYPE_CHECKING:
     from layerwise.experiments.neural_collapse import NeuralCollapseConfig
+
+
+def _stacked(inits) -> object:
+    """Per-run inits stacked as runs on the host. Each init is made eagerly, one run at a time: its random draws
+    then share one compiled program (`layerwise._random`) with every other panel's, where a vmap over keys compiles
+    a batched draw per run count; the values are the same bit for bit."""
+    return jax.tree_util.tree_map(lambda *leaves: jax.device_put(np.stack([np.asarray(v) for v in leaves])), *inits)
 
 
 def greedy(config: NeuralCollapseConfig) -> xr.Dataset:
@@ -29,10 +36,10 @@ def greedy(config: NeuralCollapseConfig) -> xr.Dataset:
     left, s, right = metrics.task_modes(task)
     inits = []
     for key in seed_keys(config.seed, config.seeds):
-        key_aligned, key_random = jax.random.split(key)
+        key_aligned, key_random = _random.split(key)  # bitwise jax.random.split, from the inits' compiled program
         inits += [init.balanced_aligned_init(key_aligned, model, config.greedy_init_scale, left, right),
                   init.gaussian_init(key_random, model, float(np.median(config.init_scales)))]
-    params = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *inits)
+    params = _stacked(inits)
     recorded = {"feature_sv": nc.FeatureSpectrum(), "centred_sv": nc.FeatureSpectrum(centred=True),
                 "within_class": nc.WithinClassScatter(len(sizes)), "mode": observables.ModeStrengths(left, right)}
     history = gradient_flow(model, params, task, np.linspace(0.0, config.linear_duration, 201), rtol=1e-8,
@@ -55,13 +62,14 @@ def geometry(config: NeuralCollapseConfig) -> xr.Dataset:
     MLP). Per seed, one init direction rescaled: the sigma_0^2 law is then a property of the dynamics."""
     task = data.unconstrained_features_task([config.samples_per_class] * config.classes)
     widths = (config.classes * config.samples_per_class, config.feature_dim, config.classes)
-    keys = jnp.repeat(seed_keys(config.seed + 1, config.seeds), len(config.init_scales), axis=0)
-    scales = jnp.asarray(np.tile(config.init_scales, config.seeds))
+    keys = np.repeat(np.asarray(seed_keys(config.seed + 1, config.seeds)), len(config.init_scales), axis=0)
+    scales = np.tile(config.init_scales, config.seeds)
     steps = int(round(config.linear_duration / config.linear_learning_rate))
     record = np.unique(np.linspace(0, steps, 201).astype(int))
     free, biased = DeepLinearNetwork(widths), MLP(widths, "linear", bias=True)
-    values = [train(model, jax.vmap(make)(keys, scales), task, steps=steps, learning_rate=config.linear_learning_rate,
-                    record_steps=record, observables={"nc": nc.CollapseMetrics(config.classes)}).history.nc.values
+    values = [train(model, _stacked([make(k, float(s)) for k, s in zip(keys, scales)]), task, steps=steps,
+                    learning_rate=config.linear_learning_rate, record_steps=record,
+                    observables={"nc": nc.CollapseMetrics(config.classes)}).history.nc.values
               for model, make in ((free, lambda k, s: init.gaussian_init(k, free, s)),
                                   (biased, lambda k, s: mlp_init(k, biased, s, 0.0, parameterisation="standard")))]
     values = np.stack(values, axis=1).reshape(config.seeds, len(config.init_scales), 2, len(record), -1)
@@ -74,8 +82,8 @@ def weight_decay_minimiser(config: NeuralCollapseConfig) -> xr.Dataset:
     """Bias-free balanced UFM under exact gradient flow with weight decay, from the smallest init scale."""
     task = data.unconstrained_features_task([config.samples_per_class] * config.classes)
     model = DeepLinearNetwork((task.x.shape[0], config.feature_dim, config.classes))
-    params = jax.vmap(lambda k: init.gaussian_init(k, model, min(config.init_scales)))(
-        seed_keys(config.seed + 2, config.seeds))
+    params = _stacked([init.gaussian_init(key, model, min(config.init_scales))
+                       for key in seed_keys(config.seed + 2, config.seeds)])
     recorded = {"nc": nc.CollapseMetrics(config.classes), "classifier_gram": nc.ClassifierGram(),
                 "outputs": observables.Predictions(task.x)}
     result = gradient_flow(model, params, task, np.linspace(0.0, config.weight_decay_duration, 321),
