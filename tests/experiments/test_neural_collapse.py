@@ -10,12 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from layerwise import data, init, theory
+from layerwise import data, init, observables, theory
 from layerwise.cli import main
 from layerwise.engine import gradient_flow
 from layerwise.errors import LayerwiseError
 from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.config import build_config
+from layerwise.metrics import neural_collapse as nc
 from layerwise.models import DeepLinearNetwork
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
@@ -99,21 +100,29 @@ def test_bad_config_is_one_line_naming_the_field(overrides, words):
     assert "\n" not in str(error.value)
 
 
-def test_ufm_minimum_matches_soft_threshold_and_gradient_flow():
+def test_ufm_minimum_matches_soft_threshold_and_gradient_flow(finished):
     # Soft-thresholding: rho = 1 - C sqrt(n lambda_W lambda_H) with lambda_W = wd, lambda_H = wd / N -> 1 - wd sqrt(C)
-    classes, per_class, wd = 3, 2, 0.1
+    # The UFM has the test preset's sizes and the weight-decay panel's observables and tolerances: after the fixture
+    # (`finished`) its flow reuses that panel's compiled program instead of compiling one (several seconds).
+    config = build_config(get_experiment("neural-collapse"), {}, preset="test")
+    classes, per_class, wd = config.classes, config.samples_per_class, 0.1
     n = classes * per_class
     rho, objective = (float(v) for v in theory.ufm_network_minimum(classes, wd))
     np.testing.assert_allclose(rho, 1 - classes * np.sqrt(per_class * wd * wd / n), rtol=1e-14)
     task = data.unconstrained_features_task([per_class] * classes)
-    model = DeepLinearNetwork((n, 4, classes))
-    params = jax.tree_util.tree_map(lambda w: w[None], init.gaussian_init(jax.random.PRNGKey(0), model, 0.1))
-    result = gradient_flow(model, params, task, np.linspace(0, 150, 3), weight_decay=wd,
-                           observables={"out": (lambda m, p, t: m.apply(p, t.x), ("sample", "class"))})
-    # outputs W H = rho Y and the objective at its closed-form minimum (flow converged to ~1e-8)
-    np.testing.assert_allclose(result.history.out.values[0, -1], rho * np.asarray(task.y), atol=1e-6)
-    final = float(result.history.loss.values[0, -1]) + 0.5 * wd * sum(float(jnp.sum(w**2)) for w in result.params)
-    np.testing.assert_allclose(final, objective, rtol=1e-8)
+    model = DeepLinearNetwork((n, config.feature_dim, classes))
+    params = jax.tree_util.tree_map(lambda *w: jnp.stack(w), *(init.gaussian_init(jax.random.PRNGKey(seed), model, 0.1)
+                                                            for seed in range(config.seeds)))
+    recorded = {"nc": nc.CollapseMetrics(classes), "classifier_gram": nc.ClassifierGram(),
+                "outputs": observables.Predictions(task.x)}
+    result = gradient_flow(model, params, task, np.linspace(0, 150, 321), weight_decay=wd, observables=recorded,
+                           rtol=1e-9, atol=1e-12)
+    # every run's outputs W H = rho Y and objective at the closed-form minimum (flow converged to ~1e-8)
+    for run in range(config.seeds):
+        np.testing.assert_allclose(result.history.outputs.values[run, -1], rho * np.asarray(task.y), atol=1e-6)
+        final = float(result.history.loss.values[run, -1]) + 0.5 * wd * sum(float(jnp.sum(w[run] ** 2))
+                                                                           for w in result.params)
+        np.testing.assert_allclose(final, objective, rtol=1e-8)
 
 
 def test_mnist_used_when_idx_files_are_present(tmp_path, monkeypatch):
