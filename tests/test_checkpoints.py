@@ -44,7 +44,7 @@ def test_an_experiment_stopped_mid_training_resumes_bitwise_and_its_checkpoints_
 
     def dies_in_the_second_call(*args, **kwargs):
         calls.extend([1] if kwargs.get("batch_size") else [])
-        if len(calls) == 6:  # in the SGD call (the second): its first carry, 2 chunks, the 2 traces of its fingerprint
+        if len(calls) == 6:  # the SGD call (the second): its carry's shapes, 2 chunks, the fingerprint's 2 traces
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 

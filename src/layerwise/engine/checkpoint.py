@@ -1,9 +1,10 @@
 r"""Checkpoints of long `train` calls: a run killed after an hour resumes from its last checkpoint, bitwise equal to
 a run never interrupted.
 
-With a `Checkpointer` the engine runs a call's recording segments in chunks of ``every_segments`` (a small
-compiled program makes the first carry, one program runs every chunk: a static length, the last chunk padded with
-empty segments whose records are dropped, so no recompiles) and, after a chunk, saves the scan's carry — params, optimiser state, the
+With a `Checkpointer` the engine runs a call's recording segments in chunks of ``every_segments`` (one compiled
+program runs every chunk, the first from a placeholder carry that it replaces by the first carry: a static length,
+the last chunk padded with empty segments whose records are dropped, so no recompiles; a call of one chunk runs as
+it would without a checkpointer) and, after a chunk, saves the scan's carry — params, optimiser state, the
 diverged step and the epoch's batch order, per run — with the records so far and the number of chunks done. (The
 PRNG keys do not evolve: every draw is ``fold_in(key, step)``; they are part of the fingerprint.) A chunk is the same compiled loop body as the single call, so chunked results are bitwise those of the
 single call; a resumed call continues from the saved carry, so its results are too.
@@ -127,13 +128,12 @@ class Checkpointer:
         return self.directory / f"call-{index:04d}.npz"
 
     def run(self, program, inputs: tuple, segments: np.ndarray, model, static: dict, runs: int):
-        """``program(*inputs, segments, model, carry, **static) -> (carry, records)`` over all ``segments`` in
-        chunks, resuming from and saving to this call's checkpoint; returns the final carry and all records."""
+        """``program(*inputs, segments, model, carry, fresh, **static) -> (carry, records)`` over all ``segments``
+        in chunks, resuming from and saving to this call's checkpoint; returns the final carry and all records."""
         path = self.next_path()
         size = self.every_segments
         chunks = [_padded(segments[start:start + size], size) for start in range(0, len(segments), size)]
         start = jnp.asarray(chunks[0])
-        first = functools.cache(lambda: _strong(program(*inputs, start, model, None, init_only=True, **static)))
         described = functools.cache(lambda: _fingerprint(program, inputs, start, model, static, segments, size))
         carry, parts, done = None, [], 0
         if path.exists():
@@ -141,10 +141,18 @@ class Checkpointer:
             if restored is not None:
                 carry, parts, done = restored
                 self.resumed += 1
-        carry = first() if carry is None else carry
+        # A fresh start runs its first chunk from a placeholder carry (the program makes the first carry itself:
+        # one compiled program for every chunk); a call of one chunk is the uncheckpointed call itself.
+        fresh = np.asarray(carry is None)
+        if carry is None and len(chunks) > 1:
+            carry = _placeholder(eqx.filter_eval_shape(program, *inputs, start, model, None, init_only=True, **static))
         last_save = time.monotonic()
         for index in range(done, len(chunks)):
-            carry, records = program(*inputs, jnp.asarray(chunks[index]), model, carry, **static)
+            if carry is None:
+                carry, records = program(*inputs, jnp.asarray(segments), model, **static)
+            else:
+                carry, records = program(*inputs, jnp.asarray(chunks[index]), model, carry, fresh, **static)
+            fresh = np.asarray(False)
             real = min(size, len(segments) - index * size)  # the padding's records are dropped
             parts.append({name: np.asarray(value)[:, :real] for name, value in records.items()})
             if time.monotonic() - last_save >= self.min_interval_s:
@@ -203,6 +211,11 @@ def _strong(carry):
     return jax.tree_util.tree_map(strong, carry)
 
 
+def _placeholder(shapes):
+    """Zeros of the carry's shapes and (strong) dtypes, made on the host: no compiled program."""
+    return jax.tree_util.tree_map(lambda leaf: np.zeros(leaf.shape, leaf.dtype), shapes)
+
+
 def _constants(closed) -> list:
     """The array constants of a closed jaxpr and of every jaxpr inside it (jit, scan, loop and cond bodies)."""
     found = [const for const in closed.consts if hasattr(const, "dtype")]
@@ -231,7 +244,7 @@ def _fingerprint(program, inputs, first_chunk, model, static, segments, size) ->
     init_jaxpr, carry_shapes, _ = traced_init(*inputs, first_chunk, model, None)
     traced_chunk = eqx.filter_make_jaxpr(functools.partial(program, **static))
     carry_shapes = _strong(carry_shapes)
-    chunk_jaxpr, _, _ = traced_chunk(*inputs, first_chunk, model, carry_shapes)
+    chunk_jaxpr, _, _ = traced_chunk(*inputs, first_chunk, model, carry_shapes, jax.ShapeDtypeStruct((), bool))
     # Object addresses (in the printed parameters of callbacks) differ between processes; nothing else does.
     text = re.sub(r"0x[0-9a-fA-F]+", "0x", f"{init_jaxpr}\n{chunk_jaxpr}")
     digest = hashlib.sha256(text.encode())

@@ -197,11 +197,11 @@ def _run_steps(optimizer, gradient, carry, start, stop):
 
 
 @eqx.filter_jit
-def train_fast_compiled(params, task, hyper, keys, segments, model, carry=None, *, optimizer, loss, observables,
-                        batch_size, statistics, task_batched, model_batched, init_only=False):
+def train_fast_compiled(params, task, hyper, keys, segments, model, carry=None, fresh=None, *, optimizer, loss,
+                        observables, batch_size, statistics, task_batched, model_batched, init_only=False):
     """The fast path's program, with the signature of the generic one (so `layerwise.engine.checkpoint` runs it in
     chunks the same way); its carry holds params and optimiser state runs last."""
-    from layerwise.engine.train import observe  # the engine's own observation of one run (import cycle)
+    from layerwise.engine.train import observe, start_or_continue  # the engine's own (import cycle)
 
     runs = keys.shape[0]
     expand = (lambda a: jnp.moveaxis(a, 0, -1)) if task_batched else (lambda a: a[..., None])
@@ -221,10 +221,12 @@ def train_fast_compiled(params, task, hyper, keys, segments, model, carry=None, 
         values, diverged = jax.vmap(close_segment, in_axes=(0, 0, None))(observe_all(carry[0]), carry[2], stop)
         return (carry[0], carry[1], diverged, carry[3]), values
 
-    if carry is None:
+    def first_carry():
         p = runs_last(params)
-        carry = (p, opt_lib.set_hyperparams(optimizer.init(p), hyper), jnp.full((runs,), -1),
-                 jnp.zeros((runs, 0), dtype=int))
+        return (p, opt_lib.set_hyperparams(optimizer.init(p), hyper), jnp.full((runs,), -1),
+                jnp.zeros((runs, 0), dtype=int))
+
+    carry = start_or_continue(first_carry, carry, fresh)
     if init_only:
         return carry
     carry, records = jax.lax.scan(segment, carry, segments)

@@ -109,11 +109,12 @@ def observe(model, params, task, observables, loss, statistics):
 
 
 @eqx.filter_jit
-def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, optimizer, loss, observables,
-                    batch_size, statistics, task_batched, model_batched, init_only=False):
+def _train_compiled(params, task, hyper, keys, segments, model, carry=None, fresh=None, *, optimizer, loss,
+                    observables, batch_size, statistics, task_batched, model_batched, init_only=False):
     # ``carry`` (params, optimiser state, diverged step, epoch order per run) continues a run from an earlier call
-    # over its first segments; None starts afresh; ``init_only`` returns the first carry (`layerwise.engine.checkpoint`
-    # runs long calls in chunks this way: a small program for the first carry, one program for every chunk).
+    # over its first segments; None starts afresh; ``fresh`` (a traced bool) replaces ``carry`` by the first carry
+    # when true, so `layerwise.engine.checkpoint` runs a long call's first chunk and the others with ONE compiled
+    # program (the first from a placeholder carry); ``init_only`` returns the first carry (traced, for shapes).
     _, loss_fn = resolve_loss(loss)
 
     def one_run(params, task, hyper, key, model, carry):
@@ -159,14 +160,30 @@ def _train_compiled(params, task, hyper, keys, segments, model, carry=None, *, o
             values, diverged = close_segment(observe(model, p, task, observables, loss, statistics), diverged, stop)
             return (p, state, diverged, order), values
 
-        if carry is None:
+        def first_carry():
             state = opt_lib.set_hyperparams(optimizer.init(params), hyper)
             # The order of the epoch the first segment starts in (a step that opens an epoch redraws it anyway).
-            carry = (params, state, jnp.array(-1), epoch_order(segments[0, 0] // per_epoch))
+            return params, state, jnp.array(-1), epoch_order(segments[0, 0] // per_epoch)
+
+        carry = start_or_continue(first_carry, carry, fresh)
         return carry if init_only else jax.lax.scan(segment, carry, segments)
 
     in_axes = (0, 0 if task_batched else None, 0, 0, 0 if model_batched else None, 0)
     return eqx.filter_vmap(one_run, in_axes=in_axes)(params, task, hyper, keys, model, carry)
+
+
+def start_or_continue(first_carry, carry, fresh):
+    """The carry a compiled training program starts from: ``first_carry()`` when ``carry`` is None or the traced
+    bool ``fresh`` is true (``carry`` is then a placeholder of the same shapes), else ``carry``. A `lax.cond` on an
+    unbatched flag stays a branch under vmap, and it selects values without arithmetic: bitwise either carry."""
+    if carry is None:
+        return first_carry()
+    if fresh is None:
+        return carry
+    def first_of_carry_types():
+        return jax.tree_util.tree_map(lambda new, old: new.astype(old.dtype), first_carry(), carry)
+
+    return jax.lax.cond(fresh, first_of_carry_types, lambda: carry)
 
 
 def _check_inputs(model, params, task, loss, runs, task_batched, model_batched) -> None:

@@ -113,6 +113,14 @@ def _torch_mlp_init(key, model: MLP, init_scale, dtype):
                  for (w, _), layer_key, bound in zip(weights, jax.random.split(key_b, model.depth), bounds))
 
 
+@eqx.filter_jit
+def _panel_inputs(key, x, y, weight_scales, widths: tuple):
+    """One seed's panel params (`_torch_mlp_init` per weight scale) and tasks: one program for every seed."""
+    params = jax.vmap(lambda k, w: _torch_mlp_init(k, MLP(widths, activation="tanh"), w, weight_scales.dtype))(
+        jax.random.split(jax.random.fold_in(key, 11), len(PANELS)), weight_scales)
+    return params, jax.vmap(data.Task.from_samples)(x, y)
+
+
 def _train_panels(config: GrokkingFig11Config, key, seed: int, epochs):
     """Panels a-e of one seed as one vmapped Adam run: ``(train accuracy, test accuracy)`` (panel, epoch), source."""
     dtype = jnp.float32
@@ -120,20 +128,19 @@ def _train_panels(config: GrokkingFig11Config, key, seed: int, epochs):
     weight, target, inputs, outputs = (np.asarray(getattr(config, name), dtype=float) for name in (
         "init_scales", "target_scales", "input_scales", "output_scales"))
     widths = (x_train.shape[1], config.mlp_width, config.mlp_width, config.mlp_width, 10)
-    model = _InputScaledMLP(MLP(widths, activation="tanh", output_scale=jnp.asarray(outputs, dtype)),
-                            jnp.asarray(inputs, dtype))
-    x = jnp.broadcast_to(jnp.asarray(x_train, dtype), (len(target), *x_train.shape))
-    y = jnp.stack([jnp.asarray(data.one_hot(labels_train, 10, t), dtype) for t in target])
-    params = jax.vmap(lambda k, w: _torch_mlp_init(k, MLP(widths, activation="tanh"), w, dtype))(
-        jax.random.split(jax.random.fold_in(key, 11), len(PANELS)), jnp.asarray(weight, dtype))
+    model = _InputScaledMLP(  # float32 conversions on the host (the device's rounding, no program per shape)
+        MLP(widths, activation="tanh", output_scale=np.asarray(outputs, dtype)), np.asarray(inputs, dtype))
+    x = np.broadcast_to(np.asarray(x_train, dtype), (len(target), *x_train.shape))
+    y = np.stack([np.asarray(data.one_hot(labels_train, 10, t), dtype) for t in target])
+    params, tasks = _panel_inputs(key, x, y, np.asarray(weight, dtype), widths)
     steps_per_epoch = -(-config.n_train // config.batch_size)
-    accuracy = {"train_accuracy": observables.Accuracy(jnp.asarray(x_train, dtype), jnp.asarray(labels_train)),
-                "test_accuracy": observables.Accuracy(jnp.asarray(x_test, dtype), jnp.asarray(labels_test))}
-    history = train(model, params, jax.vmap(data.Task.from_samples)(x, y), steps=config.epochs * steps_per_epoch,
-                    optimizer="adam", learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-                    batch_size=config.batch_size, record_steps=epochs * steps_per_epoch, observables=accuracy,
-                    loss="mean_squared_error", key=jax.random.fold_in(key, 12), task_batched=True,
-                    model_batched=True, on_divergence="mark").history
+    accuracy = {"train_accuracy": observables.Accuracy(np.asarray(x_train, dtype), np.asarray(labels_train)),
+                "test_accuracy": observables.Accuracy(np.asarray(x_test, dtype), np.asarray(labels_test))}
+    history = train(model, params, tasks, steps=config.epochs * steps_per_epoch, optimizer="adam",
+                    learning_rate=config.learning_rate, weight_decay=config.weight_decay, batch_size=config.batch_size,
+                    record_steps=epochs * steps_per_epoch, observables=accuracy, loss="mean_squared_error",
+                    key=jax.random.fold_in(key, 12), task_batched=True, model_batched=True,
+                    on_divergence="mark").history
     return history.train_accuracy.values, history.test_accuracy.values, source
 
 

@@ -111,7 +111,9 @@ def _train_runs(config: GrokkingModularConfig, key, steps):
     init_key = jax.random.fold_in(key, 21)
     params = [embedding_mlp_init(init_key, model, scale, ratio, dtype=dtype) for scale, ratio, _ in settings]
     tasks = [modular_addition_task(tokens_train, labels_train, p, target, dtype) for _, _, target in settings]
-    stack = lambda items: jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *items)  # noqa: E731
+    # Joined on the host (numpy): eager jnp would compile a stack per leaf shape.
+    stack = lambda items: jax.tree_util.tree_map(  # noqa: E731
+        lambda *leaves: np.stack([np.asarray(leaf) for leaf in leaves]), *items)
     accuracy = {"train_accuracy": observables.Accuracy(jnp.asarray(tokens_train), jnp.asarray(labels_train)),
                 "test_accuracy": observables.Accuracy(jnp.asarray(tokens_test), jnp.asarray(labels_test))}
     history = train(model, stack(params), stack(tasks), steps=config.modular_steps, optimizer="adamw",

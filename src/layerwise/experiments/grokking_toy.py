@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 from pydantic import Field
 
-from layerwise import data, theory
+from layerwise import _random, data, theory
 from layerwise.compare import compare
 from layerwise.engine import gradient_flow
 from layerwise.experiments import fields as F
@@ -62,9 +62,10 @@ def _toy_init(key, runs: int, width: int, z: float, sigma0=None, mirrored=True):
 
     ``mirrored``: the second half of the units copy the first half's ``a`` and negate its ``b`` (zero initial output,
     S0 = 0, as the authors' code); else every unit is drawn independently (S0 != 0)."""
-    key_a, key_b = jax.random.split(key)
-    a = np.array(jax.random.normal(key_a, (runs, width)))
-    b = np.array(jax.random.normal(key_b, (runs, width)))
+    # `layerwise._random`: jax.random's draws bit for bit, from one compiled program per size bucket, not per shape.
+    key_a, key_b = _random.split(key)
+    a = np.array(_random.normal(key_a, (runs, width)))
+    b = np.array(_random.normal(key_b, (runs, width)))
     if mirrored:
         a[:, width // 2:], b[:, width // 2:] = a[:, : width // 2], -b[:, : width // 2]
     if sigma0 is not None:
@@ -89,10 +90,10 @@ def _toy_flow(a, b, s, z: float, duration: float) -> dict:
     shape, width = a.shape[:2], a.shape[2]
     a, b, s = a.reshape(-1, width), b.reshape(-1, width), np.asarray(s, dtype=float).reshape(-1)
     model = DeepLinearNetwork((1, width, 1), output_scale=1.0 / z)
-    tasks = jax.vmap(lambda target: data.Task.from_statistics(jnp.ones((1, 1)), target * jnp.ones((1, 1)), target**2))(
-        jnp.asarray(s))
+    # Population tasks E[x^2] = 1, E[xy] = s, E[y^2] = s^2, one per run, built on the host (no compiled programs).
+    tasks = data.Task(np.ones((len(s), 1, 1)), s[:, None, None] * np.ones((1, 1)), s**2)
     times = np.concatenate([[0.0], np.geomspace(1e-3, duration, 40)])
-    history = gradient_flow(model, (jnp.asarray(a)[:, :, None], jnp.asarray(b)[:, None, :]), tasks, times,
+    history = gradient_flow(model, (a[:, :, None], b[:, None, :]), tasks, times,
                             observables=OBSERVABLES, task_batched=True).history
     sigma0, s0 = (np.asarray(v) for v in theory.grokking_statistics(a, b, z))
     growth = history.u_norm.values / history.u_norm.values[:, :1]

@@ -60,11 +60,12 @@ def train_inits(config, key, steps) -> tuple[np.ndarray, np.ndarray]:
         p, config.transformer_train_fraction, key)
     model = Transformer(vocab_size=p, context=2, d_model=config.transformer_d_model, heads=config.transformer_heads,
                         d_mlp=config.transformer_d_mlp, out_dim=p)
-    init_key = jax.random.fold_in(key, 31)
     ratios = {"upstream": 1.0 / r, "balanced": 1.0, "downstream": r}
+    init_key = jax.random.fold_in(key, 31)
     inits = [transformer_init(init_key, model, config.transformer_init_scale, ratios[name], dtype=dtype)
              for name in INITS]
-    params = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *inits)
+    # Joined on the host (numpy): eager jnp would compile a stack per leaf shape.
+    params = jax.tree_util.tree_map(lambda *leaves: np.stack([np.asarray(leaf) for leaf in leaves]), *inits)
     accuracy = {"train_accuracy": observables.Accuracy(jnp.asarray(tokens_train), jnp.asarray(labels_train)),
                 "test_accuracy": observables.Accuracy(jnp.asarray(tokens_test), jnp.asarray(labels_test))}
     history = train(model, params, modular_addition_task(tokens_train, labels_train, p, 1.0, dtype),

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import renamed_arguments
 from layerwise.errors import LayerwiseError, check_choice, check_positive_int
 from layerwise.models.base import TokenModel, as_hyperparameter, check_positive_leaf, default_float
@@ -106,9 +107,10 @@ def embedding_mlp_init(key: Array, model: EmbeddingMLP, init_scale=1.0, layer_ra
                              f"{model.activation!r}")
     degree = HOMOGENEITY.get(model.activation, 1)
     dtype = dtype or default_float()
-    key_embed, key_out = jax.random.split(key)
-    embeddings = init_scale * layer_ratio * jax.random.normal(
+    # `layerwise._random`: jax.random's draws bit for bit, from one compiled program per size bucket, not per shape.
+    key_embed, key_out = _random.split(key)
+    embeddings = init_scale * layer_ratio * _random.normal(
         key_embed, (model.context, model.vocab_size, model.width), dtype)
-    readout = init_scale * layer_ratio ** (-degree) / jnp.sqrt(model.width) * jax.random.normal(
+    readout = init_scale * layer_ratio ** (-degree) / jnp.sqrt(model.width) * _random.normal(
         key_out, (model.out_dim, model.width), dtype)
     return embeddings, readout

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from layerwise import _random
 from layerwise._deprecation import renamed_arguments
 from layerwise.errors import LayerwiseError, check_choice, check_positive_int
 from layerwise.models.base import TokenModel, as_hyperparameter, check_positive_leaf, default_float
@@ -118,10 +119,11 @@ def transformer_init(key: Array, model: Transformer, init_scale=1.0, layer_ratio
     """
     dtype = dtype or default_float()
     shapes = model.param_shapes()
-    keys = iter(jax.random.split(key, 11))
+    # `layerwise._random`: jax.random's draws bit for bit, from one compiled program per size bucket, not per shape.
+    keys = iter(_random.split(key, 11))
 
     def normal(shape, std):
-        return std * jax.random.normal(next(keys), shape, dtype)
+        return std * _random.normal(next(keys), shape, dtype)
 
     d, r, weight_scale = model.d_model, layer_ratio, init_scale
     embed = tuple(normal(s, weight_scale * r / jnp.sqrt(d)) for s in shapes[0])

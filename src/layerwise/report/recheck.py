@@ -10,12 +10,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import xarray as xr
 
 from layerwise.errors import LayerwiseError
 from layerwise.report.checks import _jsonable, split_results
-from layerwise.report.results import DATA, _umask, read_summary
+from layerwise.report.results import DATA, _umask, read_summary, write_png
 
 RELATIVE_TOLERANCE = 1e-12
 """Two check values agree when they differ by at most this fraction of the larger (rounding in re-reading)."""
@@ -85,8 +84,7 @@ def replot(path, registry, target) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         for stem, figure in experiment.plot(dataset).items():
-            figure.savefig(staging / f"{stem}.png", dpi=120, bbox_inches="tight")
-            plt.close(figure)
+            write_png(figure, staging / f"{stem}.png")
         os.chmod(staging, 0o777 & ~_umask())
         if target.exists():
             shutil.rmtree(target)

@@ -57,6 +57,17 @@ def _netcdf_safe(dataset: xr.Dataset) -> xr.Dataset:
     return dataset
 
 
+def write_png(figure, path, *, dpi: int = 120) -> None:
+    """Save ``figure`` as a PNG at ``dpi`` and close it. A figure with a layout engine (the constrained layout of
+    `layerwise.report.plotting.figure_grid`) already fits every artist into its canvas, so it is drawn once, at its
+    own size; any other is cropped to its artists (``bbox_inches="tight"``, which draws it twice)."""
+    tight = None if figure.get_layout_engine() is not None else "tight"
+    try:
+        figure.savefig(path, dpi=dpi, bbox_inches=tight)
+    finally:
+        plt.close(figure)
+
+
 def output_problem(directory) -> str | None:
     """Why results cannot be written to ``directory``, or None: checked before an experiment starts.
 
@@ -116,8 +127,7 @@ def write_results(
         _netcdf_safe(outcome.dataset).to_netcdf(staging / DATA, engine="h5netcdf")
         figures = []
         for stem, figure in outcome.figures.items():
-            figure.savefig(staging / f"{stem}.png", dpi=120, bbox_inches="tight")
-            plt.close(figure)
+            write_png(figure, staging / f"{stem}.png")
             figures.append(f"{stem}.png")
         summary = {
             "experiment": name,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from layerwise import data, init, metrics, theory
+from layerwise import _random, data, init, metrics, theory
 from layerwise.engine import log_record_steps, train
 from layerwise.models import DeepLinearNetwork
 
@@ -25,12 +26,19 @@ WEIGHTS = {  # A two-layer linear net's NTK is a closed form in its weights (`nt
 def _train_cells(config: LazyRichFig6Config, model, keys, cells, draw, make_params, record):
     """Every seed x (λ, s) cell in one `train` call: per seed ``draw(key) -> (task, init_key)``, then
     ``make_params(init_keys)`` (a key per cell) and targets ``Y/s``. Returns inputs per seed, params, tasks, result."""
+    # One compiled program for every seed (eagerly, each op of the vmapped init would compile its own). The draw
+    # stays eager: under jit, XLA's fusion changes the whitening's rounding.
+    @eqx.filter_jit
+    def params_and_tasks(task, key_init):
+        return make_params(jax.random.split(key_init, cells[1].size)), jax.vmap(task.scale_targets)(
+            jnp.asarray(1.0 / cells[1]))
+
     xs, params, tasks = [], [], []
     for key in keys:
         task, key_init = draw(key)
         xs.append(task.x)
-        params.append(make_params(jax.random.split(key_init, cells[1].size)))
-        tasks.append(jax.vmap(task.scale_targets)(jnp.asarray(1.0 / cells[1])))
+        for parts, part in zip((params, tasks), params_and_tasks(task, key_init)):
+            parts.append(part)
     # Joined on the host (numpy): eager jnp would compile a concatenation per leaf shape.
     params, tasks = (jax.tree_util.tree_map(lambda *leaf: np.concatenate([np.asarray(v) for v in leaf]), *parts)
                      for parts in (params, tasks))
@@ -69,10 +77,12 @@ def fig6a(config: LazyRichFig6Config, keys) -> dict:
     record = log_record_steps(config.steps, config.curve_points)
     xs, params, tasks, result = _train_cells(config, model, keys, cells, draw, make_params, record)
     times, history = config.learning_rate * record, result.history
-    w1, w2 = jax.vmap(lambda p, t: theory.lambda_balanced_solution(times, p[0], p[1], t.cross_covariance,
-                                                                   hidden_basis="symmetric"))(params, tasks)
+    # Each vmapped computation as one compiled program (eagerly, each of its ops would compile its own).
+    w1, w2 = jax.jit(jax.vmap(lambda p, t: theory.lambda_balanced_solution(
+        times, p[0], p[1], t.cross_covariance, hidden_basis="symmetric")))(params, tasks)
     lam_runs = np.tile(cells[0], len(xs))
-    imbalance = np.asarray(jax.vmap(lambda p: metrics.imbalance_later_minus_earlier(model, p))(result.params))[:, 0]
+    imbalance = np.asarray(jax.jit(jax.vmap(lambda p: metrics.imbalance_later_minus_earlier(model, p)))(
+        result.params))[:, 0]
     drift = np.max(np.abs(imbalance - lam_runs[:, None, None] * np.eye(2)), axis=(1, 2)) / np.maximum(
         np.abs(lam_runs), 1.0)
     shape = (len(xs), lam.size, s.size)
@@ -87,10 +97,10 @@ def fig6b(config: LazyRichFig6Config, keys) -> np.ndarray:
     cells = [a.ravel() for a in np.meshgrid(lam, s, indexing="ij")]
     model = DeepLinearNetwork((20, 20, 2))
 
-    def draw(key):
-        key_x, key_y, key_init = jax.random.split(key, 3)
-        x = jax.random.normal(key_x, (config.n_samples, 20))
-        return data.Task.from_samples(x, jax.random.normal(key_y, (config.n_samples, 2))), key_init
+    def draw(key):  # `layerwise._random`: jax.random's draws bit for bit, one compiled program per size bucket
+        key_x, key_y, key_init = _random.split(key, 3)
+        x = _random.normal(key_x, (config.n_samples, 20))
+        return data.Task.from_samples(x, _random.normal(key_y, (config.n_samples, 2))), key_init
 
     def make_params(init_keys):
         return jax.vmap(lambda k, l: init.mirrored_init(k, model, config.init_scale_b, l))(
