@@ -32,4 +32,4 @@ def test_each_run_reads_its_own_sampler_args_in_one_program():
     np.testing.assert_allclose(np.asarray(model.end_to_end(first.params)).ravel(), [0.5, -1.0, 2.0], atol=1e-6)
     with CompileCounter() as compiled:
         run([1.0, 3.0, -2.0])
-    assert compiled.count == 0  # new argument values, the same program
+    assert compiled.programs == 0  # new argument values, the same program (none built, none loaded)
