@@ -33,13 +33,15 @@ def test_empirical_ntk_of_linear_model_is_gram_matrix(key):
 
 def test_empirical_ntk_mlp_is_symmetric_psd_and_vmaps(key):
     model = MLP((3, 8, 2), activation="tanh")
-    params = jax.vmap(lambda k: mlp_init(k, model, 1.0, 0.1))(jax.random.split(key, 3))
+    # each step one compiled program: eagerly, the vmapped init and both autodiff kernels compile ~130 small programs
+    params = jax.jit(jax.vmap(lambda k: mlp_init(k, model, 1.0, 0.1)))(jax.random.split(key, 3))
     x = jax.random.normal(jax.random.PRNGKey(3), (4, 3))
-    kernels = jax.vmap(lambda p: metrics.empirical_ntk(model, p, x))(params)
+    kernels = jax.jit(jax.vmap(lambda p: metrics.empirical_ntk(model, p, x)))(params)
     assert kernels.shape == (3, 8, 8)
     np.testing.assert_allclose(kernels, np.swapaxes(kernels, 1, 2), atol=1e-12)
     assert np.all(np.linalg.eigvalsh(kernels) > -1e-10)
-    one = metrics.empirical_ntk(model, jax.tree_util.tree_map(lambda a: a[1], params), x, mode="fwd")
+    one = jax.jit(lambda p: metrics.empirical_ntk(model, p, x, mode="fwd"))(
+        jax.tree_util.tree_map(lambda a: a[1], params))
     np.testing.assert_allclose(kernels[1], one, rtol=1e-10)
 
 

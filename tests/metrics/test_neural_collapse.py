@@ -1,6 +1,7 @@
 """Neural-collapse metrics: exact ETF/OF geometry, invariances, theory.md §8.1 oracles, a numpy reference, and the
 Han et al. (2022) MSE decomposition identity."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +9,13 @@ import pytest
 
 from layerwise import metrics
 from layerwise.metrics import neural_collapse as nc
+
+# Each metric as one compiled program per shape: called eagerly, every jnp operation inside compiles on its own for
+# each new shape (~40-100 small XLA programs per test), which is most of this file's time. The values are the same
+# functions' (jit changes only the order of a few float operations, far below the tolerances).
+metrics_of = jax.jit(nc.neural_collapse_metrics, static_argnums=4)
+nc1_of = jax.jit(nc.nc1, static_argnums=2, static_argnames="divide_by_classes")
+mse_decomposition_of = jax.jit(nc.mse_decomposition, static_argnums=4)
 
 
 def _simplex_etf(classes, dim, key=0):
@@ -27,7 +35,7 @@ def test_exact_simplex_etf_is_collapsed():
     means = _simplex_etf(classes, dim) + 0.4  # an offset (global mean) must not matter for the centred metrics
     features, labels = _collapsed(means, 3)
     classifier = jnp.asarray(_simplex_etf(classes, dim) * 0.5)  # W proportional to M~: self-dual
-    values = nc.neural_collapse_metrics(features, labels, classifier, jnp.zeros(classes), classes)
+    values = metrics_of(features, labels, classifier, jnp.zeros(classes), classes)
     for name in ("nc1", "nc1_trace_ratio", "equinorm_means", "equinorm_classifier", "equiangularity_means",
                  "equiangularity_classifier", "etf_distance_means", "etf_distance_classifier", "self_duality",
                  "ncc_mismatch"):
@@ -38,11 +46,11 @@ def test_exact_simplex_etf_is_collapsed():
 
 def test_orthogonal_frame_reference_values():
     classes = 4
-    frame = jnp.asarray(2.0 * np.eye(classes, 6))
-    assert float(nc.orthogonal_frame_distance(frame)) < 1e-14
+    frame = 2.0 * np.eye(classes, 6)
+    assert float(jax.jit(nc.orthogonal_frame_distance)(frame)) < 1e-14
     # an equal-norm orthogonal frame has cosines 0, so |0 + 1/(C-1)| = 1/(C-1); centring it gives a simplex ETF
-    np.testing.assert_allclose(float(nc.equiangularity(frame)), 1 / (classes - 1), rtol=1e-14)
-    assert float(nc.etf_distance(frame - frame.mean(axis=0))) < 1e-14
+    np.testing.assert_allclose(float(jax.jit(nc.equiangularity)(frame)), 1 / (classes - 1), rtol=1e-14)
+    assert float(jax.jit(nc.etf_distance)(frame - frame.mean(axis=0))) < 1e-14
 
 
 def test_random_features_have_large_nc1():
@@ -50,7 +58,7 @@ def test_random_features_have_large_nc1():
     features = jnp.asarray(rng.normal(size=(200, 20)))
     labels = jnp.asarray(rng.integers(0, 5, 200))
     # class means of pure noise are ~ sqrt(d/n_c) apart while within-class spread is ~1: NC1 >> 1
-    assert float(nc.nc1(features, labels, 5)) > 5.0
+    assert float(nc1_of(features, labels, 5)) > 5.0
 
 
 def _random_problem(seed=0, classes=4, per_class=6, dim=5):
@@ -61,7 +69,7 @@ def _random_problem(seed=0, classes=4, per_class=6, dim=5):
 
 
 def _all(features, labels, classifier, bias, classes):
-    values = nc.neural_collapse_metrics(jnp.asarray(features), jnp.asarray(labels), jnp.asarray(classifier),
+    values = metrics_of(jnp.asarray(features), jnp.asarray(labels), jnp.asarray(classifier),
                                         jnp.asarray(bias), classes)
     return np.array([float(values[name]) for name in nc.NC_METRICS])
 
@@ -111,7 +119,7 @@ def _numpy_reference(features, labels, classifier, bias, classes):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_agrees_with_direct_numpy_computation(seed):
     features, labels, classifier, bias = _random_problem(seed)
-    values = nc.neural_collapse_metrics(jnp.asarray(features), jnp.asarray(labels), jnp.asarray(classifier),
+    values = metrics_of(jnp.asarray(features), jnp.asarray(labels), jnp.asarray(classifier),
                                         jnp.asarray(bias), 4)
     for name, expected in _numpy_reference(features, labels, classifier, bias, 4).items():
         np.testing.assert_allclose(float(values[name]), expected, rtol=1e-10, atol=1e-14, err_msg=name)
@@ -123,19 +131,19 @@ def test_theory_md_oracles():
                   [-.3, -.8, .5], [-.7, -1.1, .4], [-.5, -.9, 0]])
     labels = np.repeat(np.arange(3), 3)
     w = np.array([[1, .1, 0], [-.5, 1, .2], [-.4, -.9, .1]])
-    values = nc.neural_collapse_metrics(jnp.asarray(h), jnp.asarray(labels), jnp.asarray(w), None, 3)
+    values = metrics_of(jnp.asarray(h), jnp.asarray(labels), jnp.asarray(w), None, 3)
     expected = {"nc1": 0.022975, "nc1_trace_ratio": 0.050741, "equinorm_means": 0.057820,
                 "equinorm_classifier": 0.076859, "equiangularity_means": 0.062805,
                 "equiangularity_classifier": 0.087278, "self_duality": 0.024740, "ncc_mismatch": 0.0,
                 "etf_distance_classifier": 0.163382}
     for name, value in expected.items():
         np.testing.assert_allclose(float(values[name]), value, atol=1e-6, err_msg=name)
-    np.testing.assert_allclose(float(nc.nc1(jnp.asarray(h), jnp.asarray(labels), 3, divide_by_classes=False)),
+    np.testing.assert_allclose(float(nc1_of(jnp.asarray(h), jnp.asarray(labels), 3, divide_by_classes=False)),
                                0.068925, atol=1e-6)
     # (i): C = 2, d = 1, features {-1.1, -0.9 | 0.9, 1.1}: NC1 (colab) = 0.01, NC1/C = 0.005.
     h1, l1 = jnp.array([[-1.1], [-0.9], [0.9], [1.1]]), jnp.array([0, 0, 1, 1])
-    np.testing.assert_allclose(float(nc.nc1(h1, l1, 2)), 0.005, rtol=1e-12)
-    np.testing.assert_allclose(float(nc.nc1(h1, l1, 2, divide_by_classes=False)), 0.01, rtol=1e-12)
+    np.testing.assert_allclose(float(nc1_of(h1, l1, 2)), 0.005, rtol=1e-12)
+    np.testing.assert_allclose(float(nc1_of(h1, l1, 2, divide_by_classes=False)), 0.01, rtol=1e-12)
 
 
 def test_vectorised_over_runs_and_jittable():
@@ -152,7 +160,7 @@ def test_mse_decomposition_identity(per_class):
     rng = np.random.default_rng(3)
     labels = np.repeat(np.arange(3), per_class)
     h, w, b = rng.normal(size=(len(labels), 4)), rng.normal(size=(3, 4)), rng.normal(size=3)
-    parts = nc.mse_decomposition(jnp.asarray(h), jnp.asarray(labels), jnp.asarray(w), jnp.asarray(b), 3, 0.05)
+    parts = mse_decomposition_of(jnp.asarray(h), jnp.asarray(labels), jnp.asarray(w), jnp.asarray(b), 3, 0.05)
     # L = L_NC1 + L_NC2/3 + L_perp exactly (balanced or not), and the direct loss is recovered
     np.testing.assert_allclose(float(parts["nc1"] + parts["nc2_3"] + parts["perpendicular"]), float(parts["total"]),
                                rtol=1e-12)
@@ -174,7 +182,7 @@ def test_mse_decomposition_matches_han_et_al_least_squares_classifier():
     w_ls = (means.T - np.outer(mu, np.ones(classes)) / (1 + lam)).T @ np.linalg.inv(
         sigma_t + lam / (1 + lam) * np.outer(mu, mu) + lam * np.eye(4)) / classes
     b_ls = (np.ones(classes) / classes - w_ls @ mu) / (1 + lam)
-    parts = nc.mse_decomposition(jnp.asarray(h), jnp.asarray(labels), jnp.asarray(w_ls), jnp.asarray(b_ls), classes,
+    parts = mse_decomposition_of(jnp.asarray(h), jnp.asarray(labels), jnp.asarray(w_ls), jnp.asarray(b_ls), classes,
                                  lam)
     assert float(parts["perpendicular"]) < 1e-24
 
@@ -192,22 +200,24 @@ def test_observables_match_the_metrics_on_the_penultimate_features():
     assert list(labels) == [0, 0, 0, 1, 1, 2, 2] and np.allclose(task.input_covariance, np.eye(7))
     deep = DeepLinearNetwork((7, 5, 3), output_scale=0.5)
     params = deep.init(jax.random.PRNGKey(0), 0.3)
-    features, classifier, bias = nc.penultimate(deep, params, task.x)
-    np.testing.assert_allclose(features, task.x @ params[0].T, rtol=1e-14)
-    assert bias is None and np.allclose(classifier, 0.5 * params[1])
-    np.testing.assert_allclose(nc.CollapseMetrics(3)(deep, params, task),
-                               nc.nc_vector(features, labels, classifier, None, 3), rtol=1e-14)
+    features, classifier, bias = eqx.filter_jit(nc.penultimate)(deep, params, task.x)
+    np.testing.assert_allclose(features, np.asarray(task.x) @ np.asarray(params[0]).T, rtol=1e-14)
+    assert bias is None and np.allclose(classifier, 0.5 * np.asarray(params[1]))
+    np.testing.assert_allclose(eqx.filter_jit(nc.CollapseMetrics(3))(deep, params, task),
+                               jax.jit(nc.nc_vector, static_argnums=4)(features, labels, classifier, None, 3),
+                               rtol=1e-14)
     centred = np.asarray(features) - np.mean(np.asarray(features), axis=0)
-    np.testing.assert_allclose(nc.FeatureSpectrum(centred=True, count=2)(deep, params, task),
+    np.testing.assert_allclose(eqx.filter_jit(nc.FeatureSpectrum(centred=True, count=2))(deep, params, task),
                                np.linalg.svd(centred, compute_uv=False)[:2], rtol=1e-12)
     means = np.stack([np.asarray(features)[labels == c].mean(axis=0) for c in range(3)])
-    np.testing.assert_allclose(nc.WithinClassScatter(3)(deep, params, task),
+    np.testing.assert_allclose(eqx.filter_jit(nc.WithinClassScatter(3))(deep, params, task),
                                np.linalg.norm(np.asarray(features) - means[labels]), rtol=1e-12)
-    np.testing.assert_allclose(nc.ClassifierGram()(deep, params, task),
-                               np.linalg.eigvalsh(np.asarray(classifier @ classifier.T)), rtol=1e-12)
+    np.testing.assert_allclose(eqx.filter_jit(nc.ClassifierGram())(deep, params, task),
+                               np.linalg.eigvalsh(np.asarray(classifier) @ np.asarray(classifier).T), rtol=1e-12)
     mlp = MLP((7, 6, 3), "relu", output_scale=2.0)
     mlp_params = mlp.init(jax.random.PRNGKey(1), 1.0, bias_scale=0.1)
-    features, classifier, bias = nc.penultimate(mlp, mlp_params, task.x)
-    np.testing.assert_allclose(features @ classifier.T + bias, mlp.apply(mlp_params, task.x), rtol=1e-12)
+    features, classifier, bias = eqx.filter_jit(nc.penultimate)(mlp, mlp_params, task.x)
+    np.testing.assert_allclose(np.asarray(features) @ np.asarray(classifier).T + np.asarray(bias),
+                               eqx.filter_jit(mlp.apply)(mlp_params, task.x), rtol=1e-12)
     with pytest.raises(TypeError, match="MLP or a DeepLinearNetwork"):
         nc.penultimate(object(), params, task.x)

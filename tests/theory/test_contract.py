@@ -46,14 +46,15 @@ def test_jit_vmap_float64_and_strict_broadcasting(name):
 
 
 def test_lambda_balanced_solution_vmaps_over_runs():
-    key = jax.random.PRNGKey(0)
-    w1 = 0.1 * jax.random.normal(key, (3, 2, 2))
-    w2 = jnp.einsum("ij,rkj->rik", jnp.array([[0.0, -1.0], [1.0, 0.0]]), w1)  # W2 = R W1^T: 0-balanced
-    sigma = jnp.diag(jnp.array([2.0, 1.0]))
-    times = jnp.linspace(0.0, 4.0, 6)
+    # inputs on the host and the vmapped call as one compiled program: eagerly, each operation of the batched
+    # wrapper (argument checks, the λ estimate) would compile on its own
+    w1 = 0.1 * np.random.default_rng(0).standard_normal((3, 2, 2))
+    w2 = np.einsum("ij,rkj->rik", np.array([[0.0, -1.0], [1.0, 0.0]]), w1)  # W2 = R W1^T: 0-balanced
+    sigma = np.diag([2.0, 1.0])
+    times = np.linspace(0.0, 4.0, 6)
     with jax.numpy_rank_promotion("raise"):
-        batched = jax.vmap(lambda a, b: theory.lambda_balanced_solution(times, a, b, sigma, hidden_basis="symmetric"))(
-            w1, w2)
+        batched = jax.jit(jax.vmap(lambda a, b: theory.lambda_balanced_solution(
+            times, a, b, sigma, hidden_basis="symmetric")))(w1, w2)
         single = theory.lambda_balanced_solution(times, w1[1], w2[1], sigma, hidden_basis="symmetric")
     np.testing.assert_allclose(batched[0][1], single[0], rtol=1e-12)
     assert batched[0].shape == (3, 6, 2, 2) and batched[0].dtype == jnp.float64

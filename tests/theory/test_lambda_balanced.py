@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layerwise.compare import compare
-from layerwise.data import Task, random_orthogonal
+from layerwise.data import Task
 from layerwise.errors import LayerwiseError
 from layerwise.models import DeepLinearNetwork
 from layerwise.theory import balance, kernel_distance, lambda_balanced_solution, ntk_two_layer
@@ -20,32 +20,45 @@ GRID = 41
 
 
 def rotation(theta):
-    return jnp.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
 
 
 def sweep_init(lam):
     """theory.md §3-4 (b): W1 = R_0.4 diag(a) R_0.3^T, W2 = R_0.1 diag(b) R_0.4^T, lambda-balanced, not aligned."""
     if lam >= 0:
-        a = jnp.full(2, 0.1)
-        b = jnp.sqrt(a**2 + lam)
+        a = np.full(2, 0.1)
+        b = np.sqrt(a**2 + lam)
     else:
-        b = jnp.full(2, 0.1)
-        a = jnp.sqrt(b**2 - lam)
-    return rotation(0.4) @ jnp.diag(a) @ rotation(0.3).T, rotation(0.1) @ jnp.diag(b) @ rotation(0.4).T
+        b = np.full(2, 0.1)
+        a = np.sqrt(b**2 - lam)
+    return rotation(0.4) @ np.diag(a) @ rotation(0.3).T, rotation(0.1) @ np.diag(b) @ rotation(0.4).T
 
 
-def random_balanced_init(key, in_dim, hidden, out_dim, lam, scale):
-    """A λ-balanced init in general position: W2^T W2 - W1 W1^T = lam I, no alignment with anything."""
-    k1, k2, k3 = jax.random.split(key, 3)
+def _orthogonal(rng, dim):
+    """A Haar-random orthogonal matrix (QR of a Gaussian matrix, signs of R's diagonal fixed), drawn on the host."""
+    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
+    return q * np.sign(np.diagonal(r))
+
+
+def _normal(seed, shape):
+    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape))
+
+
+def random_balanced_init(seed, in_dim, hidden, out_dim, lam, scale):
+    """A λ-balanced init in general position: W2^T W2 - W1 W1^T = lam I, no alignment with anything.
+
+    Drawn with NumPy on the host: the inputs of the closed form need no compiled programs of their own (each eager
+    jnp op on a new shape would compile one)."""
+    rng = np.random.default_rng(seed)
     if lam >= 0:  # needs hidden <= out_dim
-        w1 = scale * jax.random.normal(k1, (hidden, in_dim))
-        evals, evecs = jnp.linalg.eigh(w1 @ w1.T + lam * jnp.eye(hidden))
-        w2 = random_orthogonal(k2, out_dim)[:, :hidden] @ (evecs * jnp.sqrt(evals)) @ evecs.T
+        w1 = scale * rng.standard_normal((hidden, in_dim))
+        evals, evecs = np.linalg.eigh(w1 @ w1.T + lam * np.eye(hidden))
+        w2 = _orthogonal(rng, out_dim)[:, :hidden] @ (evecs * np.sqrt(evals)) @ evecs.T
     else:  # needs hidden <= in_dim
-        w2 = scale * jax.random.normal(k1, (out_dim, hidden))
-        evals, evecs = jnp.linalg.eigh(w2.T @ w2 - lam * jnp.eye(hidden))
-        w1 = (evecs * jnp.sqrt(evals)) @ evecs.T @ random_orthogonal(k3, in_dim)[:hidden]
-    return w1, w2
+        w2 = scale * rng.standard_normal((out_dim, hidden))
+        evals, evecs = np.linalg.eigh(w2.T @ w2 - lam * np.eye(hidden))
+        w1 = (evecs * np.sqrt(evals)) @ evecs.T @ _orthogonal(rng, in_dim)[:hidden]
+    return jnp.asarray(w1), jnp.asarray(w2)
 
 
 # ------------------------------------------------------------------------------------------------ theory.md oracles
@@ -85,8 +98,8 @@ def test_kernel_distance_sweep_oracle(lam, distance):
 # ---------------------------------------------------------------------------------------------- invariants, limits
 def test_balance_is_conserved_and_long_times_converge():
     # the flow conserves W2^T W2 - W1 W1^T = lam I; the semigroup stepping stays exact up to t = 1000
-    w1, w2 = random_balanced_init(jax.random.PRNGKey(0), IN_DIM, HIDDEN, OUT_DIM, 0.7, 0.3)
-    sigma = jax.random.normal(jax.random.PRNGKey(1), (OUT_DIM, IN_DIM))
+    w1, w2 = random_balanced_init(0, IN_DIM, HIDDEN, OUT_DIM, 0.7, 0.3)
+    sigma = _normal(1, (OUT_DIM, IN_DIM))
     times = jnp.concatenate([jnp.linspace(0.0, 20.0, GRID - 2), jnp.array([100.0, 1000.0])])
     w1t, w2t = lambda_balanced_solution(times, w1, w2, sigma)
     np.testing.assert_allclose(balance(w1t, w2t), jnp.broadcast_to(0.7 * jnp.eye(HIDDEN), (GRID, HIDDEN, HIDDEN)),
@@ -99,8 +112,8 @@ def test_balance_is_conserved_and_long_times_converge():
 
 def test_symmetric_basis_differs_only_by_a_hidden_rotation():
     # same function, representations and NTK; the weights differ by an orthogonal R: W1 -> R^T W1, W2 -> W2 R
-    w1, w2 = random_balanced_init(jax.random.PRNGKey(2), IN_DIM, HIDDEN, OUT_DIM, 0.0, 0.5)
-    sigma = jax.random.normal(jax.random.PRNGKey(3), (OUT_DIM, IN_DIM))
+    w1, w2 = random_balanced_init(2, IN_DIM, HIDDEN, OUT_DIM, 0.0, 0.5)
+    sigma = _normal(3, (OUT_DIM, IN_DIM))
     times = jnp.linspace(0.0, 6.0, GRID)
     flow = lambda_balanced_solution(times, w1, w2, sigma)
     symmetric = lambda_balanced_solution(times, w1, w2, sigma, hidden_basis="symmetric")
@@ -116,13 +129,12 @@ def test_symmetric_basis_differs_only_by_a_hidden_rotation():
 
 def test_aligned_init_needs_no_hidden_rotation():
     # W1 = R diag(a) V^T, W2 = U diag(b) R^T with Sigma = U S V^T: A(t) commutes with A'(t), so M = A^{-1/2} exactly
-    keys = jax.random.split(jax.random.PRNGKey(4), 3)
-    u, v = random_orthogonal(keys[0], OUT_DIM), random_orthogonal(keys[1], IN_DIM)
-    r = random_orthogonal(keys[2], HIDDEN)
-    sigma = (u * jnp.array([3.0, 2.0, 0.5])) @ v.T
-    a = jnp.array([0.3, 0.1])
-    b = jnp.sqrt(a**2 + 0.4)
-    w1, w2 = r @ jnp.diag(a) @ v[:, :HIDDEN].T, u[:, :HIDDEN] @ jnp.diag(b) @ r.T
+    rng = np.random.default_rng(4)
+    u, v, r = _orthogonal(rng, OUT_DIM), _orthogonal(rng, IN_DIM), _orthogonal(rng, HIDDEN)
+    sigma = (u * np.array([3.0, 2.0, 0.5])) @ v.T
+    a = np.array([0.3, 0.1])
+    b = np.sqrt(a**2 + 0.4)
+    w1, w2 = r @ np.diag(a) @ v[:, :HIDDEN].T, u[:, :HIDDEN] @ np.diag(b) @ r.T
     times = jnp.linspace(0.0, 5.0, GRID)
     flow = lambda_balanced_solution(times, w1, w2, sigma)
     symmetric = lambda_balanced_solution(times, w1, w2, sigma, hidden_basis="symmetric")
@@ -136,9 +148,8 @@ def test_aligned_init_needs_no_hidden_rotation():
        target_scale=st.floats(0.3, 3.0))
 def test_weights_match_gradient_flow(engine, seed, lam, scale, target_scale):
     """W1(t) and W2(t) (not only W2 W1) of non-aligned λ-balanced inits match the flow to 1e-8 (Frobenius, relative)."""
-    keys = jax.random.split(jax.random.PRNGKey(seed), engine.runs + 1)
-    sigma = target_scale * jax.random.normal(keys[0], (OUT_DIM, IN_DIM))
-    inits = [random_balanced_init(k, IN_DIM, HIDDEN, OUT_DIM, lam, scale) for k in keys[1:]]
+    sigma = target_scale * _normal(seed, (OUT_DIM, IN_DIM))
+    inits = [random_balanced_init([seed, run], IN_DIM, HIDDEN, OUT_DIM, lam, scale) for run in range(engine.runs)]
     params = tuple(jnp.stack(layer) for layer in zip(*inits))
     task = Task.from_statistics(jnp.eye(IN_DIM), sigma, jnp.sum(sigma**2))
     singular = jnp.linalg.svd(sigma, compute_uv=False)
@@ -156,7 +167,7 @@ def test_weights_match_gradient_flow(engine, seed, lam, scale, target_scale):
 # -------------------------------------------------------------------------------------------------- boundary checks
 def _small_init():
     """A 0-balanced non-square init: (h, d, m) = (2, 3, 4)."""
-    return random_balanced_init(jax.random.PRNGKey(7), 3, 2, 4, 0.0, 0.3)
+    return random_balanced_init(7, 3, 2, 4, 0.0, 0.3)
 
 
 def test_refuses_a_transposed_cross_covariance():
@@ -204,7 +215,7 @@ def test_checks_fail_loudly_under_vmap(raises_at_run_time):
 def test_a_failed_transport_solve_raises(monkeypatch):
     import layerwise.theory.lambda_balanced as module
 
-    w1, w2 = random_balanced_init(jax.random.PRNGKey(8), 1, 1, 2, 0.5, 0.3)  # a shape no other test compiles
+    w1, w2 = random_balanced_init(8, 1, 1, 2, 0.5, 0.3)  # a shape no other test compiles
     monkeypatch.setattr(module, "_TRANSPORT_MAX_STEPS", 1)
     module._solve.clear_cache()
     try:
@@ -239,11 +250,11 @@ def _relative_frobenius(theory, reference):
     return float(np.max(error / np.linalg.norm(reference, axis=(-2, -1))))
 
 
-def _target(key, in_dim, out_dim, rank):
+def _target(seed, in_dim, out_dim, rank):
     """A Sigma_yx (out_dim, in_dim) of the given rank, singular values 2.5 ... in random directions."""
-    k1, k2 = jax.random.split(key)
-    s = jnp.linspace(2.5, 0.7, rank)
-    return (random_orthogonal(k1, out_dim)[:, :rank] * s) @ random_orthogonal(k2, in_dim)[:, :rank].T
+    rng = np.random.default_rng(seed)
+    s = np.linspace(2.5, 0.7, rank)
+    return jnp.asarray((_orthogonal(rng, out_dim)[:, :rank] * s) @ _orthogonal(rng, in_dim)[:, :rank].T)
 
 
 @pytest.mark.parametrize("lam, dims, rank", [
@@ -257,10 +268,9 @@ def test_both_bases_match_the_flow_up_to_long_times(engine, lam, dims, rank):
     t in [0, 1e3 tau]: the closed form's W2 W1, W1^T W1, W2 W2^T ("symmetric") and W1, W2 ("gradient_flow") match
     the engine's flow (Dopri8, rtol 1e-12) to 1e-9 relative (Frobenius, per run and time)."""
     in_dim, hidden, out_dim = dims
-    keys = jax.random.split(jax.random.PRNGKey(11), engine.runs + 1)
-    sigma = _target(keys[0], in_dim, out_dim, rank)
+    sigma = _target(11, in_dim, out_dim, rank)
     scales = (0.03, 0.1, 0.3, 1.0)[: engine.runs]
-    inits = [random_balanced_init(k, in_dim, hidden, out_dim, lam, scale) for k, scale in zip(keys[1:], scales)]
+    inits = [random_balanced_init([11, run], in_dim, hidden, out_dim, lam, scale) for run, scale in enumerate(scales)]
     params = tuple(jnp.stack(layer) for layer in zip(*inits))
     task = Task.from_statistics(jnp.eye(in_dim), sigma, jnp.sum(sigma**2))
     history = engine.flow(DeepLinearNetwork(dims), params, task, LONG_TIMES, engine.layers)
@@ -283,8 +293,8 @@ def test_both_bases_match_the_flow_up_to_long_times(engine, lam, dims, rank):
 def test_very_long_times_converge_exactly():
     # t = 1e6 tau for the closed form (1e4 tau for the flow basis, whose ODE an explicit solver must step through):
     # finite, converged to the best rank-h approximation (Eckart-Young), and constant once converged
-    w1, w2 = random_balanced_init(jax.random.PRNGKey(12), IN_DIM, HIDDEN, OUT_DIM, -0.5, 0.2)
-    sigma = jax.random.normal(jax.random.PRNGKey(13), (OUT_DIM, IN_DIM))
+    w1, w2 = random_balanced_init(12, IN_DIM, HIDDEN, OUT_DIM, -0.5, 0.2)
+    sigma = _normal(13, (OUT_DIM, IN_DIM))
     u, s, vt = jnp.linalg.svd(sigma, full_matrices=False)
     best = (u[:, :HIDDEN] * s[:HIDDEN]) @ vt[:HIDDEN]
     for basis, times in (("symmetric", jnp.array([0.0, 1e2, 1e3, 1e4, 1e5, 1e6])),
@@ -297,8 +307,8 @@ def test_very_long_times_converge_exactly():
 
 def test_symmetric_basis_depends_only_on_t():
     # each time is evaluated on its own: the weights at t = 3 do not depend on which other times are asked for
-    w1, w2 = random_balanced_init(jax.random.PRNGKey(14), IN_DIM, HIDDEN, OUT_DIM, 0.3, 0.4)
-    sigma = jax.random.normal(jax.random.PRNGKey(15), (OUT_DIM, IN_DIM))
+    w1, w2 = random_balanced_init(14, IN_DIM, HIDDEN, OUT_DIM, 0.3, 0.4)
+    sigma = _normal(15, (OUT_DIM, IN_DIM))
     alone = lambda_balanced_solution(3.0, w1, w2, sigma, hidden_basis="symmetric")
     among = lambda_balanced_solution(jnp.linspace(0.0, 6.0, GRID), w1, w2, sigma, hidden_basis="symmetric")
     np.testing.assert_allclose(among[0][20], alone[0], rtol=0, atol=1e-14)
@@ -333,26 +343,28 @@ def test_factored_evaluation_matches_scipy_and_the_per_time_form():
     # and equal to rounding to the per-time ratio form it replaces where both are valid
     import layerwise.theory.lambda_balanced as module
 
-    w1, w2 = random_balanced_init(jax.random.PRNGKey(16), 4, 3, 5, 0.6, 0.2)
-    sigma = _target(jax.random.PRNGKey(17), 4, 5, 3)
+    w1, w2 = random_balanced_init(16, 4, 3, 5, 0.6, 0.2)
+    sigma = _target(17, 4, 5, 3)
     # the unscaled reference loses ~cond(A) ~ e^{2 max(mu) t} digits: compared up to t = 2 only
     early = jnp.linspace(0.0, 2.0, 9)
     w1t, w2t = lambda_balanced_solution(early, w1, w2, sigma, hidden_basis="symmetric")
     assert _relative_frobenius(np.asarray(w2t @ w1t)[1:], _scipy_end_to_end(early, w1, w2, sigma)[1:]) <= 1e-11
     times = jnp.linspace(0.0, 8.0, 9)
-    mu = jnp.sort(jax.random.uniform(jax.random.PRNGKey(18), (9,), minval=-2.0, maxval=2.0))[::-1]
-    trapezoid = jnp.tril(jax.random.normal(jax.random.PRNGKey(19), (9, 3)))
-    hidden = random_orthogonal(jax.random.PRNGKey(20), 3)
-    factored = module._factored_coordinates(times, mu, trapezoid, hidden)
-    stable = module._stable_coordinates(times, mu, trapezoid, hidden)
+    rng = np.random.default_rng(18)
+    mu = np.sort(rng.uniform(-2.0, 2.0, 9))[::-1]
+    trapezoid = np.tril(rng.standard_normal((9, 3)))
+    hidden = _orthogonal(rng, 3)
+    # each form as one compiled program (eagerly, each of their ~40 operations would compile on its own)
+    factored = jax.jit(module._factored_coordinates)(times, mu, trapezoid, hidden)
+    stable = jax.jit(module._stable_coordinates)(times, mu, trapezoid, hidden)
     np.testing.assert_allclose(factored, stable, rtol=0, atol=1e-13 * float(jnp.max(jnp.abs(stable))))
 
 
 def test_a_batch_mixing_both_evaluations_equals_per_run_calls():
     # under vmap one evaluation serves the whole batch (the per-time form as soon as one run needs it): results
     # equal each run's own call, which here uses the factored form for the first run and the per-time one for the other
-    w1a, w2a = random_balanced_init(jax.random.PRNGKey(21), 2, 2, 2, 0.0, 0.3)
-    w1b, w2b = random_balanced_init(jax.random.PRNGKey(22), 2, 2, 2, 4.0, 0.3)
+    w1a, w2a = random_balanced_init(21, 2, 2, 2, 0.0, 0.3)
+    w1b, w2b = random_balanced_init(22, 2, 2, 2, 4.0, 0.3)
     sigma = jnp.diag(jnp.array([1.0, 0.5]))
     times = jnp.linspace(0.0, 100.0, 5)  # max|eig F| t: 100 (lambda = 0) and ~220 (lambda = 4)
     batched = jax.vmap(lambda a, b: lambda_balanced_solution(times, a, b, sigma, hidden_basis="symmetric"))(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -140,23 +141,36 @@ def kernel_distance_path(W1, W2, x_probe) -> np.ndarray:
     r"""``S(K_0, K_t) = 1 - <K_0, K_t>_F / (||K_0||_F ||K_t||_F)`` of the two-layer linear net's NTK on the probe
     inputs (`layerwise.theory.ntk_two_layer`, `layerwise.theory.kernel_distance`), from weights ``W1`` (T, H, d),
     ``W2`` (T, m, H): shape (T,)."""
+    return np.asarray(_kernel_distances(jnp.asarray(W1), jnp.asarray(W2), jnp.asarray(x_probe)))
+
+
+@jax.jit
+def _kernel_distances(W1, W2, x_probe):
+    """`kernel_distance_path` as one compiled program (reused for every run and network of a solve), not one small
+    program per jnp operation."""
     from layerwise.theory import kernel_distance, ntk_two_layer
 
-    kernels = ntk_two_layer(jnp.asarray(W1), jnp.asarray(W2), jnp.asarray(x_probe))
-    return np.asarray(kernel_distance(kernels[0], kernels))
+    kernels = ntk_two_layer(W1, W2, x_probe)
+    return kernel_distance(kernels[0], kernels)
 
 
 def final_neural_collapse(model, params, x, labels, classes: int) -> dict[str, np.ndarray]:
     r"""NC1-NC4 (`layerwise.metrics.neural_collapse_metrics`, Papyan et al. 2020) on a compared MLP's last hidden
     layer ``h = model.features(params, x)`` with its last layer ``(W_L, b_L)`` as classifier, per run (runs,)."""
-    from layerwise.metrics.neural_collapse import NC_METRICS, nc_vector
+    from layerwise.metrics.neural_collapse import NC_METRICS
 
-    x, labels = jnp.asarray(x), jnp.asarray(labels)
+    values = np.asarray(_nc_vectors(model, params, jnp.asarray(x), jnp.asarray(labels), classes))
+    return {name: values[:, i] for i, name in enumerate(NC_METRICS)}
+
+
+@eqx.filter_jit
+def _nc_vectors(model, params, x, labels, classes):
+    """`final_neural_collapse`'s per-run NC vectors as one compiled program, not one per jnp operation."""
+    from layerwise.metrics.neural_collapse import nc_vector
 
     def one(p):
         w, b = p[-1]
         bias = b if b.shape[0] else None
         return nc_vector(model.features(p, x), labels, w, bias, classes)
 
-    values = np.asarray(jax.vmap(one)(params))
-    return {name: values[:, i] for i, name in enumerate(NC_METRICS)}
+    return jax.vmap(one)(params)
