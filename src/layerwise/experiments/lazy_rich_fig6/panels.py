@@ -23,6 +23,14 @@ WEIGHTS = {  # A two-layer linear net's NTK is a closed form in its weights (`nt
 }
 
 
+# Each vmapped computation as one compiled program (eagerly, each of its ops would compile its own), made once at
+# module level: a second run of the experiment reuses it, where a fresh ``jax.jit`` of a closure would compile again.
+_balanced_solutions = eqx.filter_jit(lambda times, params, tasks: jax.vmap(lambda p, t: theory.lambda_balanced_solution(
+    times, p[0], p[1], t.cross_covariance, hidden_basis="symmetric"))(params, tasks))
+_imbalances = eqx.filter_jit(lambda model, params: jax.vmap(
+    lambda p: metrics.imbalance_later_minus_earlier(model, p))(params))
+
+
 def _train_cells(config: LazyRichFig6Config, model, keys, cells, draw, make_params, record):
     """Every seed x (λ, s) cell in one `train` call: per seed ``draw(key) -> (task, init_key)``, then
     ``make_params(init_keys)`` (a key per cell) and targets ``Y/s``. Returns inputs per seed, params, tasks, result."""
@@ -77,12 +85,9 @@ def fig6a(config: LazyRichFig6Config, keys) -> dict:
     record = log_record_steps(config.steps, config.curve_points)
     xs, params, tasks, result = _train_cells(config, model, keys, cells, draw, make_params, record)
     times, history = config.learning_rate * record, result.history
-    # Each vmapped computation as one compiled program (eagerly, each of its ops would compile its own).
-    w1, w2 = jax.jit(jax.vmap(lambda p, t: theory.lambda_balanced_solution(
-        times, p[0], p[1], t.cross_covariance, hidden_basis="symmetric")))(params, tasks)
+    w1, w2 = _balanced_solutions(times, params, tasks)
     lam_runs = np.tile(cells[0], len(xs))
-    imbalance = np.asarray(jax.jit(jax.vmap(lambda p: metrics.imbalance_later_minus_earlier(model, p)))(
-        result.params))[:, 0]
+    imbalance = np.asarray(_imbalances(model, result.params))[:, 0]
     drift = np.max(np.abs(imbalance - lam_runs[:, None, None] * np.eye(2)), axis=(1, 2)) / np.maximum(
         np.abs(lam_runs), 1.0)
     shape = (len(xs), lam.size, s.size)
