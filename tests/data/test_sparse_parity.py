@@ -1,4 +1,5 @@
-"""Multitask sparse parity: frequencies, parity labels, skill functions, fixed data sets, reproducibility."""
+"""Multitask sparse parity: frequencies, parity labels, skill functions, fixed data sets, reproducibility, samplers of
+equal problems sharing compiled code."""
 
 import jax
 import jax.numpy as jnp
@@ -6,8 +7,11 @@ import numpy as np
 import pytest
 
 from layerwise.data import Task
-from layerwise.data.sparse_parity import MultitaskSparseParity, sparse_parity_problem
+from layerwise.data.sparse_parity import FreshSampler, MultitaskSparseParity, sparse_parity_problem
+from layerwise.engine import train
 from layerwise.errors import LayerwiseError
+from layerwise.models import MLP
+from layerwise.profiling import CompileCounter
 
 DATA_KEY = jax.random.PRNGKey(11)
 
@@ -183,3 +187,26 @@ def test_fixed_dataset_sampler_given_the_stored_inputs_gathers_the_same_batch(pr
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(LayerwiseError, match="inputs must be the data set's inputs, shape \\(40, 37\\); got \\(10, 37\\)"):
         sampler(key, 64, None, inputs[:10])
+
+
+def test_equal_problems_give_equal_samplers_that_share_the_compiled_program():
+    # Two problems built apart from the same key: equal values, distinct objects (a bound method's equality and hash
+    # follow its object's identity, so samplers that were bound methods differed and every call recompiled).
+    a, b = (sparse_parity_problem(jax.random.PRNGKey(3), n_skills=2, n_bits=4, bits_per_skill=2) for _ in range(2))
+    assert a == b and a is not b
+    for sampler_of in (lambda p: p.sample, lambda p: p.sample_features, lambda p: p.dataset_sampler(DATA_KEY, 16)):
+        assert sampler_of(a) == sampler_of(b) and hash(sampler_of(a)) == hash(sampler_of(b))
+    assert isinstance(a.sample, FreshSampler) and a.sample != a.sample_features
+    model = MLP(widths=(a.in_dim, 3, 1), activation="relu")
+    params = jax.vmap(model.init)(jax.random.split(jax.random.PRNGKey(0), 2))  # two runs
+
+    def run(problem):
+        task = Task.from_samples(*problem.sample(jax.random.PRNGKey(1), 8), sampler=problem.sample)
+        return train(model, params, task, steps=3, learning_rate=0.1, batch_size=4, key=jax.random.PRNGKey(2),
+                     loss="mean_squared_error")
+
+    first = run(a)
+    with CompileCounter() as compiled:
+        second = run(b)
+    assert compiled.programs == 0  # none compiled, none loaded from the persistent cache
+    np.testing.assert_array_equal(np.asarray(second.history.loss), np.asarray(first.history.loss))

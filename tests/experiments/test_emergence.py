@@ -19,6 +19,7 @@ from layerwise.experiments import get_experiment, no_progress
 from layerwise.experiments.config import build_config
 from layerwise.experiments.emergence.skill_basis import converged_strengths
 from layerwise.models import MLP, DiagonalLinearNetwork, mlp_init
+from layerwise.profiling import CompileCounter
 from layerwise.report.claims import claim_checks
 from layerwise.runner import run_one
 
@@ -54,6 +55,22 @@ def test_check_values_equal_the_stored_ones(finished):
         assert checks[name]["status"] == stored["status"], name
         assert checks[name]["seeds"] == stored["seeds"], name
         assert _close(checks[name]["value"], stored["value"]), (name, checks[name]["value"], stored["value"])
+
+
+def test_a_second_run_in_the_process_builds_no_program(finished, tmp_path):
+    # Equal configs make equal problems, samplers and models: every program of the first run is reused (the samplers
+    # were bound methods, identity-hashed, and rebuilt 3 train programs). A run in between on this worker may have
+    # cleared JAX's caches (`reproduce` does), so a run that builds programs is repeated once: a real miss repeats.
+    experiment = get_experiment("emergence")
+    config = build_config(experiment, {}, preset="test")
+    for attempt in range(2):
+        with CompileCounter() as compiled:
+            record = run_one(experiment, config, tmp_path / str(attempt), quick=False, progress=no_progress)
+        if compiled.programs == 0:
+            break
+    assert compiled.programs == 0
+    checks = json.loads((record.path / "summary.json").read_text())["checks"]
+    assert checks == json.loads((finished / "summary.json").read_text())["checks"]
 
 
 def test_data_nc_holds_the_sources_and_layerwise_check_reproduces_it(finished, capsys):

@@ -19,11 +19,13 @@ from layerwise.data.regression import (
     diagonal_task, haar_orthogonal, random_orthogonal, teacher_task, whiten, whitened_regression)
 from layerwise.data.mnist1d import make_mnist1d
 from layerwise.data.task import Task, stack_tasks
-from layerwise.data.sparse_parity import FixedDatasetSampler, MultitaskSparseParity, one_skill_tasks, sparse_parity_problem  # noqa: E501
+from layerwise.data.sparse_parity import (
+    FixedDatasetSampler, FreshSampler, MultitaskSparseParity, one_skill_tasks, sparse_parity_problem,
+)
 from layerwise.data.modular import modular_addition, modular_addition_task
 
 __all__ = [
-    "FixedDatasetSampler", "MultitaskSparseParity", "one_skill_tasks", "sparse_parity_problem",
+    "FixedDatasetSampler", "FreshSampler", "MultitaskSparseParity", "one_skill_tasks", "sparse_parity_problem",
     "modular_addition", "modular_addition_task",
     "make_mnist1d",
     "Task", "stack_tasks",

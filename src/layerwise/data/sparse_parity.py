@@ -41,10 +41,12 @@ from layerwise.errors import LayerwiseError, check_choice, check_positive, check
 class MultitaskSparseParity:
     r"""One multitask sparse parity problem: its sizes and each skill's bits (a hashable, frozen value).
 
-    The bound methods `sample` and `sample_features` are pure, jittable ``(key, batch_size) -> (x, y)`` samplers (the
-    engine calls ``task.sampler(fold_in(run_key, step), batch_size)`` inside jit); since the problem is a frozen
-    dataclass they hash by value, so equal problems share compiled code. The same key gives the same draw in both,
-    so an MLP (on ``x``) and the skill-basis model (on ``g(x)``) trained with the same ``key`` see the same samples.
+    `sample` and `sample_features` are pure, jittable ``(key, batch_size) -> (x, y)`` samplers (the engine calls
+    ``task.sampler(fold_in(run_key, step), batch_size)`` inside jit). They are `FreshSampler` values, not bound
+    methods (a bound method compares its problem by identity, so two equal problems' samplers would differ and
+    recompile): equal problems give equal samplers, which share compiled code. The same key gives the same draw in
+    both, so an MLP (on ``x``) and the skill-basis model (on ``g(x)``) trained with the same ``key`` see the same
+    samples.
 
     Attributes:
         skill_bits: ``(n_s, m)`` task-bit indices of each skill (disjoint); make it with `sparse_parity_problem`.
@@ -93,8 +95,8 @@ class MultitaskSparseParity:
         return jnp.asarray(mask, dtype=self.dtype)
 
     def skill_features(self, x: Array) -> Array:
-        r"""The skill functions ``g_k(x) = c_k chi_k(z)`` for inputs ``x`` (n, n_s + n_b); returns (n, n_s)."""
-        control, bits = x[:, : self.n_skills], x[:, self.n_skills:]
+        r"""The skill functions ``g_k(x) = c_k chi_k(z)`` for inputs ``x`` (..., n_s + n_b); returns (..., n_s)."""
+        control, bits = x[..., : self.n_skills], x[..., self.n_skills:]
         parity = jnp.mod(bits @ self.skill_mask().T, 2.0)  # exact: small integer sums
         return control * (2.0 * parity - 1.0)
 
@@ -125,14 +127,17 @@ class MultitaskSparseParity:
         words = jax.vmap(lambda key: jax.random.bits(key, (self.n_bits + 1,), jnp.uint32))(keys)
         return self.inputs_from_words(words)
 
-    def sample(self, key: Array, batch_size: int) -> tuple[Array, Array]:
-        """Fresh samples ``(x, y)``: x (batch_size, n_s + n_b), y (batch_size, 1). Pure and jittable."""
-        return _draw(self, key, batch_size)
+    @property
+    def sample(self) -> "FreshSampler":
+        """``sample(key, batch_size) -> (x, y)``, fresh samples: x (batch_size, n_s + n_b), y (batch_size, 1). Pure
+        and jittable; a `FreshSampler`, equal for equal problems."""
+        return FreshSampler(self)
 
-    def sample_features(self, key: Array, batch_size: int) -> tuple[Array, Array]:
-        """The same draw as `sample` (same key) in the skill basis: ``(g(x), y)``, g (batch_size, n_s)."""
-        x, y = _draw(self, key, batch_size)
-        return _skill_features(self, x), y
+    @property
+    def sample_features(self) -> "FreshSampler":
+        """``sample_features(key, batch_size) -> (g(x), y)``: the same draw as `sample` (same key) in the skill basis,
+        g (batch_size, n_s); a `FreshSampler`, equal for equal problems."""
+        return FreshSampler(self, features=True)
 
     @renamed_arguments(seed="key")
     def dataset(self, key: Array, size: int) -> tuple[Array, Array]:
@@ -170,6 +175,30 @@ class MultitaskSparseParity:
         sampler = self.sample_features if features else self.sample
         x, y = sampler(key, evaluation_size)
         return Task.from_samples(x, y, sampler=sampler)
+
+
+@dataclasses.dataclass(frozen=True)
+class FreshSampler:
+    r"""``sampler(key, batch_size) -> (x, y)``: ``batch_size`` fresh samples of ``problem`` drawn from ``key`` (x
+    (batch_size, n_s + n_b), y (batch_size, 1)); with ``features=True`` ``(g(x), y)`` for the skill-basis model, the
+    same draw. Frozen, so it compares and hashes by value: the samplers of equal problems are equal, and a `Task`
+    holding one (a static part of the engine's compiled program) reuses the program compiled for the other. Made by
+    `MultitaskSparseParity.sample` and `MultitaskSparseParity.sample_features`.
+
+    Example:
+        >>> a, b = sparse_parity_problem(jax.random.PRNGKey(0)), sparse_parity_problem(jax.random.PRNGKey(0))
+        >>> a.sample == b.sample and hash(a.sample) == hash(b.sample) and a.sample != a.sample_features
+        True
+        >>> x, y = a.sample(jax.random.PRNGKey(1), 4)                   # x (4, 37), y (4, 1)
+        >>> g, y_g = a.sample_features(jax.random.PRNGKey(1), 4)        # g (4, 5) == a.skill_features(x); y_g == y
+    """
+
+    problem: MultitaskSparseParity
+    features: bool = False
+
+    def __call__(self, key: Array, batch_size: int) -> tuple[Array, Array]:
+        x, y = _draw(self.problem, key, batch_size)
+        return (_skill_features(self.problem, x) if self.features else x), y
 
 
 # Eager callers (a Task's first samples, evaluation sets, skill counts) get one compiled program per problem and size

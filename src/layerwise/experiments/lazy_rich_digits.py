@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -94,44 +95,43 @@ def _mirrored(model, key, alpha, rho, dtype):
     return tuple((w, jnp.zeros(w.shape[0] if model.bias else 0, dtype)) for w in weights)
 
 
+# Per-run programs made once (a jit of a model closure recompiled per call); weight change eager: jit alters rounding.
+_ntk = eqx.filter_jit(lambda model, p, probe: jax.lax.map(lambda q: metrics.empirical_ntk(model, q, probe), p))
+_init = eqx.filter_jit(lambda model, k, a, r: jax.vmap(lambda *cell: _mirrored(model, *cell, jnp.float32))(k, a, r))
+_top = jax.jit(jax.vmap(lambda k: jnp.linalg.eigvalsh(k)[-1]))
+_accuracy = eqx.filter_jit(lambda model, p, x, y: jax.vmap(lambda q: data.accuracy(model.apply(q, x), y))(p))
+
+
 def _model(config: LazyRichDigitsConfig, name: str, splits, keys) -> dict:
     """One model's α x ρ grid of every seed (float32): arrays with a leading seed axis."""
     width = config.beyond_width
     widths = (splits[0][0].shape[1], width, width, 10)
     model = DeepLinearNetwork(widths) if name == "linear" else MLP(widths, activation=name, bias=False)
-    # Per-run computations compiled once per model for every seed (an eager vmap compiles a program per op); the
-    # weight change stays eager: jitted, XLA's fusion changes its float32 rounding.
-    programs = dict(ntk=jax.jit(lambda p, probe: jax.lax.map(lambda q: metrics.empirical_ntk(model, q, probe), p)),
-                    init=jax.jit(jax.vmap(lambda k, a, r: _mirrored(model, k, a, r, jnp.float32))),
-                    top=jax.jit(jax.vmap(lambda k: jnp.linalg.eigvalsh(k)[-1])), accuracy=jax.jit(jax.vmap(
-                        lambda p, x, y: data.accuracy(model.apply(p, x), y), in_axes=(0, None, None))),
-                    change=jax.vmap(lambda p, q: metrics.relative_weight_change(model, p, q)))
-    per_seed = [_grid(config, model, programs, split, key) for split, key in zip(splits, keys)]
+    per_seed = [_grid(config, model, split, key) for split, key in zip(splits, keys)]
     return {key: np.stack([result[key] for result in per_seed]) for key in per_seed[0]}
 
 
-def _grid(config: LazyRichDigitsConfig, model, programs, split, key) -> dict:
+def _grid(config: LazyRichDigitsConfig, model, split, key) -> dict:
     """One seed's α x ρ grid in one `train` call; NTK on the probe set at init and at the end. (One call per seed:
     each seed has its own training set, and batching the float32 forward passes over seeds changes their rounding.)"""
-    dtype, ntk, accuracy, change = jnp.float32, programs["ntk"], programs["accuracy"], programs["change"]
+    dtype, change = jnp.float32, jax.vmap(lambda p, q: metrics.relative_weight_change(model, p, q))
     x_train, y_train, x_test, y_test = (np.asarray(a, dtype) if a.dtype.kind == "f" else a for a in split)  # host
     alpha, log2_rho = np.geomspace(*config.beyond_init_scales), np.linspace(*config.beyond_log2_layer_ratio)
-    alpha_cells, rho_cells = (a.ravel() for a in np.meshgrid(alpha, 2.0**log2_rho, indexing="ij"))
-    params = programs["init"](jax.random.split(key, alpha_cells.size), np.asarray(alpha_cells, dtype),
-                              np.asarray(rho_cells, dtype))
+    alpha_cells, rho_cells = (np.asarray(a.ravel(), dtype) for a in np.meshgrid(alpha, 2.0**log2_rho, indexing="ij"))
+    params = _init(model, jax.random.split(key, alpha_cells.size), alpha_cells, rho_cells)
     probe = x_train[: config.beyond_probe]
-    k0 = ntk(params, probe)
-    top = np.asarray(programs["top"](k0), dtype=float) / config.beyond_probe
+    k0 = _ntk(model, params, probe)
+    top = np.asarray(_top(k0), dtype=float) / config.beyond_probe
     learning_rate = np.minimum(config.beyond_learning_rate, 1.0 / top)
     result = train(model, params, data.classification_task(split[0], y_train, 10, dtype=dtype),
                    steps=config.beyond_steps, learning_rate=learning_rate, on_divergence="mark",
                    record_steps=np.array([0, config.beyond_steps]))
     shape, diverged = (alpha.size, log2_rho.size), result.diverged
     return dict(
-        kernel_distance=np.asarray(metrics.kernel_distance(k0, ntk(result.params, probe))).reshape(shape),
+        kernel_distance=np.asarray(metrics.kernel_distance(k0, _ntk(model, result.params, probe))).reshape(shape),
         relative_weight_change=np.asarray(change(result.params, params)).reshape(*shape, -1),
-        test_accuracy=np.where(diverged, np.nan, accuracy(result.params, x_test, y_test)).reshape(shape),
-        train_accuracy=np.where(diverged, np.nan, accuracy(result.params, x_train, y_train)).reshape(shape),
+        test_accuracy=np.where(diverged, np.nan, _accuracy(model, result.params, x_test, y_test)).reshape(shape),
+        train_accuracy=np.where(diverged, np.nan, _accuracy(model, result.params, x_train, y_train)).reshape(shape),
         train_loss=result.history.loss.values[:, -1].reshape(shape), learning_rate=learning_rate.reshape(shape))
 
 

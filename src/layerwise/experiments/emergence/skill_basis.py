@@ -32,6 +32,11 @@ SKILL_BASIS_DRAWS = 32
 """Nested data sets on which the skill-basis model's one-shot learning is averaged."""
 
 
+# One program per problem and shape, static in the (value-hashed) problem: an equal problem reuses it, where a fresh
+# ``jax.jit`` of the bound method ``problem.skill_features`` in each call would compile again.
+_skill_features = jax.jit(lambda problem, x: problem.skill_features(x), static_argnums=0)
+
+
 def converged_strengths(frequencies, S, u0, steps=150):
     """``a_k b_k`` of the skill-basis model trained to convergence on skill frequencies (..., K): GD per coordinate
     with step ``0.5/(2 S p_k)`` (1 where ``p_k = 0``: no gradient, the coordinate stays at ``u0``)."""
@@ -49,7 +54,7 @@ def sgd_on_mlp_samples(config: EmergenceConfig, problem, x_eval, y_eval, sample_
     sample key): ``linear_time_strength`` (seed, time_step, skill)."""
     n_s = problem.n_skills
     g_mix, y_mix = problem.sample_features(jax.random.fold_in(sample_key, 999), 64)
-    skills = observables.SkillStrengths(jax.jit(jax.vmap(problem.skill_features))(x_eval), y_eval)  # one program
+    skills = observables.SkillStrengths(_skill_features(problem, x_eval), y_eval)
     history = train(DiagonalLinearNetwork(dim=n_s, depth=2), np.full((config.seeds, 2, n_s),
                                                                       np.sqrt(calibration["r0"])),
                     Task.from_samples(g_mix, y_mix, sampler=problem.sample_features), steps=config.time_steps,

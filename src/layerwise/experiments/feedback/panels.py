@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
     from layerwise.experiments.feedback import FeedbackConfig
 
 WEIGHTS = {"weights": (lambda m, p, t: m.end_to_end(p)[0], ("mode",))}
+
+
+# One program per model structure and shape (the model's arrays are its inputs): a second run of the experiment
+# compiles nothing, where a fresh ``jax.jit`` of a closure in each call would compile again.
+_balanced_inits = eqx.filter_jit(lambda model, scales: jax.vmap(lambda u: init.balanced_diagonal_init(model, u))(
+    scales))
 
 
 def _grid(duration: float, learning_rate: float, points: int, log: bool = False) -> np.ndarray:
@@ -42,7 +49,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     one_per_seed = jax.tree_util.tree_map(lambda leaf: leaf[:: len(inits)], task)
     record = _grid(config.duration, config.learning_rate, 801)
     deep = DiagonalLinearNetwork(dim=len(s), depth=2)
-    params = jax.jit(jax.vmap(lambda u: init.balanced_diagonal_init(deep, u)))(np.tile(inits, config.seeds))
+    params = _balanced_inits(deep, np.tile(inits, config.seeds))
     rich = train(deep, params, task, steps=int(record[-1]), learning_rate=config.learning_rate, record_steps=record,
                  observables=WEIGHTS, task_batched=True).history
     shallow = DiagonalLinearNetwork(dim=len(s), depth=1)
@@ -137,7 +144,7 @@ def input_variance(config: FeedbackConfig) -> tuple[dict, dict]:
                      observables=WEIGHTS).history.weights.values
 
     two, deep = (DiagonalLinearNetwork(dim=len(s), depth=d) for d in (2, deepest))
-    balanced = run(two, jax.jit(jax.vmap(lambda u: init.balanced_diagonal_init(two, u)))(inits), record)
+    balanced = run(two, _balanced_inits(two, inits), record)
     linear = run(DiagonalLinearNetwork(dim=len(s), depth=1), jnp.zeros((1, 1, len(s))), record)[0]
     deep_weights = run(deep, init.balanced_diagonal_init(deep, config.depth_init_scale)[None], record)[0]
     # Lazy: C on every mode, GD at panel 4's lr / max E[x^2] (the fastest rate is C max E[x^2]).

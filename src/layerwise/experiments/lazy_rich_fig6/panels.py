@@ -23,21 +23,38 @@ WEIGHTS = {  # A two-layer linear net's NTK is a closed form in its weights (`nt
 }
 
 
-def _train_cells(config: LazyRichFig6Config, model, keys, cells, draw, make_params, record):
-    """Every seed x (λ, s) cell in one `train` call: per seed ``draw(key) -> (task, init_key)``, then
-    ``make_params(init_keys)`` (a key per cell) and targets ``Y/s``. Returns inputs per seed, params, tasks, result."""
-    # One compiled program for every seed (eagerly, each op of the vmapped init would compile its own). The draw
-    # stays eager: under jit, XLA's fusion changes the whitening's rounding.
-    @eqx.filter_jit
-    def params_and_tasks(task, key_init):
-        return make_params(jax.random.split(key_init, cells[1].size)), jax.vmap(task.scale_targets)(
-            jnp.asarray(1.0 / cells[1]))
+# Each vmapped computation as one compiled program (eagerly, each of its ops would compile its own), made once at
+# module level: a second run of the experiment reuses it, where a fresh ``jax.jit`` of a closure would compile again.
+_balanced_solutions = eqx.filter_jit(lambda times, params, tasks: jax.vmap(lambda p, t: theory.lambda_balanced_solution(
+    times, p[0], p[1], t.cross_covariance, hidden_basis="symmetric"))(params, tasks))
+_imbalances = eqx.filter_jit(lambda model, params: jax.vmap(
+    lambda p: metrics.imbalance_later_minus_earlier(model, p))(params))
 
+
+# One compiled program for every seed (eagerly, each op of the vmapped init would compile its own), made once at
+# module level from a module-level ``make_params``: a second run of the experiment reuses it (a closure, new in each
+# call, would compile again). The cells' values come as tuples of floats, static: constants in the program, as
+# they were in the closure (traced, XLA rounds the init differently, at 1e-16).
+_params_and_tasks = eqx.filter_jit(lambda make_params, param_args, inverse_s, task, key_init: (
+    make_params(jax.random.split(key_init, len(inverse_s)), *param_args),
+    jax.vmap(task.scale_targets)(jnp.asarray(inverse_s))))
+
+
+def _floats(values) -> tuple[float, ...]:
+    return tuple(float(value) for value in values)
+
+
+def _train_cells(config: LazyRichFig6Config, model, keys, cells, draw, make_params, param_args, record):
+    """Every seed x (λ, s) cell in one `train` call: per seed ``draw(key) -> (task, init_key)``, then
+    ``make_params(init_keys, *param_args)`` (a key per cell) and targets ``Y/s``. Returns inputs per seed, params,
+    tasks, result."""
+    # The draw stays eager: under jit, XLA's fusion changes the whitening's rounding.
     xs, params, tasks = [], [], []
     for key in keys:
         task, key_init = draw(key)
         xs.append(task.x)
-        for parts, part in zip((params, tasks), params_and_tasks(task, key_init)):
+        parts_of_seed = _params_and_tasks(make_params, param_args, _floats(1.0 / cells[1]), task, key_init)
+        for parts, part in zip((params, tasks), parts_of_seed):
             parts.append(part)
     # Joined on the host (numpy): eager jnp would compile a concatenation per leaf shape.
     params, tasks = (jax.tree_util.tree_map(lambda *leaf: np.concatenate([np.asarray(v) for v in leaf]), *parts)
@@ -45,6 +62,17 @@ def _train_cells(config: LazyRichFig6Config, model, keys, cells, draw, make_para
     result = train(model, params, tasks, steps=config.steps, learning_rate=config.learning_rate, task_batched=True,
                    record_steps=record, observables=WEIGHTS)
     return xs, params, tasks, result
+
+
+def _balanced_params(init_keys, model, lam, s):
+    """A fresh random λ-balanced init (U, V, R) per cell, as the authors' get_lambda_balanced."""
+    return jax.vmap(lambda k, l, sc: init.lambda_balanced_init(k, model, jnp.sqrt(sc), imbalance=l))(
+        init_keys, jnp.asarray(lam), jnp.asarray(s))
+
+
+def _mirrored_params(init_keys, model, init_scale, lam):
+    """A mirrored zero-output init per cell."""
+    return jax.vmap(lambda k, l: init.mirrored_init(k, model, init_scale, l))(init_keys, jnp.asarray(lam))
 
 
 def _distances(first, second, xs, *, final_only=False) -> np.ndarray:
@@ -70,19 +98,13 @@ def fig6a(config: LazyRichFig6Config, keys) -> dict:
         key_task, key_init = jax.random.split(key)
         return data.whitened_regression(key_task, config.n_samples, 2, 2), key_init
 
-    def make_params(init_keys):  # a fresh random init (U, V, R) per cell, as the authors' get_lambda_balanced
-        return jax.vmap(lambda k, l, sc: init.lambda_balanced_init(k, model, jnp.sqrt(sc), imbalance=l))(
-            init_keys, *map(jnp.asarray, cells))
-
     record = log_record_steps(config.steps, config.curve_points)
-    xs, params, tasks, result = _train_cells(config, model, keys, cells, draw, make_params, record)
+    cell_args = (model, *map(_floats, cells))
+    xs, params, tasks, result = _train_cells(config, model, keys, cells, draw, _balanced_params, cell_args, record)
     times, history = config.learning_rate * record, result.history
-    # Each vmapped computation as one compiled program (eagerly, each of its ops would compile its own).
-    w1, w2 = jax.jit(jax.vmap(lambda p, t: theory.lambda_balanced_solution(
-        times, p[0], p[1], t.cross_covariance, hidden_basis="symmetric")))(params, tasks)
+    w1, w2 = _balanced_solutions(times, params, tasks)
     lam_runs = np.tile(cells[0], len(xs))
-    imbalance = np.asarray(jax.jit(jax.vmap(lambda p: metrics.imbalance_later_minus_earlier(model, p)))(
-        result.params))[:, 0]
+    imbalance = np.asarray(_imbalances(model, result.params))[:, 0]
     drift = np.max(np.abs(imbalance - lam_runs[:, None, None] * np.eye(2)), axis=(1, 2)) / np.maximum(
         np.abs(lam_runs), 1.0)
     shape = (len(xs), lam.size, s.size)
@@ -102,11 +124,8 @@ def fig6b(config: LazyRichFig6Config, keys) -> np.ndarray:
         x = _random.normal(key_x, (config.n_samples, 20))
         return data.Task.from_samples(x, _random.normal(key_y, (config.n_samples, 2))), key_init
 
-    def make_params(init_keys):
-        return jax.vmap(lambda k, l: init.mirrored_init(k, model, config.init_scale_b, l))(
-            init_keys, jnp.asarray(cells[0]))
-
-    xs, _, _, result = _train_cells(config, model, keys, cells, draw, make_params, np.array([0, config.steps]))
+    xs, _, _, result = _train_cells(config, model, keys, cells, draw, _mirrored_params,
+                                    (model, config.init_scale_b, _floats(cells[0])), np.array([0, config.steps]))
     history = result.history
     return _distances(history.first_layer.values, history.second_layer.values, xs, final_only=True).reshape(
         len(xs), lam.size, s.size)
