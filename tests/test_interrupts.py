@@ -27,8 +27,15 @@ def test_ctrl_c_exits_130_promptly_and_keeps_finished_results(tmp_path, capsys, 
     out, marks = tmp_path / "out", tmp_path / "marks"
     marks.mkdir()
     environment = subprocess_environment(TINY_SLEEP="60", TINY_SLEEP_AT=point, TINY_MARKS=str(marks))
-    process = subprocess.Popen([sys.executable, "-m", "layerwise.cli", *command, "--out", str(out)], env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A child inherits an *ignored* SIGINT (earlier integration tests leave this test process with SIGINT set to
+    # SIG_IGN by a third-party library), and an ignored Ctrl-C is not what a user's terminal sends. A handled signal
+    # is reset to its default at exec, so the child starts as a foreground command does.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "layerwise.cli", *command, "--out", str(out)],
+                                   env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         wait_for(marks / point, process)
         time.sleep(0.5)  # well inside the 60 s sleep (standing in for a long compiled JAX call)
