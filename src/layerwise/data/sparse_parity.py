@@ -226,7 +226,7 @@ def _evaluation_sets(problem: MultitaskSparseParity, key: Array, size: int) -> t
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
 def _draw_dataset(problem: MultitaskSparseParity, words: Array, size: int) -> tuple[Array, Array]:
-    x = problem.inputs_from_keys(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(words, jnp.arange(size)))
+    x = problem.inputs_from_keys(_index_keys(words, jnp.arange(size)))
     return x, problem.labels(x)
 
 
@@ -240,7 +240,7 @@ def _key_data(function: str, key) -> tuple[int, ...]:
     return tuple(int(word) for word in np.asarray(key, np.uint32).ravel())
 
 
-def _index_keys(key_data: tuple[int, ...], index: Array) -> Array:
+def _index_keys(key_data: tuple[int, ...] | Array, index: Array) -> Array:
     return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(jnp.asarray(key_data, jnp.uint32), index)
 
 

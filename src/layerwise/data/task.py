@@ -105,11 +105,18 @@ def _sample_moments(x: Array, y: Array) -> tuple[Array, Array, Array]:
     return x.T @ x / n, y.T @ x / n, jnp.sum(y * y) / n
 
 
-def stack_tasks(tasks) -> "Task":
-    """Tasks of equal shapes stacked leaf by leaf into one batched task (for ``task_batched=True``)."""
+def stack_runs(trees):
+    """Pytrees of equal shapes (one per run: params, tasks, ...) stacked leaf by leaf on a new leading runs axis, on
+    the host (NumPy arrays: eager ``jnp.stack`` would compile a program per leaf shape); traced leaves with
+    ``jnp.stack``."""
     def stack(*leaves):
         if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
             return jnp.stack(leaves)
-        return jnp.asarray(np.stack([np.asarray(leaf) for leaf in leaves]))  # on the host: no program per shape
+        return np.stack([np.asarray(leaf) for leaf in leaves])
 
-    return jax.tree_util.tree_map(stack, *tasks)
+    return jax.tree_util.tree_map(stack, *trees)
+
+
+def stack_tasks(tasks) -> "Task":
+    """Tasks of equal shapes stacked leaf by leaf into one batched task (for ``task_batched=True``)."""
+    return jax.tree_util.tree_map(jnp.asarray, stack_runs(tasks))

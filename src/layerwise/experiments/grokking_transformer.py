@@ -22,6 +22,7 @@ import xarray as xr
 
 from layerwise import metrics, observables
 from layerwise.data.modular import modular_addition, modular_addition_task
+from layerwise.data.task import stack_runs
 from layerwise.engine import linear_record_steps, train
 from layerwise.models.transformer import Transformer, transformer_init
 from layerwise.report.checks import Check, Measurement, check_over_seeds
@@ -65,7 +66,7 @@ def train_inits(config, key, steps) -> tuple[np.ndarray, np.ndarray]:
     inits = [transformer_init(init_key, model, config.transformer_init_scale, ratios[name], dtype=dtype)
              for name in INITS]
     # Joined on the host (numpy): eager jnp would compile a stack per leaf shape.
-    params = jax.tree_util.tree_map(lambda *leaves: np.stack([np.asarray(leaf) for leaf in leaves]), *inits)
+    params = stack_runs(inits)
     accuracy = {"train_accuracy": observables.Accuracy(jnp.asarray(tokens_train), jnp.asarray(labels_train)),
                 "test_accuracy": observables.Accuracy(jnp.asarray(tokens_test), jnp.asarray(labels_test))}
     history = train(model, params, modular_addition_task(tokens_train, labels_train, p, 1.0, dtype),

@@ -25,6 +25,7 @@ import xarray as xr
 from layerwise import _random as random_lib
 from layerwise import theory
 from layerwise.data import Task
+from layerwise.data.task import stack_runs
 from layerwise.engine import linear_record_steps, train
 from layerwise.metrics import crossing_time, log_crossing
 from layerwise.metrics.crossings import calibrate_constant
@@ -70,8 +71,8 @@ def scaled_inits(init_key, model: MLP, scales, alive=None):
     keys = np.asarray(random_lib.split(init_key, len(scales)))
     unit = [mlp_init(key, model, 1.0, 1.0, parameterisation="standard", dtype=jnp.float32) for key in keys]
     scales = np.asarray(scales, np.float32)
-    (w1, b1), (w2, b2) = jax.tree_util.tree_map(
-        lambda *runs: np.stack([np.asarray(v) for v in runs]) * scales.reshape((-1,) + (1,) * runs[0].ndim), *unit)
+    (w1, b1), (w2, b2) = jax.tree_util.tree_map(lambda v: v * scales.reshape((-1,) + (1,) * (v.ndim - 1)),
+                                                stack_runs(unit))
     if alive is not None:  # zero units get exactly zero gradient (ReLU output 0, output weight 0): a narrower net
         alive = np.asarray(alive, np.float32)
         w1, b1, w2 = w1 * alive[:, :, None], b1 * alive, w2 * alive[:, None, :]

@@ -17,6 +17,7 @@ import xarray as xr
 
 from layerwise import observables, theory
 from layerwise.data import Task, one_skill_tasks
+from layerwise.data.sparse_parity import _skill_features  # one compiled program per problem, shared with the samplers
 from layerwise.engine import gradient_flow, linear_record_steps, log_record_steps, train
 from layerwise.experiments.emergence.mlp import dataset_seed
 from layerwise.metrics import compute_frontier, crossing_time, loglog_slope
@@ -30,11 +31,6 @@ PARAM_TRAIN_SAMPLES, PARAM_TEST_SAMPLES = 10_000_000, 1_000_000
 """Samples the parameter scaling law's skill-basis models are trained on, and the held-out samples that test them."""
 SKILL_BASIS_DRAWS = 32
 """Nested data sets on which the skill-basis model's one-shot learning is averaged."""
-
-
-# One program per problem and shape, static in the (value-hashed) problem: an equal problem reuses it, where a fresh
-# ``jax.jit`` of the bound method ``problem.skill_features`` in each call would compile again.
-_skill_features = jax.jit(lambda problem, x: problem.skill_features(x), static_argnums=0)
 
 
 def converged_strengths(frequencies, S, u0, steps=150):

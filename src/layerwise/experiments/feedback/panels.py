@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from layerwise import data, init, observables, theory
+from layerwise.data.task import stack_runs
 from layerwise.engine import even_record_steps, gradient_flow, log_record_steps, train
 from layerwise.models import DiagonalLinearNetwork
 from layerwise.seeds import seed_keys
@@ -44,8 +45,7 @@ def saturation_and_stages(config: FeedbackConfig) -> tuple[dict, dict]:
     s, var, inits = np.asarray(config.target_strengths), np.asarray(config.input_variances), initial_weights(config)
     tasks = [data.diagonal_task(s, var, n_samples=config.n_samples, key=k) for k in seed_keys(config.seed, config.seeds)]
     # Stacked on the host (numpy): eager jnp would compile a stack, repeat and slice program per leaf shape.
-    task = jax.tree_util.tree_map(lambda *leaves: np.repeat(np.stack([np.asarray(leaf) for leaf in leaves]),
-                                                            len(inits), axis=0), *tasks)
+    task = jax.tree_util.tree_map(lambda leaf: np.repeat(leaf, len(inits), axis=0), stack_runs(tasks))
     one_per_seed = jax.tree_util.tree_map(lambda leaf: leaf[:: len(inits)], task)
     record = _grid(config.duration, config.learning_rate, 801)
     deep = DiagonalLinearNetwork(dim=len(s), depth=2)

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from layerwise import _random, data, init, metrics, observables, theory
+from layerwise.data.task import stack_runs
 from layerwise.engine import gradient_flow, log_record_steps, train
 from layerwise.metrics import neural_collapse as nc
 from layerwise.models import MLP, DeepLinearNetwork, mlp_init
@@ -25,7 +26,7 @@ def _stacked(inits) -> object:
     """Per-run inits stacked as runs on the host. Each init is made eagerly, one run at a time: its random draws
     then share one compiled program (`layerwise._random`) with every other panel's, where a vmap over keys compiles
     a batched draw per run count; the values are the same bit for bit."""
-    return jax.tree_util.tree_map(lambda *leaves: jax.device_put(np.stack([np.asarray(v) for v in leaves])), *inits)
+    return jax.device_put(stack_runs(inits))
 
 
 def greedy(config: NeuralCollapseConfig) -> xr.Dataset:
