@@ -574,3 +574,20 @@ def test_rich_markup_in_paths_is_printed_as_is(tmp_path, capsys, real_runs):
     assert "".join(str(out / "alpha").split()) in "".join(capsys.readouterr().out.split())
     assert main(["show", str(out / "alpha")]) == 0
     assert "alpha_small" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, finite, positive, non_negative", [
+    (1.5, True, True, True), (3, True, True, True), (0.0, True, False, True), (-2.0, True, False, False),
+    (float("nan"), False, False, False), (float("inf"), False, False, False), (-math.inf, False, False, False),
+    ("x", False, False, False), (None, False, False, False), (1j, False, False, False),
+])
+def test_number_checks_accept_exactly_the_finite_numbers_in_their_range(value, finite, positive, non_negative):
+    from layerwise.errors import LayerwiseError, check_finite, check_positive
+
+    for check, accepted in ((lambda: check_finite("x", value), finite), (lambda: check_positive("x", value), positive),
+                            (lambda: check_positive("x", value, allow_zero=True), non_negative)):
+        if accepted:
+            check()
+        else:
+            with pytest.raises(LayerwiseError, match=r"^x must be a finite number"):
+                check()

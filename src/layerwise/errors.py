@@ -31,15 +31,27 @@ class SolverError(RuntimeError):
         self.time = time
 
 
-def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
-    """Raise `LayerwiseError` unless ``value`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
+def _finite(value) -> float | None:
+    """``value`` as a finite float, or None when it is not a finite number."""
     import math
 
     try:
-        ok = math.isfinite(float(value)) and (float(value) >= 0 if allow_zero else float(value) > 0)
+        number = float(value)
     except (TypeError, ValueError):
-        ok = False
-    if not ok:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_finite(name: str, value) -> None:
+    """Raise `LayerwiseError` unless ``value`` is a finite number."""
+    if _finite(value) is None:
+        raise LayerwiseError(f"{name} must be a finite number, got {value!r}")
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
+    """Raise `LayerwiseError` unless ``value`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
+    number = _finite(value)
+    if number is None or not (number >= 0 if allow_zero else number > 0):
         bound = ">= 0" if allow_zero else "> 0"
         raise LayerwiseError(f"{name} must be a finite number {bound}, got {value!r}")
 

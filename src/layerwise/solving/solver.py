@@ -20,7 +20,7 @@ import xarray as xr
 from layerwise.data.task import Task
 from layerwise.engine import gradient_flow, linear_record_steps
 from layerwise.engine.optimizers import OPTIMIZERS
-from layerwise.errors import LayerwiseError, check_choice, check_positive, check_positive_int
+from layerwise.errors import LayerwiseError, check_choice, check_finite, check_positive, check_positive_int
 from layerwise.init import lambda_balanced_feasible
 from layerwise.models import MLP, DeepLinearNetwork, Model
 from layerwise.observables import ModeStrengths
@@ -41,22 +41,13 @@ PROBE_SAMPLES = 16
 """Training samples on which the NTK of the kernel distance is evaluated (λ-balanced init)."""
 
 
-def _check_finite(name: str, value) -> None:
-    try:
-        ok = math.isfinite(float(value))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise LayerwiseError(f"{name} must be a finite number, got {value!r}")
-
-
 def _check_arguments(depth, init, init_scale, imbalances, width, learning_rate, steps, optimizer, seeds, seed,
                      records):
     check_positive_int("depth", depth)
     check_choice("init", init, pred.INITS)
     check_positive("init_scale", init_scale)
     for name, value in zip(("imbalance", "mode_imbalance"), imbalances):
-        _check_finite(name, value)
+        check_finite(name, value)
     if width is not None:
         check_positive_int("width", width)
     check_positive("learning_rate", learning_rate)
